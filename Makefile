@@ -1,0 +1,108 @@
+# Vigil - top-level build. The same words work everywhere:
+#   make            build the programs (build/vigild, build/vigil)
+#   make check      everything CI runs: unit tests (plain and ASan+UBSan),
+#                   golden tests, integration tests, a short fuzz run
+#   make bench      benchmarks against peers (see docs/benchmarks.md)
+#   make fuzz       long fuzzing of every parser (FUZZ_SECONDS per target)
+#   make demo       build, generate demo data, start vigild, print the console URL
+#   make SAN=address|undefined   build with sanitizers (into build-SAN/)
+#   make deps       install the Debian packages the build and tests need
+#
+# Sources are discovered by wildcard: a new src/*/x.c joins libvigil; a new
+# tests/unit/test_x.c becomes a test program; a new tests/fuzz/fuzz_x.c a
+# fuzz target. Files named main_*.c are program entry points.
+
+SAN ?=
+ifeq ($(SAN),)
+BUILD ?= build
+SANFLAGS :=
+else
+BUILD ?= build-$(subst $(comma),-,$(SAN))
+SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+comma := ,
+
+CC ?= cc
+PKGS := libmicrohttpd libzstd liblz4 libxxhash zlib libcurl
+OPT ?= -O2
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wno-missing-field-initializers -Wvla -Wformat=2 -fno-strict-aliasing -pthread \
+	$(filter-out -I/usr/include/x86_64-linux-gnu,$(shell pkg-config --cflags $(PKGS) 2>/dev/null)) -Isrc -I$(BUILD)/gen
+CFLAGS_ALL := $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS)
+LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -levtx -lexpat -lm -pthread
+LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
+
+LIB_SRC := $(filter-out %/main_%.c, $(wildcard src/*/*.c))
+LIB_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/vg_schema_data.o
+PROGS := $(BUILD)/vigild $(BUILD)/vigil
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+SCHEMA_TSV := schema/advanced-hunting-columns.tsv schema/vigil-extra-columns.tsv
+
+.PHONY: all check check-unit check-san check-golden check-integration check-fuzz bench fuzz demo deps clean lint
+all: $(PROGS)
+
+$(BUILD)/gen/vg_schema_data.c: src/schema/gen_schema.awk $(SCHEMA_TSV)
+	@mkdir -p $(@D)
+	awk -f src/schema/gen_schema.awk $(SCHEMA_TSV) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/vg_schema_data.o: $(BUILD)/gen/vg_schema_data.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Isrc/schema -c $< -o $@
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/libvigil.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/vigild: $(BUILD)/obj/server/main_vigild.o $(BUILD)/libvigil.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/vigil: $(BUILD)/obj/cli/main_vigil.o $(BUILD)/libvigil.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libvigil.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libvigil.a $(LIBS) -lcmocka $(LDFLAGS_ALL)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- tests ----
+check: check-unit check-san check-golden check-integration check-fuzz
+	@echo "make check: all suites passed"
+
+check-unit: $(PROGS) $(TESTS)
+	@tests/run-unit.sh $(BUILD)
+
+check-san:
+	$(MAKE) SAN=address,undefined OPT=-O1 check-unit
+
+check-golden: $(PROGS)
+	@tests/golden/run.sh $(BUILD)
+
+check-integration: $(PROGS)
+	@tests/integration/run.sh $(BUILD)
+
+check-fuzz:
+	@tests/fuzz/run.sh short
+
+fuzz:
+	@tests/fuzz/run.sh long
+
+bench: $(PROGS)
+	@bench/run.sh $(BUILD)
+
+demo: $(PROGS)
+	@scripts/demo.sh $(BUILD)
+
+deps:
+	@scripts/install-deps.sh
+
+lint:
+	@scripts/lint.sh
+
+clean:
+	rm -rf build build-*

@@ -1,0 +1,136 @@
+/*
+ * vg_arena.c - chunked bump allocator (see vg_arena.h for the contract).
+ */
+#include "vg_arena.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct vg_arena_chunk {
+    vg_arena_chunk *next;   /* older chunk */
+    size_t size;            /* usable bytes in data[] */
+    size_t off;             /* bytes used */
+    _Alignas(16) unsigned char data[];
+};
+
+#define ARENA_DEFAULT_CHUNK (64u * 1024u)
+
+void vg_arena_init(vg_arena *a, size_t chunk_size, size_t cap)
+{
+    memset(a, 0, sizeof *a);
+    a->chunk_size = chunk_size ? chunk_size : ARENA_DEFAULT_CHUNK;
+    a->cap = cap;
+}
+
+void vg_arena_free(vg_arena *a)
+{
+    vg_arena_chunk *c = a->head;
+    while (c) {
+        vg_arena_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    a->head = NULL;
+    a->used = 0;
+    a->reserved = 0;
+}
+
+void vg_arena_reset(vg_arena *a)
+{
+    vg_arena_chunk *c = a->head;
+    if (!c)
+        return;
+    /* keep the oldest chunk: it has the default size */
+    vg_arena_chunk *keep = c;
+    while (keep->next)
+        keep = keep->next;
+    while (c && c != keep) {
+        vg_arena_chunk *next = c->next;
+        a->reserved -= c->size;
+        free(c);
+        c = next;
+    }
+    keep->off = 0;
+    a->head = keep;
+    a->used = 0;
+}
+
+static vg_arena_chunk *arena_grow(vg_arena *a, size_t need)
+{
+    size_t size = a->chunk_size;
+    if (need > size)
+        size = need;
+    /* grow chunk size geometrically for big arenas, up to 16 MiB */
+    if (a->reserved >= size * 4 && size < (16u << 20))
+        size = size * 2 > need ? size * 2 : need;
+    if (a->cap && a->reserved + size > a->cap) {
+        if (a->reserved + need > a->cap)
+            return NULL;
+        size = need;
+    }
+    vg_arena_chunk *c = malloc(sizeof *c + size);
+    if (!c)
+        return NULL;
+    c->size = size;
+    c->off = 0;
+    c->next = a->head;
+    a->head = c;
+    a->reserved += size;
+    return c;
+}
+
+void *vg_arena_alloc(vg_arena *a, size_t n)
+{
+    size_t need = (n + 7u) & ~(size_t)7u;
+    if (need < n)
+        return NULL;
+    vg_arena_chunk *c = a->head;
+    if (!c || c->size - c->off < need) {
+        c = arena_grow(a, need);
+        if (!c)
+            return NULL;
+    }
+    void *p = c->data + c->off;
+    c->off += need;
+    a->used += need;
+    return p;
+}
+
+void *vg_arena_zalloc(vg_arena *a, size_t n)
+{
+    void *p = vg_arena_alloc(a, n);
+    if (p)
+        memset(p, 0, n);
+    return p;
+}
+
+char *vg_arena_memdup(vg_arena *a, const void *p, size_t n)
+{
+    char *q = vg_arena_alloc(a, n + 1);
+    if (!q)
+        return NULL;
+    if (n)
+        memcpy(q, p, n);
+    q[n] = '\0';
+    return q;
+}
+
+char *vg_arena_printf(vg_arena *a, const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        va_end(ap2);
+        return NULL;
+    }
+    char *q = vg_arena_alloc(a, (size_t)n + 1);
+    if (q)
+        vsnprintf(q, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    return q;
+}
