@@ -32,15 +32,17 @@ CFLAGS_ALL := $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS)
 LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -levtx -lexpat -lm -pthread
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
-LIB_SRC := $(filter-out %/main_%.c, $(wildcard src/*/*.c))
+LIB_SRC := $(filter-out $(wildcard src/*/main_*.c), $(wildcard src/*/*.c))
 LIB_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/vg_schema_data.o
 PROGS := $(BUILD)/vigild $(BUILD)/vigil
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 SCHEMA_TSV := schema/advanced-hunting-columns.tsv schema/vigil-extra-columns.tsv
 
 .PHONY: all check check-unit check-san check-golden check-integration check-fuzz bench fuzz demo deps clean lint
-all: $(PROGS)
+all: $(PROGS) $(TOOLS)
 
 $(BUILD)/gen/vg_schema_data.c: src/schema/gen_schema.awk $(SCHEMA_TSV)
 	@mkdir -p $(@D)
@@ -68,22 +70,26 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libvigil.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libvigil.a $(LIBS) -lcmocka $(LDFLAGS_ALL)
 
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libvigil.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libvigil.a $(LIBS) $(LDFLAGS_ALL)
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ---- tests ----
 check: check-unit check-san check-golden check-integration check-fuzz
 	@echo "make check: all suites passed"
 
-check-unit: $(PROGS) $(TESTS)
+check-unit: $(PROGS) $(TOOLS) $(TESTS)
 	@tests/run-unit.sh $(BUILD)
 
 check-san:
 	$(MAKE) SAN=address,undefined OPT=-O1 check-unit
 
-check-golden: $(PROGS)
+check-golden: $(PROGS) $(TOOLS)
 	@tests/golden/run.sh $(BUILD)
 
-check-integration: $(PROGS)
+check-integration: $(PROGS) $(TOOLS)
 	@tests/integration/run.sh $(BUILD)
 
 check-fuzz:
