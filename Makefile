@@ -41,7 +41,7 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 SCHEMA_TSV := schema/advanced-hunting-columns.tsv schema/vigil-extra-columns.tsv
 
-.PHONY: all check check-unit check-san check-golden check-integration check-fuzz bench fuzz demo deps clean lint
+.PHONY: print-libs all check check-unit check-san check-golden check-integration check-fuzz bench fuzz demo deps clean lint
 all: $(PROGS) $(TOOLS)
 
 $(BUILD)/gen/vg_schema_data.c: src/schema/gen_schema.awk $(SCHEMA_TSV)
@@ -112,3 +112,6 @@ lint:
 
 clean:
 	rm -rf build build-*
+
+print-libs:
+	@echo $(LIBS)

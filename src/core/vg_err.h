@@ -53,7 +53,8 @@ typedef struct vg_diag {
 /* Writes a formatted message into d (if non-NULL) and returns e. */
 vg_err vg_diag_set(vg_diag *d, vg_err e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-vg_err vg_diag_vset(vg_diag *d, vg_err e, const char *fmt, va_list ap);
+vg_err vg_diag_vset(vg_diag *d, vg_err e, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Prefixes the message already in d with a context ("file.evtx: "). */
 void vg_diag_prefix(vg_diag *d, const char *fmt, ...)
