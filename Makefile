@@ -77,7 +77,7 @@ $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libvigil.a
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ---- tests ----
-check: check-unit check-san check-golden check-integration check-fuzz
+check: deps lint check-unit check-san check-golden check-integration check-fuzz
 	@echo "make check: all suites passed"
 
 check-unit: $(PROGS) $(TOOLS) $(TESTS)
@@ -101,7 +101,11 @@ fuzz:
 bench: $(PROGS)
 	@bench/run.sh $(BUILD)
 
-demo: $(PROGS)
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh $(BUILD)
+
+demo-only: $(PROGS)
 	@scripts/demo.sh $(BUILD)
 
 deps:
