@@ -1,7 +1,209 @@
-/* main_vigild.c - placeholder until the server lands. */
+/*
+ * main_vigild.c - vigild, the Vigil server: settings, startup, signals and
+ * clean shutdown. The pieces it wires together live beside it (see
+ * vg_srv_int.h): the HTTP layer and route table, tokens, ingest, metrics.
+ *
+ * Settings come from one declarative table (settings[] below): defaults,
+ * `--config FILE`, command-line flags and `--help` all derive from it.
+ *
+ * Startup order: open the store (takes DIR/LOCK, replays the WAL), open the
+ * token state (first start: create and print the admin token once), then
+ * listen. Shutdown on SIGTERM/SIGINT: stop accepting, let in-flight
+ * requests finish (shutdown-timeout), close the store (seals the tails).
+ * Signals are blocked in every thread and taken synchronously by the main
+ * thread with sigtimedwait, which also paces the hourly retention pass.
+ */
+#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/vg_config.h"
+#include "../core/vg_log.h"
+#include "vg_srv_int.h"
+
+#define RETENTION_PERIOD_S 3600
+
+#define OFF(f) offsetof(vg_srv_settings, f)
+static const vg_cfg_def settings[] = {
+    { "data", VG_CFG_STRING, "./vigil-data", 0, 0, false, OFF(data),
+      "data directory (event store, state.db, admin.token); created if missing" },
+    { "listen", VG_CFG_STRING, "127.0.0.1:8080", 0, 0, false, OFF(listen),
+      "address to listen on: host:port, [v6]:port or :port (port 0 picks a free one)" },
+    { "log-level", VG_CFG_STRING, "info", 0, 0, true, OFF(log_level),
+      "debug, info, warn or error" },
+    { "log-format", VG_CFG_STRING, "logfmt", 0, 0, false, OFF(log_format), "logfmt or json" },
+    { "max-body", VG_CFG_SIZE, "64M", 1024, 4LL << 30, false, OFF(max_body),
+      "largest request body accepted, as sent (larger: 413)" },
+    { "max-decoded", VG_CFG_SIZE, "256M", 1024, 16LL << 30, false, OFF(max_decoded),
+      "largest request body after gzip/zstd decoding (larger: 413)" },
+    { "seal-rows", VG_CFG_INT, "0", 0, 1LL << 30, false, OFF(seal_rows),
+      "seal a table's in-memory tail into a segment at this many rows (0: store default)" },
+    { "retention-days", VG_CFG_INT, "0", 0, 100000, false, OFF(retention_days),
+      "drop day partitions older than this many days, hourly (0: keep forever)" },
+    { "threads", VG_CFG_INT, "4", 1, 256, false, OFF(threads),
+      "HTTP worker threads (each runs one request at a time)" },
+    { "max-connections", VG_CFG_INT, "512", 1, 100000, false, OFF(max_connections),
+      "concurrent client connections; more are refused" },
+    { "request-timeout", VG_CFG_DURATION, "60s", 1, 86400, false, OFF(request_timeout),
+      "drop a connection idle for this long" },
+    { "shutdown-timeout", VG_CFG_DURATION, "30s", 0, 3600, false, OFF(shutdown_timeout),
+      "on SIGTERM, wait this long for in-flight requests" },
+    { "no-fsync", VG_CFG_BOOL, "false", 0, 0, false, OFF(no_fsync),
+      "BENCHMARKS ONLY: skip fsync, so acknowledged rows may be lost on a crash" },
+};
+#undef OFF
+
+static const vg_cfg_spec spec = {
+    "vigild",
+    "the Vigil XDR server: ingest, event store and API",
+    "vigild [--data DIR] [--listen HOST:PORT] [OPTIONS]",
+    settings,
+    sizeof settings / sizeof settings[0],
+};
+
+static void run_retention(vg_store *st, int64_t days)
 {
-    fputs("vigild: not built yet\n", stderr);
-    return 1;
+    vg_diag d;
+    int dropped = 0;
+    vg_diag_clear(&d);
+    vg_err e = vg_store_retention(st, days, vg_time_now(), &dropped, &d);
+    if (e)
+        vg_log(VG_LOG_ERROR, "retention failed", VG_LS("error", d.msg));
+    else if (dropped)
+        vg_log(VG_LOG_INFO, "retention", VG_LI("partitions_dropped", dropped),
+               VG_LI("keep_days", days));
+}
+
+int main(int argc, char **argv)
+{
+    vg_arena arena;
+    vg_arena_init(&arena, 0, 0);
+    vg_srv_settings cfg;
+    memset(&cfg, 0, sizeof cfg);
+    vg_cfg_args args;
+    vg_diag d;
+    vg_diag_clear(&d);
+    int rc = 1;
+    vg_store *store = NULL;
+    vg_auth *auth = NULL;
+    vg_srv srv;
+    memset(&srv, 0, sizeof srv);
+
+    if (vg_cfg_parse_args(&spec, argc, argv, 1, &cfg, &args, &arena, &d)) {
+        fprintf(stderr, "vigild: %s\n", d.msg);
+        rc = 2;
+        goto out;
+    }
+    if (args.help) {
+        vg_cfg_help(&spec, stdout);
+        vg_http_print_routes(stdout);
+        rc = 0;
+        goto out;
+    }
+    if (args.npos) {
+        fprintf(stderr, "vigild: unexpected argument '%s' (see vigild --help)\n", args.pos[0]);
+        rc = 2;
+        goto out;
+    }
+    int lvl = vg_log_level_parse(cfg.log_level), fmt = vg_log_format_parse(cfg.log_format);
+    if (lvl < 0 || fmt < 0) {
+        fprintf(stderr, "vigild: bad %s '%s' (see vigild --help)\n",
+                lvl < 0 ? "log-level" : "log-format", lvl < 0 ? cfg.log_level : cfg.log_format);
+        rc = 2;
+        goto out;
+    }
+    vg_log_setup((vg_log_level)lvl, (vg_log_format)fmt, stderr);
+
+    /* every thread created from here on inherits the blocked set */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (cfg.no_fsync)
+        vg_log(VG_LOG_WARN, "no-fsync is set: acknowledged rows may be lost on a crash "
+                            "(benchmarks only)");
+    vg_store_opts so = {
+        .dir = cfg.data,
+        .seal_rows = (uint32_t)cfg.seal_rows,
+        .retention_days = cfg.retention_days,
+        .no_fsync = cfg.no_fsync,
+    };
+    uint64_t t0 = vg_mono_ns();
+    if (vg_store_open(&so, &store, &d)) {
+        vg_log(VG_LOG_ERROR, "cannot open the store", VG_LS("data", cfg.data),
+               VG_LS("error", d.msg));
+        goto out;
+    }
+    chmod(cfg.data, 0700);
+    vg_store_stats st;
+    memset(&st, 0, sizeof st);
+    vg_store_stats_get(store, &st);
+    vg_log(VG_LOG_INFO, "store open", VG_LS("data", cfg.data), VG_LI("rows", st.rows_total),
+           VG_LI("segments", st.segments), VG_LI("wal_bytes", st.wal_bytes),
+           VG_LI("quarantined", st.quarantined),
+           VG_LI("open_ms", (vg_mono_ns() - t0) / 1000000));
+
+    char *admin = NULL;
+    if (vg_auth_open(cfg.data, &auth, &admin, &d)) {
+        vg_log(VG_LOG_ERROR, "cannot open the token state", VG_LS("error", d.msg));
+        goto out;
+    }
+    if (admin) {
+        /* the one time the secret is shown; it is also in DIR/admin.token */
+        printf("vigild: first start: admin token (kept in %s/admin.token, mode 0600):\n%s\n",
+               cfg.data, admin);
+        fflush(stdout);
+        memset(admin, 0, strlen(admin));
+        free(admin);
+        vg_log(VG_LOG_INFO, "admin token created", VG_LS("file", "admin.token"));
+    }
+
+    vg_metrics_init();
+    srv.cfg = &cfg;
+    srv.store = store;
+    srv.auth = auth;
+    int port = 0;
+    if (vg_http_start(&srv, &port, &d)) {
+        vg_log(VG_LOG_ERROR, "cannot start the HTTP server", VG_LS("error", d.msg));
+        goto out;
+    }
+    vg_log(VG_LOG_INFO, "listening", VG_LS("listen", cfg.listen), VG_LI("port", port),
+           VG_LI("threads", cfg.threads), VG_LI("pid", (int64_t)getpid()));
+
+    int64_t next_retention = 0;
+    for (;;) {
+        if (cfg.retention_days > 0 && (int64_t)(vg_mono_ns() / 1000000000ull) >= next_retention) {
+            run_retention(store, cfg.retention_days);
+            next_retention = (int64_t)(vg_mono_ns() / 1000000000ull) + RETENTION_PERIOD_S;
+        }
+        struct timespec ts = { 1, 0 };
+        int sig = sigtimedwait(&sigs, NULL, &ts);
+        if (sig == SIGTERM || sig == SIGINT) {
+            vg_log(VG_LOG_INFO, "shutting down", VG_LS("signal", sig == SIGTERM ? "TERM" : "INT"));
+            break;
+        }
+    }
+    vg_http_stop(&srv, cfg.shutdown_timeout);
+    rc = 0;
+out:
+    if (store) {
+        vg_diag_clear(&d);
+        if (vg_store_close(store, &d)) {
+            vg_log(VG_LOG_ERROR, "store close failed", VG_LS("error", d.msg));
+            rc = 1;
+        }
+    }
+    vg_auth_close(auth);
+    if (srv.cfg && rc == 0)
+        vg_log(VG_LOG_INFO, "stopped");
+    vg_arena_free(&arena);
+    return rc;
 }

@@ -1,0 +1,419 @@
+/*
+ * srv_http.c - vigild's HTTP layer on libmicrohttpd: the route table, the
+ * per-request lifecycle, authentication and role checks, and the one log
+ * line per request.
+ *
+ * Threads: libmicrohttpd runs a bounded pool of `threads` polling threads
+ * (MHD_OPTION_THREAD_POOL_SIZE); a handler runs to completion on the thread
+ * that owns the connection, so a slow fsync holds one pool thread only.
+ * Connections are capped by max-connections and dropped after
+ * request-timeout seconds of inactivity.
+ *
+ * Lifecycle of a request (libmicrohttpd calls on_request several times):
+ *   1st call   route lookup, Authorization check, Content-Length vs
+ *              max-body; early answers (401, 403, 404, 405, 413) go out here
+ *              without reading the body;
+ *   body calls bytes appended to rq->body up to max-body (the rest is
+ *              counted and dropped: the answer will be 413);
+ *   last call  the route's handler fills rq->status/out; we queue it.
+ *   completed  on_completed logs the request and frees it.
+ *
+ * Shutdown (vg_http_stop): stop listening, let in-flight requests finish
+ * (up to shutdown-timeout), then stop the pool. Answers carry
+ * "Connection: close" once stopping, so keep-alive clients go away.
+ *
+ * Tokens: the Authorization header is read here and nowhere else; only the
+ * token's id and name ever reach logs.
+ */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "../core/vg_log.h"
+#include "vg_srv_int.h"
+
+static void h_healthz(vg_req *rq)
+{
+    rq->status = 200;
+    vg_buf_puts(&rq->out, "{\"status\":\"ok\"}\n");
+}
+
+/* The route table: every endpoint of vigild, with who may call it. */
+const vg_route vg_routes[] = {
+    { "GET", "/healthz", h_healthz, VG_ROLES_PUBLIC,
+      "liveness probe: 200 {\"status\":\"ok\"}; no token needed" },
+    { "GET", "/metrics", vg_h_metrics, VG_ROLES_READERS,
+      "Prometheus metrics (text format 0.0.4); viewer, analyst, responder or admin" },
+    { "POST", "/api/v1/ingest", vg_h_ingest, VG_ROLES_INGEST,
+      "NDJSON events (?table=T, ?format=auto|ndjson|evtx-json|winlogbeat|evtx; "
+      "Content-Encoding gzip, deflate or zstd); answers once rows are durable; "
+      "ingest or admin" },
+};
+const size_t vg_nroutes = sizeof vg_routes / sizeof vg_routes[0];
+
+void vg_http_print_routes(FILE *f)
+{
+    fprintf(f, "\nEndpoints:\n");
+    for (size_t i = 0; i < vg_nroutes; i++) {
+        const vg_route *r = &vg_routes[i];
+        char left[64];
+        snprintf(left, sizeof left, "%s %s", r->method, r->path);
+        fprintf(f, "  %-30s %s\n", left, r->doc);
+    }
+}
+
+/* ---- answers ---- */
+
+void vg_req_json_error(vg_req *rq, int status, const char *fmt, ...)
+{
+    char msg[VG_DIAG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    rq->status = status;
+    rq->content_type = "application/json";
+    vg_buf_clear(&rq->out);
+    vg_buf_puts(&rq->out, "{\"error\":");
+    vg_buf_put_json_str(&rq->out, vg_str_c(msg));
+    vg_buf_puts(&rq->out, "}\n");
+}
+
+const char *vg_req_arg(vg_req *rq, const char *name)
+{
+    return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *vg_req_header(vg_req *rq, const char *name)
+{
+    return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
+void vg_req_remote(vg_req *rq, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "?");
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    char host[INET6_ADDRSTRLEN];
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        if (inet_ntop(AF_INET, &in->sin_addr, host, sizeof host))
+            snprintf(buf, cap, "%s:%u", host, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        if (inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host))
+            snprintf(buf, cap, "[%s]:%u", host, ntohs(in6->sin6_port));
+    }
+}
+
+static enum MHD_Result send_answer(vg_req *rq)
+{
+    if (!rq->content_type)
+        rq->content_type = "application/json";
+    if (rq->out.failed)
+        vg_req_json_error(rq, 500, "out of memory building the answer");
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(rq->out.n, rq->out.p ? rq->out.p : (void *)"",
+                                        MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rq->content_type);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (rq->status == 401)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"vigil\"");
+    if (rq->status == 405 && rq->allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rq->allow);
+    if (atomic_load(&rq->srv->stopping) || rq->status == 413)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result r = MHD_queue_response(rq->conn, (unsigned)rq->status, resp);
+    MHD_destroy_response(resp);
+    rq->answered = true;
+    return r;
+}
+
+/* ---- auth ---- */
+
+/* The bearer token of the request; false when there is none. */
+static bool bearer(vg_req *rq, vg_str *tok)
+{
+    const char *h = vg_req_header(rq, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h)
+        return false;
+    vg_str s = vg_str_trim(vg_str_c(h));
+    if (s.n < 7 || strncasecmp(s.p, "Bearer ", 7) != 0)
+        return false;
+    *tok = vg_str_trim(vg_str_make(s.p + 7, s.n - 7));
+    return tok->n > 0;
+}
+
+/* ---- the request lifecycle ---- */
+
+static const vg_route *find_route(const char *method, const char *path, const char **allow,
+                                  bool *path_known, bool *public_path)
+{
+    *allow = NULL;
+    *path_known = false;
+    *public_path = false;
+    for (size_t i = 0; i < vg_nroutes; i++) {
+        if (strcmp(vg_routes[i].path, path) != 0)
+            continue;
+        *path_known = true;
+        *allow = vg_routes[i].method;
+        if (vg_routes[i].roles == VG_ROLES_PUBLIC)
+            *public_path = true;
+        if (strcmp(vg_routes[i].method, method) == 0)
+            return &vg_routes[i];
+    }
+    return NULL;
+}
+
+/* First call: everything that can be decided before the body is read. */
+static bool admit(vg_req *rq, const vg_route **route_out)
+{
+    vg_srv *s = rq->srv;
+    const char *allow;
+    bool known, public_path;
+    const vg_route *route = find_route(rq->method, rq->path, &allow, &known, &public_path);
+    *route_out = route;
+    if (!(route && route->roles == VG_ROLES_PUBLIC) && !public_path) {
+        vg_str tok;
+        if (!bearer(rq, &tok)) {
+            vg_req_json_error(rq, 401, "missing bearer token (Authorization: Bearer <token>)");
+            return false;
+        }
+        if (vg_auth_check(s->auth, tok, &rq->who) != VG_OK) {
+            vg_req_json_error(rq, 401, "invalid or revoked token");
+            return false;
+        }
+        rq->authed = true;
+    }
+    if (!known) {
+        vg_req_json_error(rq, 404, "no such endpoint: %s", rq->path);
+        return false;
+    }
+    if (!route) {
+        rq->allow = allow;
+        vg_req_json_error(rq, 405, "method %s not allowed on %s", rq->method, rq->path);
+        return false;
+    }
+    rq->route = route->path;
+    if (route->roles && !(route->roles & VG_ROLE_BIT(rq->who.role))) {
+        vg_req_json_error(rq, 403, "role %s may not call %s %s", vg_role_name(rq->who.role),
+                          route->method, route->path);
+        return false;
+    }
+    const char *cl = vg_req_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        uint64_t n;
+        if (vg_str_to_u64(vg_str_trim(vg_str_c(cl)), &n) == VG_OK) {
+            if (n > (uint64_t)s->cfg->max_body) {
+                rq->body_too_large = true;
+                vg_req_json_error(rq, 413, "request body of %llu bytes is larger than max-body "
+                                  "(%lld bytes)", (unsigned long long)n,
+                                  (long long)s->cfg->max_body);
+                return false;
+            }
+            vg_buf_reserve(&rq->body, (size_t)n);
+        }
+    }
+    return true;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    vg_srv *s = cls;
+    vg_req *rq = *con_cls;
+    if (!rq) {
+        rq = calloc(1, sizeof *rq);
+        if (!rq)
+            return MHD_NO;
+        rq->srv = s;
+        rq->conn = conn;
+        rq->method = method;
+        rq->path = url;
+        rq->t0_ns = vg_mono_ns();
+        rq->id = atomic_fetch_add(&s->next_req_id, 1) + 1;
+        rq->who.id = -1;
+        rq->who.role = VG_ROLE_COUNT_;   /* no role until a token says so */
+        vg_buf_init(&rq->body, (size_t)s->cfg->max_body);
+        vg_buf_init(&rq->out, 0);
+        *con_cls = rq;
+        atomic_fetch_add(&s->inflight, 1);
+        const vg_route *route;
+        if (!admit(rq, &route))
+            return send_answer(rq);
+        rq->handler = route->fn;
+        return MHD_YES;
+    }
+    if (rq->answered) {
+        *upload_data_size = 0;   /* an early answer is queued; drop the rest */
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        rq->body_len += *upload_data_size;
+        if (!rq->body_too_large) {
+            vg_buf_put(&rq->body, upload_data, *upload_data_size);
+            if (rq->body.failed)
+                rq->body_too_large = true;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (rq->body_too_large) {
+        vg_buf_free(&rq->body);
+        vg_req_json_error(rq, 413, "request body larger than max-body (%lld bytes)",
+                          (long long)s->cfg->max_body);
+    } else {
+        rq->handler(rq);
+        if (!rq->status)
+            vg_req_json_error(rq, 500, "handler gave no answer");
+    }
+    return send_answer(rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    vg_srv *s = cls;
+    vg_req *rq = *con_cls;
+    if (!rq)
+        return;
+    *con_cls = NULL;
+    uint64_t us = (vg_mono_ns() - rq->t0_ns) / 1000;
+    char remote[80];
+    vg_req_remote(rq, remote, sizeof remote);
+    vg_metrics_http_request(rq->status);
+    vg_log_level lvl = rq->status >= 500 ? VG_LOG_ERROR : VG_LOG_INFO;
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        vg_log(lvl, "request", VG_LI("req", rq->id), VG_LS("method", rq->method),
+               VG_LS("path", rq->path), VG_LI("status", rq->status),
+               VG_LI("bytes_in", rq->body_len), VG_LI("bytes_out", rq->out.n),
+               VG_LI("dur_us", us), VG_LI("token_id", rq->who.id),
+               VG_LS("token", rq->authed ? rq->who.name : ""), VG_LS("remote", remote));
+    else
+        vg_log(VG_LOG_WARN, "request aborted", VG_LI("req", rq->id),
+               VG_LS("method", rq->method), VG_LS("path", rq->path),
+               VG_LI("status", rq->status), VG_LI("termination", (int)toe),
+               VG_LI("bytes_in", rq->body_len), VG_LI("dur_us", us),
+               VG_LI("token_id", rq->who.id), VG_LS("remote", remote));
+    vg_buf_free(&rq->body);
+    vg_buf_free(&rq->out);
+    free(rq);
+    atomic_fetch_sub(&s->inflight, 1);
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    vg_log(VG_LOG_WARN, "http", VG_LS("detail", msg));
+}
+#pragma GCC diagnostic pop
+
+/* "host:port", "[v6]:port", ":port" or "port" into a socket address. */
+static vg_err parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len,
+                           vg_diag *d)
+{
+    char host[256] = "", port[16] = "";
+    vg_str l = vg_str_c(listen);
+    if (l.n && l.p[0] == '[') {
+        ptrdiff_t close = vg_str_chr(l, ']');
+        if (close < 0 || (size_t)close + 1 >= l.n || l.p[close + 1] != ':')
+            return vg_diag_set(d, VG_EINVAL, "listen '%s': expected [v6addr]:port", listen);
+        vg_str_copy_c(host, sizeof host, vg_str_make(l.p + 1, (size_t)close - 1));
+        vg_str_copy_c(port, sizeof port, vg_str_make(l.p + close + 2, l.n - (size_t)close - 2));
+    } else {
+        ptrdiff_t colon = vg_str_rchr(l, ':');
+        if (colon < 0) {
+            vg_str_copy_c(port, sizeof port, l);
+        } else {
+            vg_str_copy_c(host, sizeof host, vg_str_make(l.p, (size_t)colon));
+            vg_str_copy_c(port, sizeof port, vg_str_make(l.p + colon + 1, l.n - (size_t)colon - 1));
+        }
+    }
+    uint64_t pn;
+    if (vg_str_to_u64(vg_str_c(port), &pn) != VG_OK || pn > 65535)
+        return vg_diag_set(d, VG_EINVAL, "listen '%s': bad port", listen);
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+    if (rc != 0 || !res)
+        return vg_diag_set(d, VG_EINVAL, "listen '%s': %s", listen, gai_strerror(rc));
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return VG_OK;
+}
+
+vg_err vg_http_start(vg_srv *s, int *port, vg_diag *d)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    vg_err e = parse_listen(s->cfg->listen, &ss, &sslen, d);
+    if (e)
+        return e;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    unsigned pool = (unsigned)s->cfg->threads;
+    s->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, pool > 1 ? pool : 0u,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg->request_timeout,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        MHD_OPTION_END);
+    if (!s->mhd)
+        return vg_diag_set(d, VG_EIO, "cannot listen on %s (address in use, or no permission)",
+                           s->cfg->listen);
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    *port = di ? (int)di->port : 0;
+    return VG_OK;
+}
+
+void vg_http_stop(vg_srv *s, int64_t timeout_s)
+{
+    if (!s->mhd)
+        return;
+    atomic_store(&s->stopping, true);
+    MHD_socket lfd = MHD_quiesce_daemon(s->mhd);
+    if (lfd != MHD_INVALID_SOCKET)
+        close(lfd);
+    uint64_t deadline = vg_mono_ns() + (uint64_t)timeout_s * 1000000000ull;
+    int n;
+    while ((n = atomic_load(&s->inflight)) > 0 && vg_mono_ns() < deadline) {
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    if (n > 0)
+        vg_log(VG_LOG_WARN, "shutdown: giving up on in-flight requests", VG_LI("inflight", n));
+    MHD_stop_daemon(s->mhd);
+    s->mhd = NULL;
+}

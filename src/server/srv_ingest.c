@@ -1,0 +1,231 @@
+/*
+ * srv_ingest.c - POST /api/v1/ingest: from a request body to durable rows.
+ *
+ *   1. options: ?table= (default table for native NDJSON), ?format=, and the
+ *      Content-Encoding header; unknown values are a 400 (415 for encodings);
+ *   2. vg_ingest_body (srv_body.c) decodes the body into a batch set whose
+ *      sink collects full batches (moved, not copied) - nothing is written
+ *      yet, so a request that fails here leaves no trace;
+ *   3. every rejected record goes to the store's dead-letter area with its
+ *      line and reason;
+ *   4. ONE vg_store_append of all the batches: when it returns VG_OK the
+ *      rows are in the fsync()ed WAL, and only then is the answer 200
+ *      {"accepted":N,"rejected":[{"line":L,"error":"..."}],"rejected_total":M}.
+ *      Any store failure is a 503 and nothing of the request is acknowledged
+ *      (a dead-letter entry may then be repeated when the client retries).
+ *
+ * Every request also leaves an audit line naming the token (id and name,
+ * never the secret) and its outcome.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/vg_log.h"
+#include "vg_srv_int.h"
+
+/* Batches collected from the batch set's sink, owned by the request. */
+typedef struct collect {
+    vg_batch **v;
+    size_t n, cap;
+} collect;
+
+static vg_err collect_push(collect *c, vg_batch *b)
+{
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 8;
+        vg_batch **v = realloc(c->v, cap * sizeof *v);
+        if (!v)
+            return VG_ENOMEM;
+        c->v = v;
+        c->cap = cap;
+    }
+    c->v[c->n++] = b;
+    return VG_OK;
+}
+
+/*
+ * The sink: takes the full batch's contents and leaves a fresh empty batch
+ * of the same table in its place (the batch set resets it afterwards).
+ */
+static vg_err collect_sink(void *ctx, vg_batch *b, vg_diag *d)
+{
+    collect *c = ctx;
+    vg_batch *nb = malloc(sizeof *nb);
+    if (!nb)
+        return vg_diag_set(d, VG_ENOMEM, "out of memory collecting a batch");
+    *nb = *b;
+    vg_err e = vg_batch_init(b, nb->table, nb->cap, NULL, nb->has_raw);
+    if (e == VG_OK)
+        e = collect_push(c, nb);
+    if (e) {
+        vg_batch_free(b);
+        *b = *nb;
+        free(nb);
+        return vg_diag_set(d, VG_ENOMEM, "out of memory collecting a batch");
+    }
+    return VG_OK;
+}
+
+/* Moves the set's partly filled batches into c (no re-allocation). */
+static vg_err collect_rest(collect *c, vg_batchset *set)
+{
+    for (size_t t = 0; t < vg_schema_ntables; t++) {
+        vg_batch *b = &set->by_table[t];
+        if (!b->table || !b->nrows)
+            continue;
+        vg_batch *nb = malloc(sizeof *nb);
+        if (!nb || collect_push(c, nb)) {
+            free(nb);
+            return VG_ENOMEM;
+        }
+        *nb = *b;
+        memset(b, 0, sizeof *b);   /* vg_batchset_free skips it now */
+    }
+    return VG_OK;
+}
+
+static void collect_free(collect *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        vg_batch_free(c->v[i]);
+        free(c->v[i]);
+    }
+    free(c->v);
+}
+
+/* A reason cut to at most max bytes on a UTF-8 boundary. */
+static vg_str cut_utf8(vg_str s, size_t max)
+{
+    if (s.n <= max)
+        return s;
+    size_t n = max;
+    while (n && ((unsigned char)s.p[n] & 0xC0) == 0x80)
+        n--;
+    return vg_str_make(s.p, n);
+}
+
+static void answer(vg_req *rq, uint64_t accepted, const vg_rejects *rej)
+{
+    vg_buf *o = &rq->out;
+    rq->status = 200;
+    rq->content_type = "application/json";
+    vg_buf_printf(o, "{\"accepted\":%llu,\"rejected\":[", (unsigned long long)accepted);
+    size_t shown = rej->n < VG_SRV_MAX_REJECT_LIST ? rej->n : VG_SRV_MAX_REJECT_LIST;
+    for (size_t i = 0; i < shown; i++) {
+        vg_buf_printf(o, "%s{\"line\":%llu,\"error\":", i ? "," : "",
+                      (unsigned long long)rej->v[i].line);
+        vg_buf_put_json_str(o, cut_utf8(rej->v[i].reason, VG_SRV_MAX_REASON));
+        vg_buf_putc(o, '}');
+    }
+    vg_buf_printf(o, "],\"rejected_total\":%llu", (unsigned long long)rej->n);
+    if (shown < rej->n)
+        vg_buf_puts(o, ",\"rejected_truncated\":true");
+    vg_buf_puts(o, "}\n");
+}
+
+static int status_for(vg_err e)
+{
+    switch (e) {
+    case VG_ELIMIT: return 413;
+    case VG_EPARSE:
+    case VG_EINVAL:
+    case VG_EUNSUPPORTED:
+    case VG_ETYPE: return 400;
+    case VG_ENOMEM:
+    case VG_EIO:
+    case VG_EBUSY: return 503;
+    default: return 500;
+    }
+}
+
+void vg_h_ingest(vg_req *rq)
+{
+    vg_srv *s = rq->srv;
+    vg_diag d;
+    vg_diag_clear(&d);
+    vg_ingest_opts o = { .format = VG_FMT_AUTO, .table = NULL, .keep_raw = true };
+    const char *targ = vg_req_arg(rq, "table");
+    const char *farg = vg_req_arg(rq, "format");
+    const char *earg = vg_req_header(rq, "Content-Encoding");
+    collect c = { 0 };
+    vg_batchset set;
+    bool set_ok = false;
+    vg_buf decoded;
+    vg_buf_init(&decoded, 0);
+    vg_rejects rej;
+    vg_rejects_init(&rej);
+    vg_ingest_result res;
+    memset(&res, 0, sizeof res);
+    uint64_t accepted = 0;
+    vg_err e;
+
+    if (targ && *targ) {
+        if (strlen(targ) > VG_SRV_MAX_QUERY_ARG || !(o.table = vg_schema_table(vg_str_c(targ)))) {
+            vg_req_json_error(rq, 400, "unknown table '%.64s'", targ);
+            goto out;
+        }
+    }
+    if (farg && *farg && vg_format_parse(farg, &o.format) != VG_OK) {
+        vg_req_json_error(rq, 400, "unknown format '%.64s' (auto, ndjson, evtx-json, "
+                          "winlogbeat, evtx)", farg);
+        goto out;
+    }
+    vg_encoding enc;
+    if (vg_encoding_parse(earg, &enc) != VG_OK) {
+        vg_req_json_error(rq, 415, "unsupported Content-Encoding '%.64s' (gzip, deflate, zstd)",
+                          earg);
+        goto out;
+    }
+    if ((e = vg_batchset_init(&set, 0, collect_sink, &c))) {
+        vg_req_json_error(rq, 503, "out of memory");
+        goto out;
+    }
+    set_ok = true;
+    e = vg_ingest_body(enc, vg_str_make(rq->body.p, rq->body.n), (size_t)s->cfg->max_decoded,
+                       &o, &set, &decoded, &rej, &res, &d);
+    /* the raw body is no longer needed once decoded (identity bodies are the text) */
+    if (e == VG_OK && enc != VG_ENC_IDENTITY)
+        vg_buf_free(&rq->body);
+    if (e == VG_OK && collect_rest(&c, &set))
+        e = vg_diag_set(&d, VG_ENOMEM, "out of memory collecting batches");
+    if (e) {
+        vg_req_json_error(rq, status_for(e), "%s", d.msg[0] ? d.msg : vg_strerror(e));
+        goto out;
+    }
+    /* bad records: durable in the dead-letter area before anything is acknowledged */
+    char source[96];
+    snprintf(source, sizeof source, "http:%s", rq->who.name);
+    for (size_t i = 0; i < rej.n; i++) {
+        if ((e = vg_store_deadletter(s->store, source, rej.v[i].line, rej.v[i].reason,
+                                     rej.v[i].record, &d))) {
+            vg_log(VG_LOG_ERROR, "dead-letter write failed", VG_LS("error", d.msg));
+            vg_req_json_error(rq, 503, "store unavailable (dead-letter): %s", d.msg);
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < c.n; i++)
+        accepted += c.v[i]->nrows;
+    if (c.n && (e = vg_store_append(s->store, c.v, c.n, &d))) {
+        vg_log(VG_LOG_ERROR, "append failed", VG_LS("error", d.msg), VG_LI("rows", accepted));
+        vg_req_json_error(rq, 503, "store unavailable, nothing acknowledged: %s", d.msg);
+        accepted = 0;
+        goto out;
+    }
+    for (size_t i = 0; i < c.n; i++)
+        vg_metrics_ingest_rows(c.v[i]->table, c.v[i]->nrows);
+    for (size_t i = 0; i < rej.n; i++)
+        vg_metrics_ingest_rejected(o.table, rej.v[i].kind, 1);
+    answer(rq, accepted, &rej);
+out:
+    vg_log(VG_LOG_INFO, "audit", VG_LS("action", "ingest"), VG_LI("req", rq->id),
+           VG_LI("token_id", rq->who.id), VG_LS("token", rq->who.name),
+           VG_LS("role", vg_role_name(rq->who.role)), VG_LS("table", o.table ? o.table->name : ""),
+           VG_LS("format", vg_format_name(o.format)), VG_LI("status", rq->status),
+           VG_LI("accepted", accepted), VG_LI("rejected", rej.n));
+    vg_metrics_ingest_request(rq->status, rq->body_len, vg_mono_ns() - rq->t0_ns);
+    collect_free(&c);
+    if (set_ok)
+        vg_batchset_free(&set);
+    vg_rejects_free(&rej);
+    vg_buf_free(&decoded);
+}

@@ -1,0 +1,238 @@
+/*
+ * vg_srv_int.h - private interfaces shared by the files of vigild (src/server).
+ *
+ * vigild is split by responsibility:
+ *   main_vigild.c   settings table, startup, signals, clean shutdown
+ *   srv_http.c      libmicrohttpd glue, the route table, auth check, request log
+ *   srv_auth.c      API tokens: SQLite state, SHA-256 hashes, roles
+ *   srv_ingest.c    POST /api/v1/ingest: decode, dead-letter, append, answer
+ *   srv_body.c      body decoding (gzip/zlib/zstd) + vg_ingest_buffer, no I/O;
+ *                   the function the fuzz target tests/fuzz/fuzz_ingest_body.c drives
+ *   srv_metrics.c   counters, the latency histogram, GET /metrics
+ *
+ * Nothing here is a public API: only vigild and its tests include it.
+ */
+#ifndef VG_SRV_INT_H
+#define VG_SRV_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../core/vg_arena.h"
+#include "../core/vg_err.h"
+#include "../core/vg_str.h"
+#include "../ingest/vg_ingest.h"
+#include "../store/vg_store.h"
+
+/* ---- limits (one place) ---- */
+#define VG_SRV_MAX_TOKEN 256          /* bytes in a presented bearer token */
+#define VG_SRV_MAX_REJECT_LIST 1000   /* rejected entries listed in a response */
+#define VG_SRV_MAX_REASON 400         /* bytes of one reject reason in a response */
+#define VG_SRV_MAX_QUERY_ARG 128      /* bytes of ?table= / ?format= values */
+
+/* ---- settings (the table is in main_vigild.c) ---- */
+typedef struct vg_srv_settings {
+    const char *data;
+    const char *listen;
+    const char *log_level;
+    const char *log_format;
+    int64_t max_body;          /* bytes of a request body as sent */
+    int64_t max_decoded;       /* bytes of a body after decompression */
+    int64_t seal_rows;
+    int64_t retention_days;
+    int64_t threads;
+    int64_t max_connections;
+    int64_t request_timeout;   /* seconds of inactivity before a connection is dropped */
+    int64_t shutdown_timeout;  /* seconds to wait for in-flight requests */
+    bool no_fsync;
+} vg_srv_settings;
+
+/* ---- roles and tokens (srv_auth.c) ---- */
+typedef enum vg_role {
+    VG_ROLE_ADMIN,
+    VG_ROLE_INGEST,
+    VG_ROLE_VIEWER,
+    VG_ROLE_ANALYST,
+    VG_ROLE_RESPONDER,
+    VG_ROLE_COUNT_
+} vg_role;
+
+#define VG_ROLE_BIT(r) (1u << (r))
+/* "viewer or above": everyone who may read, i.e. every role but ingest. */
+#define VG_ROLES_READERS                                                              \
+    (VG_ROLE_BIT(VG_ROLE_VIEWER) | VG_ROLE_BIT(VG_ROLE_ANALYST) |                     \
+     VG_ROLE_BIT(VG_ROLE_RESPONDER) | VG_ROLE_BIT(VG_ROLE_ADMIN))
+#define VG_ROLES_INGEST (VG_ROLE_BIT(VG_ROLE_INGEST) | VG_ROLE_BIT(VG_ROLE_ADMIN))
+#define VG_ROLES_PUBLIC 0u   /* no token needed */
+
+const char *vg_role_name(vg_role r);
+vg_err vg_role_parse(vg_str s, vg_role *out);
+
+/* Who a request authenticated as; never holds the secret. */
+typedef struct vg_principal {
+    int64_t id;
+    char name[64];
+    vg_role role;
+} vg_principal;
+
+typedef struct vg_auth vg_auth;
+
+/*
+ * Opens (creating when needed) DIR/state.db. On the first start, when no
+ * token exists, creates an "admin" token, writes it to DIR/admin.token (mode
+ * 0600) and returns it in *new_admin_token (malloc'd; the caller prints it
+ * once and frees it); otherwise *new_admin_token is NULL.
+ */
+vg_err vg_auth_open(const char *dir, vg_auth **out, char **new_admin_token, vg_diag *d);
+void vg_auth_close(vg_auth *a);
+/* Creates a token; *secret (malloc'd) is the only copy of the secret. */
+vg_err vg_auth_create(vg_auth *a, const char *name, vg_role role, char **secret, int64_t *id,
+                      vg_diag *d);
+/* Checks a presented token in constant time; VG_EAUTH when unknown or revoked. */
+vg_err vg_auth_check(vg_auth *a, vg_str token, vg_principal *who);
+
+/* ---- metrics (srv_metrics.c) ---- */
+typedef enum vg_reject_reason {
+    VG_RR_JSON,    /* not valid JSON / not an object */
+    VG_RR_TYPE,    /* a value does not fit its column */
+    VG_RR_TABLE,   /* no table, or an unknown one */
+    VG_RR_LIMIT,   /* a record past a size/depth limit */
+    VG_RR_OTHER,
+    VG_RR_COUNT_
+} vg_reject_reason;
+
+vg_reject_reason vg_reject_classify(vg_str reason);
+void vg_metrics_init(void);
+void vg_metrics_ingest_rows(const vg_table_def *t, uint64_t n);
+/* t may be NULL (the request named no table). */
+void vg_metrics_ingest_rejected(const vg_table_def *t, vg_reject_reason r, uint64_t n);
+/* One ingest request: outcome by HTTP status, bytes received, latency. */
+void vg_metrics_ingest_request(int status, uint64_t bytes, uint64_t ns);
+void vg_metrics_http_request(int status);
+/* Renders the Prometheus text exposition into out. */
+void vg_metrics_render(vg_store *s, vg_buf *out);
+
+/* ---- body handling (srv_body.c) ---- */
+typedef enum vg_encoding {
+    VG_ENC_IDENTITY,
+    VG_ENC_GZIP,      /* gzip or zlib framing, detected by zlib */
+    VG_ENC_DEFLATE,   /* zlib framing (raw deflate accepted too) */
+    VG_ENC_ZSTD,
+    VG_ENC_COUNT_
+} vg_encoding;
+
+/* Parses a Content-Encoding header value (NULL = identity); VG_EUNSUPPORTED else. */
+vg_err vg_encoding_parse(const char *value, vg_encoding *out);
+
+/*
+ * Decompresses in into out (a vg_buf the caller owns and frees), producing at
+ * most max_out bytes: VG_ELIMIT when the content is larger, VG_EPARSE when it
+ * is not valid for the encoding. For VG_ENC_IDENTITY, out is left untouched
+ * and *view points at in itself; otherwise *view points into out.
+ */
+vg_err vg_body_decode(vg_encoding enc, vg_str in, size_t max_out, vg_buf *out, vg_str *view,
+                      vg_diag *d);
+
+/* One rejected record of a request. */
+typedef struct vg_reject {
+    uint64_t line;
+    vg_str reason;   /* in the rejects' arena */
+    vg_str record;   /* a slice of the decoded body, or a copy in the arena */
+    vg_reject_reason kind;
+} vg_reject;
+
+typedef struct vg_rejects {
+    vg_arena arena;  /* reasons, copied records, the array itself */
+    vg_reject *v;
+    size_t n, cap;
+    vg_str body;     /* records inside this range are kept as slices */
+    bool failed;     /* out of memory recording a reject */
+} vg_rejects;
+
+void vg_rejects_init(vg_rejects *r);
+void vg_rejects_free(vg_rejects *r);
+
+/*
+ * The body pipeline of POST /api/v1/ingest, without any I/O: decodes the
+ * body (enc, at most max_decoded bytes) into *decoded (which owns the text
+ * when compressed; free it after the batches are gone), then runs
+ * vg_ingest_buffer with opts into set, recording every bad record in rej.
+ * Errors: VG_ELIMIT (body too large), VG_EPARSE (bad compression),
+ * VG_EUNSUPPORTED/VG_EINVAL (format not usable), VG_ENOMEM/VG_EIO (sink).
+ */
+vg_err vg_ingest_body(vg_encoding enc, vg_str body, size_t max_decoded,
+                      const vg_ingest_opts *opts, vg_batchset *set, vg_buf *decoded,
+                      vg_rejects *rej, vg_ingest_result *res, vg_diag *d);
+
+/* ---- the HTTP server (srv_http.c) ---- */
+typedef struct vg_srv vg_srv;
+
+typedef struct vg_req vg_req;
+typedef void (*vg_handler_fn)(vg_req *rq);
+
+struct vg_req {
+    vg_srv *srv;
+    uint64_t id;               /* request number, for logs */
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;
+    vg_principal who;
+    bool authed;
+    vg_buf body;               /* request body as received */
+    uint64_t body_len;         /* bytes received (even past the limit) */
+    bool body_too_large;
+    uint64_t t0_ns;            /* monotonic start */
+    /* answer, filled by the handler */
+    int status;
+    vg_buf out;
+    const char *content_type;
+    const char *allow;         /* Allow header for 405 */
+    const char *route;         /* the route's path, for logs */
+    vg_handler_fn handler;
+    bool answered;             /* a response is queued */
+};
+
+typedef struct vg_route {
+    const char *method;
+    const char *path;
+    vg_handler_fn fn;
+    unsigned roles;            /* VG_ROLE_BIT set that may call it; 0 = public */
+    const char *doc;
+} vg_route;
+
+extern const vg_route vg_routes[];
+extern const size_t vg_nroutes;
+
+struct vg_srv {
+    const vg_srv_settings *cfg;
+    vg_store *store;
+    vg_auth *auth;
+    struct MHD_Daemon *mhd;
+    atomic_int inflight;       /* requests started and not yet completed */
+    atomic_bool stopping;
+    atomic_uint_fast64_t next_req_id;
+};
+
+/* Starts listening on cfg->listen; *port receives the bound port. */
+vg_err vg_http_start(vg_srv *s, int *port, vg_diag *d);
+/* Stops accepting, waits up to timeout_s for in-flight requests, stops. */
+void vg_http_stop(vg_srv *s, int64_t timeout_s);
+/* Prints the route table (for --help). */
+void vg_http_print_routes(FILE *f);
+
+/* Answer helpers. */
+void vg_req_json_error(vg_req *rq, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A query argument (?name=), or NULL. */
+const char *vg_req_arg(vg_req *rq, const char *name);
+const char *vg_req_header(vg_req *rq, const char *name);
+void vg_req_remote(vg_req *rq, char *buf, size_t cap);
+
+/* Handlers. */
+void vg_h_ingest(vg_req *rq);
+void vg_h_metrics(vg_req *rq);
+
+#endif
