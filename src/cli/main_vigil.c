@@ -1,7 +1,60 @@
-/* main_vigil.c - placeholder until the command line lands. */
-#include <stdio.h>
-int main(void)
+/*
+ * main_vigil.c - the `vigil` command line: a table of subcommands
+ * {name, fn, summary}, `vigil --help`, and dispatch. Each subcommand parses
+ * its own options from its settings table (see cli_int.h), so
+ * `vigil CMD --help` always matches what the command accepts.
+ */
+#include <string.h>
+
+#include "cli_int.h"
+
+static const cli_cmd commands[] = {
+    { "schema", cmd_schema, "list the tables of the schema, or one table's columns and types" },
+    { "ingest", cmd_ingest,
+      "load NDJSON, EVTX, evtx-JSON or Winlogbeat files into a data directory or a server" },
+    { "count", cmd_count, "print the number of rows of a table in a data directory" },
+    { "dump", cmd_dump, "print the rows of a table in a data directory as NDJSON" },
+    { "gen", cmd_gen, "generate synthetic Defender telemetry (NDJSON) for demos and benchmarks" },
+    { "decode-bench", cmd_decode_bench,
+      "measure the decoder alone: file -> batches with a null sink", true },
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
 {
-    fputs("vigil: not built yet\n", stderr);
-    return 1;
+    fputs("vigil - the Vigil XDR command line\n\n"
+          "Usage: vigil COMMAND [OPTIONS] [ARGS]\n"
+          "       vigil COMMAND --help\n\n"
+          "Commands:\n",
+          f);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!commands[i].hidden)
+            fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fputs("\nExit status: 0 ok, 1 error, 2 usage error, 3 some input records were rejected.\n", f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        if (argc > 2 && strcmp(name, "help") == 0) {
+            for (size_t i = 0; i < NCOMMANDS; i++)
+                if (strcmp(commands[i].name, argv[2]) == 0) {
+                    char *hargv[] = { argv[2], "--help", NULL };
+                    return commands[i].fn(2, hargv);
+                }
+        }
+        usage(stdout);
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "vigil: unknown command '%s'\n\n", name);
+    usage(stderr);
+    return CLI_USAGE;
 }
