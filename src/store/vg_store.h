@@ -40,6 +40,7 @@ typedef struct vg_store_opts {
     int64_t retention_days;     /* 0 = keep forever */
     bool read_only;             /* open without the writer lock, no WAL replay writes */
     bool no_fsync;              /* tests/benchmarks only: skip fsync (never in production) */
+    bool verify;                /* on open, check every block checksum (quarantine damage) */
 } vg_store_opts;
 
 vg_err vg_store_open(const vg_store_opts *opts, vg_store **out, vg_diag *d);
@@ -104,6 +105,7 @@ typedef struct vg_scan_stats {
     uint64_t segments_total, segments_skipped;
     uint64_t blocks_total, blocks_skipped;
     uint64_t rows_returned;
+    uint64_t segments_damaged;   /* found damaged during the scan, quarantined and skipped */
 } vg_scan_stats;
 
 typedef struct vg_scan vg_scan;

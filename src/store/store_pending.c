@@ -1,2 +1,0 @@
-/* store_pending.c - placeholder: the store is being written (replaced by store_*.c). */
-#include "vg_store.h"
