@@ -80,4 +80,24 @@ void cli_input_close(cli_input *in);
 /* True when stderr is a terminal (progress bars). */
 bool cli_stderr_tty(void);
 
+/* ---- ingest over HTTP (cmd_ingest_http.c) ---- */
+
+typedef struct cli_http cli_http;
+/* Called for each record the server rejected: line within the posted body. */
+typedef void (*cli_http_reject_fn)(void *ctx, uint64_t line, vg_str reason);
+
+vg_err cli_http_open(const char *url, const char *token, cli_http **out, vg_diag *d);
+/*
+ * POSTs one body of whole records to /api/v1/ingest?format=&table=, zstd-
+ * compressed; retries while the server answers 503 or cannot be reached
+ * (nothing of a failed request was acknowledged). *accepted and *rejected
+ * come from the answer; reject is called for each rejection it lists.
+ */
+vg_err cli_http_ingest(cli_http *h, vg_str body, const char *format, const char *table,
+                       uint64_t *accepted, uint64_t *rejected, cli_http_reject_fn reject,
+                       void *ctx, vg_diag *d);
+/* Bytes sent after compression, and before. */
+void cli_http_sent(const cli_http *h, uint64_t *wire, uint64_t *raw);
+void cli_http_close(cli_http *h);
+
 #endif
