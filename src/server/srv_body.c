@@ -203,6 +203,24 @@ vg_err vg_body_decode(vg_encoding enc, vg_str in, size_t max_out, vg_buf *out, v
 
 /* ---- rejects ---- */
 
+/* A bounded label for a reject reason (metrics must not carry free text). */
+vg_reject_reason vg_reject_classify(vg_str reason)
+{
+    if (vg_str_starts_ci(reason, VG_STR_LIT("column ")))
+        return VG_RR_TYPE;
+    if (vg_str_find_ci(reason, VG_STR_LIT("longer than")) >= 0 ||
+        vg_str_find_ci(reason, VG_STR_LIT("too large")) >= 0 ||
+        vg_str_find_ci(reason, VG_STR_LIT("more than")) >= 0 ||
+        vg_str_find_ci(reason, VG_STR_LIT("deeper than")) >= 0)
+        return VG_RR_LIMIT;
+    if (vg_str_find_ci(reason, VG_STR_LIT("JSON")) >= 0)
+        return VG_RR_JSON;
+    if (vg_str_find_ci(reason, VG_STR_LIT("table")) >= 0)
+        return VG_RR_TABLE;
+    return VG_RR_OTHER;
+}
+
+
 void vg_rejects_init(vg_rejects *r)
 {
     memset(r, 0, sizeof *r);

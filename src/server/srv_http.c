@@ -382,12 +382,12 @@ vg_err vg_http_start(vg_srv *s, int *port, vg_diag *d)
     unsigned pool = (unsigned)s->cfg->threads;
     s->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,   /* first, so MHD logs through it */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, pool > 1 ? pool : 0u,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg->request_timeout,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
         MHD_OPTION_END);
     if (!s->mhd)

@@ -51,22 +51,6 @@ void vg_metrics_init(void)
     M.start_ns = vg_mono_ns();
 }
 
-vg_reject_reason vg_reject_classify(vg_str reason)
-{
-    if (vg_str_starts_ci(reason, VG_STR_LIT("column ")))
-        return VG_RR_TYPE;
-    if (vg_str_find_ci(reason, VG_STR_LIT("longer than")) >= 0 ||
-        vg_str_find_ci(reason, VG_STR_LIT("too large")) >= 0 ||
-        vg_str_find_ci(reason, VG_STR_LIT("more than")) >= 0 ||
-        vg_str_find_ci(reason, VG_STR_LIT("deeper than")) >= 0)
-        return VG_RR_LIMIT;
-    if (vg_str_find_ci(reason, VG_STR_LIT("JSON")) >= 0)
-        return VG_RR_JSON;
-    if (vg_str_find_ci(reason, VG_STR_LIT("table")) >= 0)
-        return VG_RR_TABLE;
-    return VG_RR_OTHER;
-}
-
 static size_t status_slot(int status)
 {
     for (size_t i = 0; i < NSTATUS; i++)

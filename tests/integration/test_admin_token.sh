@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# test_admin_token.sh - the first start creates an admin token, prints it
+# once on stdout and keeps it in DIR/admin.token (mode 0600); later starts
+# print nothing and the same token keeps working.
+. "$(dirname "$0")/lib.sh"
+D=$T/data
+vg_start "$D" || finish
+out1=$(cat "$VG_OUT")
+tok=$(printf '%s' "$out1" | grep -o 'vgt_[0-9a-f]*' | head -1)
+expect_match "token printed on first start" '^vgt_[0-9a-f]{64}$' "$tok"
+expect_eq "printed once" 1 "$(printf '%s' "$out1" | grep -c 'vgt_')"
+expect_eq "admin.token holds it" "$tok" "$(vg_admin "$D")"
+expect_eq "admin.token mode" 600 "$(stat -c %a "$D/admin.token")"
+expect_eq "state.db mode" 600 "$(stat -c %a "$D/state.db")"
+r=$(http GET /metrics -H "Authorization: Bearer $tok"); expect_match "token works" '^200 ' "$r"
+check "clean stop" vg_stop
+vg_start "$D" || finish
+sleep 0.2
+expect_eq "nothing printed on restart" "" "$(cat "$VG_OUT")"
+expect_eq "admin.token unchanged" "$tok" "$(vg_admin "$D")"
+r=$(http GET /metrics -H "Authorization: Bearer $tok"); expect_match "token still works" '^200 ' "$r"
+expect_eq "one token in state.db" 1 "$(sqlite3 "$D/state.db" 'SELECT count(*) FROM tokens')"
+check "clean stop" vg_stop
+finish
