@@ -490,7 +490,8 @@ static vg_err replay_wal(vg_store *s, vg_diag *d)
         seqs[n++] = seq;
     }
     closedir(dh);
-    qsort(seqs, n, sizeof *seqs, cmp_u64);
+    if (n)
+        qsort(seqs, n, sizeof *seqs, cmp_u64);
     vg_err e = VG_OK;
     vg_buf fb;
     vg_buf_init(&fb, 0);
