@@ -82,6 +82,45 @@ static size_t put_utf8(char *o, uint32_t cp)
 }
 
 /*
+ * Fast skipping over the plain bytes of a string: the offset of the first
+ * '"', '\\' or control byte (< 0x20) in the block at p, or the block size
+ * when there is none. SSE2 on x86-64 (16 bytes), else 8-byte SWAR on
+ * little-endian machines; the has-zero/has-less tests only misreport bytes
+ * above the first real match, so the lowest flagged byte is exact.
+ */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define SCAN_BLOCK 16
+static inline unsigned block_stop(const char *p)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                             _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+    m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v));
+    unsigned mask = (unsigned)_mm_movemask_epi8(m);
+    return mask ? (unsigned)__builtin_ctz(mask) : SCAN_BLOCK;
+}
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SCAN_BLOCK 8
+static inline unsigned block_stop(const char *p)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t w;
+    memcpy(&w, p, 8);
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+    uint64_t z = (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w)) & highs;
+    return z ? (unsigned)__builtin_ctzll(z) >> 3 : SCAN_BLOCK;
+}
+#else
+#define SCAN_BLOCK 1
+static inline unsigned block_stop(const char *p)
+{
+    unsigned char c = (unsigned char)*p;
+    return c == '"' || c == '\\' || c < 0x20 ? 0 : 1;
+}
+#endif
+
+/*
  * Scans a string starting after the opening quote. With out != NULL the
  * unescaped value is produced (a slice when there are no escapes).
  */
@@ -91,6 +130,12 @@ static vg_err scan_string(vg_json_pull *j, vg_str *out)
     const char *q = s;
     bool esc = false;
     while (q < j->end) {
+        if ((size_t)(j->end - q) >= SCAN_BLOCK) {
+            unsigned k = block_stop(q);
+            q += k;
+            if (k == SCAN_BLOCK)
+                continue;
+        }
         unsigned char c = (unsigned char)*q;
         if (c == '"')
             break;
@@ -121,6 +166,17 @@ static vg_err scan_string(vg_json_pull *j, vg_str *out)
         return vg_diag_set(j->diag, VG_ENOMEM, "out of memory unescaping a JSON string");
     size_t n = 0;
     for (const char *r = s; r < q;) {
+        if ((size_t)(q - r) >= SCAN_BLOCK) {
+            /* a run of plain bytes (no '"' can be inside: q is the first) */
+            unsigned k = block_stop(r);
+            if (k) {
+                if (o)
+                    memcpy(o + n, r, k);
+                n += k;
+                r += k;
+                continue;
+            }
+        }
         if (*r != '\\') {
             if (o)
                 o[n] = *r;

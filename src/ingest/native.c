@@ -124,14 +124,35 @@ static const vg_table_def *record_table(const vg_ingest_opts *o, vg_str rec, vg_
     return o->table;
 }
 
+/*
+ * The common case, settled without a parse: the line starts with
+ * {"Table":"Name" (no escapes) naming a known table. NULL otherwise, and the
+ * general path below decides (and words any error).
+ */
+static const vg_table_def *leading_table(vg_str rec)
+{
+    static const char pre[] = "{\"Table\":\"";
+    const size_t pn = sizeof pre - 1;
+    if (rec.n <= pn || memcmp(rec.p, pre, pn) != 0)
+        return NULL;
+    const char *s = rec.p + pn;
+    size_t room = rec.n - pn < 128 ? rec.n - pn : 128;
+    const char *q = memchr(s, '"', room);
+    if (!q || memchr(s, '\\', (size_t)(q - s)))
+        return NULL;
+    return vg_schema_table(vg_str_make(s, (size_t)(q - s)));
+}
+
 vg_err vg_decode_native(vg_batchset *set, const vg_ingest_opts *o, vg_str rec, vg_diag *d)
 {
     vg_err e;
-    const vg_table_def *t = o->table;
+    const vg_table_def *t = leading_table(rec);
     vg_arena tmp;
     bool tmp_used = false;
     /* the "Table" member wins when present; it is usually the first key */
-    if (!t || (rec.n > 10 && memcmp(rec.p, "{\"Table\":", 9) == 0) ||
+    if (t) {
+        /* settled by leading_table */
+    } else if (!(t = o->table) || (rec.n > 10 && memcmp(rec.p, "{\"Table\":", 9) == 0) ||
         vg_str_find_ci(vg_str_make(rec.p, rec.n < 256 ? rec.n : 256), VG_STR_LIT("\"Table\"")) >= 0) {
         vg_arena_init(&tmp, 4096, 0);
         tmp_used = true;
