@@ -18,7 +18,7 @@
 #define GEN_CHUNK (4u << 20)   /* bytes generated per write */
 
 typedef struct gen_settings {
-    int64_t devices, days, seed, rows;
+    int64_t devices, days, seed, rows, needles;
     const char *start, *tables, *out;
 } gen_settings;
 
@@ -38,6 +38,9 @@ static const vg_cfg_def gen_defs[] = {
       "comma-separated tables to write (default all: DeviceProcessEvents, DeviceNetworkEvents, "
       "DeviceLogonEvents, DeviceFileEvents, DeviceRegistryEvents, DeviceImageLoadEvents, "
       "DeviceInfo)" },
+    { "needles", VG_CFG_INT, "2000", 1, 1000000000, false, OFF(needles),
+      "one episode in this many is suspicious (encoded PowerShell, certutil download, LSASS "
+      "dump, Run key, discovery, mshta, password spraying)" },
     { "out", VG_CFG_STRING, "", 0, 0, false, OFF(out), "output file (default: stdout)" },
 };
 #undef OFF
@@ -88,7 +91,7 @@ int cmd_gen(int argc, char **argv)
     vg_diag d;
     vg_diag_clear(&d);
     vg_gen_opts o = { .seed = (uint64_t)s.seed, .devices = (uint32_t)s.devices,
-                      .days = (uint32_t)s.days, .rows = (uint64_t)s.rows };
+                      .days = (uint32_t)s.days, .rows = (uint64_t)s.rows, .needle_odds = (uint32_t)s.needles };
     if (s.start[0]) {
         if (vg_time_parse_iso(vg_str_c(s.start), &o.start)) {
             cli_err("gen", "--start: '%s' is not an ISO date or date-time", s.start);

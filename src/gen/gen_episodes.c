@@ -726,8 +726,6 @@ static const struct {
 
 #define NEPISODES (sizeof episodes / sizeof episodes[0])
 #define NNEEDLES (sizeof needles / sizeof needles[0])
-/* One episode in GEN_NEEDLE_ODDS is suspicious. */
-#define GEN_NEEDLE_ODDS 2000
 
 static void b64_utf16(const char *s, char *out, size_t cap)
 {
@@ -803,7 +801,7 @@ void gen_episode(vg_gen *g)
         }
     }
     gdev *d = &g->devs[gen_rn(g, g->o.devices)];
-    if (gen_rn(g, GEN_NEEDLE_ODDS) == 0) {
+    if (gen_rn(g, g->o.needle_odds ? g->o.needle_odds : VG_GEN_NEEDLE_ODDS) == 0) {
         uint32_t k = gen_rn(g, NNEEDLES);
         if (needles[k].tables & g->mask) {
             needles[k].fn(g, d);

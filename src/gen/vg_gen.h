@@ -51,6 +51,8 @@ typedef enum vg_gen_table {
 #define VG_GEN_MAX_DAYS 3650u
 /* Rows per device and day when no row count is given. */
 #define VG_GEN_ROWS_PER_DEVICE_DAY 2000u
+/* By default one episode in this many is suspicious (a needle). */
+#define VG_GEN_NEEDLE_ODDS 2000u
 
 typedef struct vg_gen_opts {
     uint64_t seed;
@@ -59,6 +61,7 @@ typedef struct vg_gen_opts {
     uint64_t rows;        /* exact number of rows; 0 = devices*days*ROWS_PER_DEVICE_DAY */
     vg_time start;        /* time of the first row's day start */
     uint32_t tables;      /* bit (1u << vg_gen_table) per table to write; 0 = all */
+    uint32_t needle_odds; /* one episode in N is suspicious; 0 = VG_GEN_NEEDLE_ODDS */
 } vg_gen_opts;
 
 typedef struct vg_gen vg_gen;
