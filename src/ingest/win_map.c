@@ -182,6 +182,10 @@ static void put_generic(win_row *w)
 vg_err win_map_event(vg_batchset *set, const vg_ingest_opts *o, win_event *ev, vg_diag *d)
 {
     win_event_normalize(ev);
+    int64_t id;
+    if (vg_str_to_i64(ev->event_id, &id) != VG_OK || id < 0 || id > 65535)
+        return vg_diag_set(d, VG_EPARSE, "EventID '%.*s' is not a number from 0 to 65535",
+                           (int)(ev->event_id.n > 32 ? 32 : ev->event_id.n), ev->event_id.p);
     const win_mapping *m = find_mapping(ev);
     const vg_table_def *t = vg_schema_table(vg_str_c(m ? m->table : "WindowsEvent"));
     if (!t)

@@ -24,7 +24,8 @@ static void subject(win_row *w)
 {
     win_put_src(w, "InitiatingProcessAccountName", "SubjectUserName");
     win_put_src(w, "InitiatingProcessAccountDomain", "SubjectDomainName");
-    win_put_src(w, "InitiatingProcessAccountSid", "SubjectUserSid");
+    if (!vg_str_eqc(vg_str_trim(win_src(w, "SubjectUserSid")), "S-1-0-0")) /* the NULL SID */
+        win_put_src(w, "InitiatingProcessAccountSid", "SubjectUserSid");
     if (has_col(w, "InitiatingProcessLogonId"))
         win_put_src(w, "InitiatingProcessLogonId", "SubjectLogonId");
 }
@@ -49,7 +50,10 @@ static void remote_endpoint(win_row *w)
 static void logon_process(win_row *w)
 {
     win_put_path(w, "InitiatingProcess", win_src(w, "ProcessName"));
-    win_put_src(w, "InitiatingProcessId", "ProcessId");
+    uint64_t pid;
+    vg_str v = vg_str_trim(win_src(w, "ProcessId"));
+    if (vg_str_to_hex_u64(v, &pid) == VG_OK && pid != 0) /* 0x0: no process */
+        win_put(w, "InitiatingProcessId", v);
 }
 
 /* NTSTATUS codes of failed logons and NTLM validations. */
@@ -154,7 +158,28 @@ static void fill_special_privileges(win_row *w)
     win_put_src(w, "AccountDomain", "SubjectDomainName");
     win_put_src(w, "AccountSid", "SubjectUserSid");
     win_put_src(w, "LogonId", "SubjectLogonId");
-    win_extra(w, "PrivilegeList", vg_str_trim(win_src(w, "PrivilegeList")));
+    /* "SeSecurityPrivilege\r\n\t\t\tSeBackupPrivilege" -> ["SeSecurityPrivilege","SeBackupPrivilege"] */
+    vg_str list = win_src(w, "PrivilegeList");
+    vg_buf arr;
+    vg_buf_init(&arr, VG_INGEST_MAX_RECORD);
+    for (size_t i = 0; i < list.n;) {
+        while (i < list.n && (list.p[i] == ' ' || list.p[i] == '\t' || list.p[i] == '\r' ||
+                              list.p[i] == '\n'))
+            i++;
+        size_t b = i;
+        while (i < list.n && !(list.p[i] == ' ' || list.p[i] == '\t' || list.p[i] == '\r' ||
+                               list.p[i] == '\n'))
+            i++;
+        if (i > b && !(i - b == 1 && list.p[b] == '-')) {
+            vg_buf_putc(&arr, arr.n ? ',' : '[');
+            vg_buf_put_json_str(&arr, vg_str_make(list.p + b, i - b));
+        }
+    }
+    if (arr.n && !arr.failed) {
+        vg_buf_putc(&arr, ']');
+        win_extra_raw(w, "PrivilegeList", vg_str_make(arr.p, arr.n));
+    }
+    vg_buf_free(&arr);
 }
 
 static const char *token_elevation(vg_str v)

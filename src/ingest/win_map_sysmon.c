@@ -138,19 +138,22 @@ static void fill_file_delete(win_row *w)
     win_extra(w, "Archived", win_src(w, "Archived"));
 }
 
-/* The value of "Key=value" on its own line of a Zone.Identifier text. */
+/* The value of "Key=value" in a Zone.Identifier text; Sysmon writes its
+ * lines separated by CR LF or, once rendered, by spaces. */
 static vg_str ini_value(vg_str text, const char *key)
 {
     vg_str k = vg_str_c(key);
-    size_t i = 0;
-    while (i < text.n) {
-        size_t j = i;
-        while (j < text.n && text.p[j] != '\n' && text.p[j] != '\r')
-            j++;
-        vg_str line = vg_str_trim(vg_str_make(text.p + i, j - i));
-        if (line.n > k.n && vg_str_starts_ci(line, k) && line.p[k.n] == '=')
-            return vg_str_trim(vg_str_make(line.p + k.n + 1, line.n - k.n - 1));
-        i = j + 1;
+    for (size_t i = 0; i + k.n < text.n; i++) {
+        if (i > 0 && text.p[i - 1] != ' ' && text.p[i - 1] != '\n' && text.p[i - 1] != '\r' &&
+            text.p[i - 1] != '\t')
+            continue;
+        if (!vg_str_starts_ci(vg_str_make(text.p + i, text.n - i), k) || text.p[i + k.n] != '=')
+            continue;
+        size_t b = i + k.n + 1, e = b;
+        while (e < text.n && text.p[e] != ' ' && text.p[e] != '\n' && text.p[e] != '\r' &&
+               text.p[e] != '\t')
+            e++;
+        return vg_str_make(text.p + b, e - b);
     }
     return VG_STR_NULL;
 }
