@@ -56,7 +56,8 @@ expect_nomatch() {
     if printf '%s' "$3" | grep -Eq -- "$2"; then fail "$1: '$2' unexpectedly in output"; else ok; fi
 }
 
-# vg_start DATA_DIR [vigild options...]: starts vigild, waits until it listens.
+# vg_start DATA_DIR [vigild options...]: starts vigild, waits until it listens
+# (a failure to start counts as a failed check).
 vg_start() {
     local dir=$1
     shift
@@ -67,19 +68,20 @@ vg_start() {
     VG_PID=$!
     local i
     for i in $(seq 1 200); do
-        VG_PORT=$(sed -n 's/.*msg=listening .*port=\([0-9]*\).*/\1/p' "$VG_LOG" | head -1)
+        VG_PORT=$(sed -n -e 's/.*msg=listening .*port=\([0-9]*\).*/\1/p' \
+            -e 's/.*"msg":"listening".*"port":\([0-9]*\).*/\1/p' "$VG_LOG" | head -1)
         if [ -n "$VG_PORT" ]; then
             VG_URL=http://127.0.0.1:$VG_PORT
             return 0
         fi
         if ! kill -0 "$VG_PID" 2>/dev/null; then
-            echo "  vigild exited at start:"; sed 's/^/    /' "$VG_LOG"
+            fail "vigild exited at start:"; sed 's/^/    /' "$VG_LOG"
             VG_PID=
             return 1
         fi
         sleep 0.05
     done
-    echo "  vigild did not start listening"; sed 's/^/    /' "$VG_LOG"
+    fail "vigild did not start listening"; sed 's/^/    /' "$VG_LOG"
     return 1
 }
 

@@ -58,5 +58,11 @@ expect_match "no row twice" ' duplicates=0 ' "$summary"
 expect_match "every batch whole or absent" ' partial_batches=0$' "$summary"
 q=$(find "$D/quarantine" -type f 2>/dev/null | wc -l)
 expect_eq "quarantine empty" 0 "$q"
-expect_match "store stats: nothing quarantined" '^quarantined=0$' "$("$VGCOUNT" --stats "$D")"
+stats=$("$VGCOUNT" --stats "$D")
+echo "  store: $(printf '%s' "$stats" | tr '\n' ' ')"
+expect_match "store stats: nothing quarantined" '^quarantined=0$' "$stats"
+stored=$(printf '%s' "$summary" | sed 's/.*stored_rows=\([0-9]*\).*/\1/')
+if "$BUILD/vigil" count --data "$D" DeviceProcessEvents >"$T/vc" 2>/dev/null; then
+    expect_eq "vigil count agrees" "$stored" "$(tr -d ' \n' <"$T/vc")"
+fi
 finish
