@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -995,9 +996,11 @@ vg_err vg_store_append(vg_store *s, vg_batch *const *batches, size_t n, vg_diag 
     uint64_t start = s->wal_off, first_lsn = s->next_lsn;
     char p[4096];
     wal_path(s, s->wal_seq, p, sizeof p);
-    /* one write for the whole call when it fits the scratch buffer */
-    vg_buf *sb = &s->scratch;
-    sb->n = 0;
+    /* one write for the whole call: records gathered with pwritev */
+    size_t nio = 0, tot = 0;
+    struct iovec *iov = calloc(n ? n : 1, sizeof *iov);
+    if (!iov)
+        e = vg_diag_set(d, VG_ENOMEM, "append: out of memory");
     for (size_t i = 0; i < n && !e; i++) {
         if (!ch[i])
             continue;
@@ -1005,15 +1008,13 @@ vg_err vg_store_append(vg_store *s, vg_batch *const *batches, size_t n, vg_diag 
         wal_enc_set_lsn(&enc[i], lsn, now);
         ch[i]->lsn = lsn;
         ch[i]->ingest_day = vg_time_day(now);
-        vg_buf_put(sb, enc[i].rec.p, enc[i].rec.n);
+        iov[nio++] = (struct iovec){ enc[i].rec.p, enc[i].rec.n };
+        tot += enc[i].rec.n;
     }
-    if (sb->failed) {
-        sb->failed = false;
-        e = vg_diag_set(d, VG_ENOMEM, "append: out of memory");
-    }
-    if (!e && sb->n)
-        e = st_pwrite_all(s->wal_fd, sb->p, sb->n, s->wal_off, p, d);
-    if (!e && sb->n)
+    if (!e && tot)
+        e = st_pwritev_all(s->wal_fd, iov, (int)nio, s->wal_off, p, d);
+    free(iov);
+    if (!e && tot)
         e = st_fsync(s->wal_fd, syncing(s), p, d);
     if (e) {
         /* nothing of this call is acknowledged: cut it off and start a new file */
@@ -1024,16 +1025,12 @@ vg_err vg_store_append(vg_store *s, vg_batch *const *batches, size_t n, vg_diag 
         pthread_mutex_unlock(&s->mu);
         goto out;
     }
-    s->wal_off += sb->n;
-    s->wal_bytes += sb->n;
+    s->wal_off += tot;
+    s->wal_bytes += tot;
     st_walfile *wf = &s->walfiles[s->nwalfiles - 1];
-    wf->bytes += sb->n;
+    wf->bytes += tot;
     if (s->next_lsn > first_lsn)
         wf->max_lsn = s->next_lsn - 1;
-    if (sb->cap > (16u << 20)) {
-        vg_buf_free(sb);
-        vg_buf_init(sb, 0);
-    }
     /* durable: publish to the tails (acknowledged from here on) */
     for (size_t i = 0; i < n; i++) {
         if (!ch[i])

@@ -56,6 +56,9 @@ void st_fmt(char *out, size_t cap, const char *fmt, ...) __attribute__((format(p
 /* Each returns VG_OK or VG_EIO with a message naming the path. */
 vg_err st_write_all(int fd, const void *p, size_t n, const char *path, vg_diag *d);
 vg_err st_pwrite_all(int fd, const void *p, size_t n, uint64_t off, const char *path, vg_diag *d);
+struct iovec;
+vg_err st_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off, const char *path,
+                      vg_diag *d);
 vg_err st_fsync(int fd, bool really, const char *path, vg_diag *d);
 vg_err st_rename(const char *from, const char *to, vg_diag *d);
 vg_err st_fsync_dir(const char *dir, bool really, vg_diag *d);

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -90,6 +92,34 @@ vg_err st_pwrite_all(int fd, const void *p, size_t n, uint64_t off, const char *
         c += w;
         n -= (size_t)w;
         off += (uint64_t)w;
+    }
+    return VG_OK;
+}
+
+vg_err st_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off, const char *path,
+                      vg_diag *d)
+{
+    if (fault_hit(VG_FAULT_WRITE))
+        return vg_diag_set(d, VG_EIO, "%s: write at offset %llu failed: injected fault", path,
+                           (unsigned long long)off);
+    while (n > 0) {
+        ssize_t w = pwritev(fd, iov, n > IOV_MAX ? IOV_MAX : n, (off_t)off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return vg_diag_set(d, VG_EIO, "%s: write at offset %llu failed: %s", path,
+                               (unsigned long long)off, strerror(errno));
+        }
+        off += (uint64_t)w;
+        while (n > 0 && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
     }
     return VG_OK;
 }

@@ -116,6 +116,38 @@ void wal_payload_encode(const vg_batch *b, vg_buf *out)
         for (uint32_t r = 0; r < n && !raw; r++)
             raw = b->raw[r].n > 0;
     nsec += raw;
+    /* size the buffer exactly: it becomes the tail chunk's memory */
+    size_t need = 16 + pad8(tl) + 8;
+    for (int c = 0; c < t->ncols; c++) {
+        const vg_colvec *v = &b->cols[c];
+        if (!v->present)
+            continue;
+        need += 8 + pad8(strlen(t->cols[c].name)) + bm_words(n) * 8;
+        if (vg_type_is_str(v->type)) {
+            size_t tot = 0;
+            for (uint32_t r = 0; r < n; r++)
+                if (vg_bit_get(v->valid, r))
+                    tot += v->v.s[r].n;
+            need += pad8(((size_t)n + 1) * 4) + pad8(tot) + 16;
+        } else {
+            need += pad8((size_t)n * 8);
+        }
+    }
+    if (raw) {
+        size_t tot = 0;
+        for (uint32_t r = 0; r < n; r++)
+            tot += b->raw[r].n;
+        need += 8 + 8 + bm_words(n) * 8 + pad8(((size_t)n + 1) * 4) + pad8(tot) + 16;
+    }
+    if (out->cap < need + 1) {
+        char *np = realloc(out->p, need + 1);
+        if (!np) {
+            out->failed = true;
+            return;
+        }
+        out->p = np;
+        out->cap = need + 1;
+    }
     out->n = 0;
     vg_buf_put_u32le(out, PL_MAGIC);
     vg_buf_put_u32le(out, n);
