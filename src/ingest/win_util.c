@@ -273,6 +273,8 @@ void win_split_hashes(vg_arena *a, vg_str hashes, vg_str *md5, vg_str *sha1, vg_
 
 vg_str win_path_file(vg_str path)
 {
+    if (!path.p)
+        return path;
     size_t i = path.n;
     while (i > 0 && path.p[i - 1] != '\\' && path.p[i - 1] != '/')
         i--;
@@ -283,6 +285,8 @@ void win_split_account(vg_str acct, vg_str *domain, vg_str *name)
 {
     *domain = VG_STR_NULL;
     *name = acct;
+    if (!acct.p)
+        return;
     ptrdiff_t bs = vg_str_chr(acct, '\\');
     if (bs >= 0) {
         *domain = vg_str_make(acct.p, (size_t)bs);
