@@ -34,7 +34,7 @@ static const vg_cfg_def settings[] = {
       "data directory (event store, state.db, admin.token); created if missing" },
     { "listen", VG_CFG_STRING, "127.0.0.1:8080", 0, 0, false, OFF(listen),
       "address to listen on: host:port, [v6]:port or :port (port 0 picks a free one)" },
-    { "log-level", VG_CFG_STRING, "info", 0, 0, true, OFF(log_level),
+    { "log-level", VG_CFG_STRING, "info", 0, 0, false, OFF(log_level),
       "debug, info, warn or error" },
     { "log-format", VG_CFG_STRING, "logfmt", 0, 0, false, OFF(log_format), "logfmt or json" },
     { "max-body", VG_CFG_SIZE, "64M", 1024, 4LL << 30, false, OFF(max_body),
@@ -142,7 +142,6 @@ int main(int argc, char **argv)
                VG_LS("error", d.msg));
         goto out;
     }
-    chmod(cfg.data, 0700);
     vg_store_stats st;
     memset(&st, 0, sizeof st);
     vg_store_stats_get(store, &st);
