@@ -16,6 +16,7 @@ struct vg_arena_chunk {
 };
 
 #define ARENA_DEFAULT_CHUNK (64u * 1024u)
+#define ARENA_KEEP_BYTES (64u << 20)
 
 void vg_arena_init(vg_arena *a, size_t chunk_size, size_t cap)
 {
@@ -26,39 +27,61 @@ void vg_arena_init(vg_arena *a, size_t chunk_size, size_t cap)
 
 void vg_arena_free(vg_arena *a)
 {
-    vg_arena_chunk *c = a->head;
-    while (c) {
-        vg_arena_chunk *next = c->next;
-        free(c);
-        c = next;
+    for (int list = 0; list < 2; list++) {
+        vg_arena_chunk *c = list ? a->spare : a->head;
+        while (c) {
+            vg_arena_chunk *next = c->next;
+            free(c);
+            c = next;
+        }
     }
     a->head = NULL;
+    a->spare = NULL;
     a->used = 0;
     a->reserved = 0;
 }
 
 void vg_arena_reset(vg_arena *a)
 {
+    /*
+     * Keep chunks for reuse: a batch refills its arena again and again, and
+     * handing memory back to the kernel only to fault it in again costs more
+     * than the copies themselves. Past ARENA_KEEP_BYTES, chunks are released.
+     */
     vg_arena_chunk *c = a->head;
-    if (!c)
-        return;
-    /* keep the oldest chunk: it has the default size */
-    vg_arena_chunk *keep = c;
-    while (keep->next)
-        keep = keep->next;
-    while (c && c != keep) {
+    size_t kept = 0;
+    for (vg_arena_chunk *s = a->spare; s; s = s->next)
+        kept += s->size;
+    while (c) {
         vg_arena_chunk *next = c->next;
-        a->reserved -= c->size;
-        free(c);
+        if (kept + c->size <= ARENA_KEEP_BYTES) {
+            c->off = 0;
+            c->next = a->spare;
+            a->spare = c;
+            kept += c->size;
+        } else {
+            a->reserved -= c->size;
+            free(c);
+        }
         c = next;
     }
-    keep->off = 0;
-    a->head = keep;
+    a->head = NULL;
     a->used = 0;
 }
 
 static vg_arena_chunk *arena_grow(vg_arena *a, size_t need)
 {
+    /* a spare chunk from before the last reset, when one is big enough */
+    for (vg_arena_chunk **pp = &a->spare; *pp; pp = &(*pp)->next) {
+        vg_arena_chunk *sc = *pp;
+        if (sc->size >= need) {
+            *pp = sc->next;
+            sc->off = 0;
+            sc->next = a->head;
+            a->head = sc;
+            return sc;
+        }
+    }
     size_t size = a->chunk_size;
     if (need > size)
         size = need;

@@ -20,6 +20,7 @@ typedef struct vg_arena_chunk vg_arena_chunk;
 
 typedef struct vg_arena {
     vg_arena_chunk *head;   /* current chunk (newest) */
+    vg_arena_chunk *spare;  /* emptied chunks kept by vg_arena_reset for reuse */
     size_t chunk_size;      /* default size of new chunks */
     size_t used;            /* bytes handed out since the last reset */
     size_t reserved;        /* bytes held in chunks */
@@ -32,7 +33,7 @@ void vg_arena_init(vg_arena *a, size_t chunk_size, size_t cap);
 /* Releases every chunk. The arena may be reused after vg_arena_init. */
 void vg_arena_free(vg_arena *a);
 
-/* Forgets all allocations but keeps the first chunk for reuse. */
+/* Forgets all allocations; keeps up to 64 MiB of chunks for reuse. */
 void vg_arena_reset(vg_arena *a);
 
 /* n bytes aligned to 8, or NULL when memory or the cap runs out. */
