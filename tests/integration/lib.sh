@@ -135,8 +135,8 @@ ingest() {
 # count DATA_DIR TABLE: rows of TABLE through the scan API (vigild stopped)
 count() { "$VGCOUNT" "$1" "$2"; }
 
-# json_get JSON KEY: a top-level number from a JSON answer
-json_get() { printf '%s' "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"; }
+# json_get JSON KEY: the number after "KEY": in a JSON answer (first match)
+json_get() { printf '%s' "$1" | sed -n "s/^[^\"]*\"$2\":\([0-9]*\).*/\1/p; s/.*[{,]\"$2\":\([0-9]*\).*/\1/p" | head -1; }
 
 finish() {
     if [ "$FAILS" -eq 0 ]; then
