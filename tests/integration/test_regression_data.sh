@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# test_regression_data.sh BUILD_DIR - decodes every sample of SigmaHQ's
-# regression suite (../shared/data/sigma/regression_data, beside the repo)
+# test_regression_data.sh [BUILD_DIR] - (run.sh passes $BUILD instead) decodes
+# every sample of SigmaHQ's regression suite (../shared/data/sigma/regression_data, beside the repo)
 # with build/tools/vg-decode, in both forms: the .evtx file (libevtx + expat)
 # and the .json dump (evtx JSON convention). Checks that
 #   - no file gives a reject or an error,
@@ -8,7 +8,7 @@
 #   - each sample gives at least one row.
 # Skips (exit 0, saying so) when the data is absent. Last line: "N passed, M failed".
 set -u
-build=${1:-build}
+build=${1:-${BUILD:-build}}
 top=$(git -C "$(dirname "$0")" rev-parse --show-toplevel 2>/dev/null || (cd "$(dirname "$0")/../.." && pwd))
 data=${REGRESSION_DATA:-$top/../shared/data/sigma/regression_data}
 decode=$build/tools/vg-decode
