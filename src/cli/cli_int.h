@@ -80,6 +80,22 @@ void cli_input_close(cli_input *in);
 /* True when stderr is a terminal (progress bars). */
 bool cli_stderr_tty(void);
 
+/* ---- the store writer thread of ingest (cli_writer.c) ---- */
+
+struct vg_store;
+struct vg_batch;
+typedef struct cli_writer cli_writer;
+/* Starts a thread appending batches to st; at most depth batches wait. */
+vg_err cli_writer_start(struct vg_store *st, size_t depth, cli_writer **out, vg_diag *d);
+/*
+ * Hands the rows of b to the writer; b comes back empty (same table and
+ * capacity) for the caller to refill. Returns an earlier append failure.
+ */
+vg_err cli_writer_put(cli_writer *w, struct vg_batch *b, vg_diag *d);
+/* Waits for every batch to be appended; the first failure, if any. */
+vg_err cli_writer_finish(cli_writer *w, vg_diag *d);
+void cli_writer_free(cli_writer *w);
+
 /* ---- ingest over HTTP (cmd_ingest_http.c) ---- */
 
 typedef struct cli_http cli_http;

@@ -20,7 +20,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../core/vg_time.h"
 #include "../ingest/vg_ingest.h"
@@ -32,10 +34,11 @@
 #define MAX_WHOLE (4ull << 30)      /* largest whole-file input read from a stream */
 #define PROGRESS_MIN (16u << 20)    /* inputs smaller than this get no progress bar */
 #define PROGRESS_EVERY_NS 200000000ull
+#define WRITER_DEPTH 4              /* full batches waiting for the store */
 
 typedef struct ingest_settings {
     const char *data, *format, *table, *server, *token;
-    int64_t chunk, show_rejects;
+    int64_t chunk, show_rejects, batch_rows;
     bool progress, no_fsync;
 } ingest_settings;
 
@@ -53,6 +56,8 @@ static const vg_cfg_def ingest_defs[] = {
       "API token for --server (default: the VIGIL_TOKEN environment variable)" },
     { "chunk", VG_CFG_SIZE, CHUNK_DEFAULT, 64 * 1024, 256LL << 20, false, OFF(chunk),
       "bytes of whole lines decoded (or sent) at a time" },
+    { "batch-rows", VG_CFG_INT, "0", 0, 1 << 20, false, OFF(batch_rows),
+      "rows per batch appended to the store at once (0: the default, 4096)" },
     { "show-rejects", VG_CFG_INT, "10", 0, 1000000, false, OFF(show_rejects),
       "print this many rejected records (all go to the dead-letter area)" },
     { "progress", VG_CFG_BOOL, "true", 0, 0, false, OFF(progress),
@@ -74,6 +79,7 @@ typedef struct ingest_run {
     ingest_settings *s;
     vg_ingest_opts o;
     vg_store *store;              /* offline */
+    cli_writer *writer;           /* offline: appends on a second thread */
     cli_http *http;               /* --server */
     vg_batchset set;
     bool set_ready;
@@ -195,11 +201,11 @@ static void on_http_reject(void *ctx, uint64_t line, vg_str reason)
 
 /* ---- sinks ---- */
 
-/* Offline: one durable append per full batch. Any failure stops the run. */
+/* Offline: full batches go to the writer thread (one durable append each). */
 static vg_err store_sink(void *ctx, vg_batch *b, vg_diag *d)
 {
     ingest_run *r = ctx;
-    vg_err e = vg_store_append(r->store, &b, 1, d);
+    vg_err e = cli_writer_put(r->writer, b, d);
     if (e) {
         r->fatal = e;
         return VG_EIO;   /* stops the decoder: not the record's fault */
@@ -324,6 +330,8 @@ static vg_err ingest_mapped(ingest_run *r, cli_input *in, vg_diag *d)
         return all.n ? feed(r, all, fmt, true, d) : VG_OK;
     size_t chunk = (size_t)r->s->chunk;
     const char *p = all.p, *end = all.p + all.n;
+    const char *released = all.p;   /* page-aligned: the map starts on a page */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
     while (p < end) {
         const char *q = (size_t)(end - p) <= chunk ? end : p + chunk;
         if (q < end) {
@@ -334,6 +342,12 @@ static vg_err ingest_mapped(ingest_run *r, cli_input *in, vg_diag *d)
         if (e)
             return e;
         p = q;
+        /* decoded rows are copies: drop the pages behind us (re-read if needed) */
+        const char *upto = all.p + (size_t)(q - all.p) / page * page;
+        if (upto > released) {
+            madvise((void *)released, (size_t)(upto - released), MADV_DONTNEED);
+            released = upto;
+        }
     }
     return VG_OK;
 }
@@ -475,7 +489,11 @@ int cmd_ingest(int argc, char **argv)
             cli_err("ingest", "cannot open %s: %s", s.data, d.msg[0] ? d.msg : vg_strerror(e));
             goto out;
         }
-        if (vg_batchset_init(&r.set, 0, store_sink, &r)) {
+        if (cli_writer_start(r.store, WRITER_DEPTH, &r.writer, &d)) {
+            cli_err("ingest", "%s", d.msg);
+            goto out;
+        }
+        if (vg_batchset_init(&r.set, (uint32_t)s.batch_rows, store_sink, &r)) {
             cli_err("ingest", "out of memory");
             goto out;
         }
@@ -489,6 +507,11 @@ int cmd_ingest(int argc, char **argv)
         e = vg_batchset_flush(&r.set, &d);
     if (!e && r.http)
         e = post_rows(&r, &d);
+    if (r.writer) {
+        vg_err we = cli_writer_finish(r.writer, e ? NULL : &d);
+        if (!e)
+            e = we;
+    }
     if (e && r.fatal && r.fd.msg[0])
         memcpy(d.msg, r.fd.msg, sizeof d.msg);
     if (!e && r.store) {
@@ -520,6 +543,7 @@ int cmd_ingest(int argc, char **argv)
                cli_bytes(wire, w, sizeof w));
     }
 out:
+    cli_writer_free(r.writer);   /* before the store closes */
     if (r.set_ready)
         vg_batchset_free(&r.set);
     if (r.store) {
