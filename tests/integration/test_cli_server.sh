@@ -64,4 +64,18 @@ for t in DeviceProcessEvents DeviceNetworkEvents DeviceInfo; do
     expect_eq "rows sent through the server: $t" \
         "$(( $(grep -c "^{\"Table\":\"$t\"" "$T/a.ndjson") + $(head -3 "$T/a.ndjson" | grep -c "^{\"Table\":\"$t\"") + $(head -6000 "$T/a.ndjson" | grep -c "^{\"Table\":\"$t\"") ))" "$got"
 done
+# EVTX files are decoded here and sent as native rows: same rows as offline
+EVTX_DIR=$(cd "$(dirname "$0")/../.." && pwd)/../shared/data/sigma/regression_data
+if [ -d "$EVTX_DIR" ] && vg_start "$T/srv2"; then
+    tok=$(vg_admin "$T/srv2")
+    mapfile -t ev < <(find "$EVTX_DIR" -name '*.evtx' | sort | head -8)
+    a=$("$VIGIL" ingest --server "$VG_URL" --token "$tok" "${ev[@]}" 2>/dev/null | sed -n 's/.* \([0-9,]*\) rows accepted.*/\1/p')
+    b=$("$VIGIL" ingest --data "$T/evtx-offline" "${ev[@]}" 2>/dev/null | sed -n 's/.* \([0-9,]*\) rows accepted.*/\1/p')
+    expect_match "EVTX through the server: rows accepted" "^[1-9]" "$a"
+    expect_eq "EVTX through the server: same rows as offline" "$b" "$a"
+    vg_stop
+else
+    echo "  (no EVTX samples at $EVTX_DIR: EVTX case skipped)"
+fi
+
 finish
