@@ -388,7 +388,6 @@ vg_err vg_http_start(vg_srv *s, int *port, vg_diag *d)
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg->request_timeout,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
         MHD_OPTION_END);
     if (!s->mhd)
         return vg_diag_set(d, VG_EIO, "cannot listen on %s (address in use, or no permission)",
