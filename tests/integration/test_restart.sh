@@ -25,6 +25,14 @@ if "$BUILD/vigil" count --data "$D" DeviceFileEvents >"$T/vc" 2>/dev/null; then
 fi
 
 vg_start "$D" || finish
+# a second server on the same data directory is refused, clearly
+out=$("$VIGILD" --data "$D" --listen 127.0.0.1:0 2>&1); rc=$?
+expect_eq "second vigild on the same data exits 1" 1 "$rc"
+expect_match "and says why" 'in use' "$out"
+# and so is a second server on the same port
+out=$("$VIGILD" --data "$T/other" --listen "127.0.0.1:$VG_PORT" 2>&1); rc=$?
+expect_eq "second vigild on the same port exits 1" 1 "$rc"
+expect_match "and says why" 'cannot listen' "$out"
 gen 1000 500 >"$T/b.ndjson"
 r=$(ingest "$TOK" "?table=DeviceFileEvents" "$T/b.ndjson"); expect_match "after restart" '^200 \{"accepted":500' "$r"
 vg_kill9
