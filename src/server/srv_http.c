@@ -131,6 +131,9 @@ static enum MHD_Result send_answer(vg_req *rq)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rq->content_type);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    char rid[24];
+    snprintf(rid, sizeof rid, "%llu", (unsigned long long)rq->id);
+    MHD_add_response_header(resp, "X-Request-Id", rid);   /* the req= of the log lines */
     if (rq->status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"vigil\"");
     if (rq->status == 405 && rq->allow)

@@ -104,6 +104,47 @@ static vg_str cut_utf8(vg_str s, size_t max)
     return vg_str_make(s.p, n);
 }
 
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
+                 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (!len || len > n || (len == 2 && c < 0xC2) || (len == 4 && c > 0xF4))
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    if (len == 3 && ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0)))
+        return 0;   /* overlong, or a UTF-16 surrogate */
+    if (len == 4 && ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90)))
+        return 0;
+    return len;
+}
+
+/*
+ * A reason as a JSON string that is valid UTF-8 whatever the input held
+ * (reasons may quote bytes of the bad record): invalid bytes become U+FFFD.
+ */
+static void put_reason(vg_buf *o, vg_str s)
+{
+    vg_buf clean;
+    vg_buf_init(&clean, 0);
+    const unsigned char *p = (const unsigned char *)s.p;
+    for (size_t i = 0; i < s.n;) {
+        size_t k = utf8_seq(p + i, s.n - i);
+        if (k) {
+            vg_buf_put(&clean, p + i, k);
+            i += k;
+        } else {
+            vg_buf_put(&clean, "\xEF\xBF\xBD", 3);
+            i++;
+        }
+    }
+    vg_buf_put_json_str(o, vg_str_make(clean.p, clean.n));
+    vg_buf_free(&clean);
+}
+
 static void answer(vg_req *rq, uint64_t accepted, const vg_rejects *rej)
 {
     vg_buf *o = &rq->out;
@@ -114,7 +155,7 @@ static void answer(vg_req *rq, uint64_t accepted, const vg_rejects *rej)
     for (size_t i = 0; i < shown; i++) {
         vg_buf_printf(o, "%s{\"line\":%llu,\"error\":", i ? "," : "",
                       (unsigned long long)rej->v[i].line);
-        vg_buf_put_json_str(o, cut_utf8(rej->v[i].reason, VG_SRV_MAX_REASON));
+        put_reason(o, cut_utf8(rej->v[i].reason, VG_SRV_MAX_REASON));
         vg_buf_putc(o, '}');
     }
     vg_buf_printf(o, "],\"rejected_total\":%llu", (unsigned long long)rej->n);

@@ -48,6 +48,14 @@ expect_match "?format=ndjson" '^200 \{"accepted":3' "$r"
 r=$(ingest "$TOK" "" "$T/empty")
 expect_match "empty body" '^200 \{"accepted":0' "$r"
 
+# a reason quoting invalid UTF-8 still makes a valid UTF-8 JSON answer
+printf '{"DeviceName":"u","ReportId":"\xff\xfe\xc3"}\n' >"$T/utf8.ndjson"
+curl -s -o "$T/utf8.resp" -H "Authorization: Bearer $TOK" --data-binary @"$T/utf8.ndjson" \
+    "$VG_URL/api/v1/ingest?table=DeviceEvents"
+check "answer is valid UTF-8 JSON" python3 -c 'import json,sys; json.loads(open(sys.argv[1],"rb").read().decode("utf-8"))' "$T/utf8.resp"
+hdr=$(curl -s -D - -o /dev/null "$VG_URL/healthz")
+expect_match "X-Request-Id header" 'X-Request-Id: [0-9]+' "$hdr"
+
 # the rejected list is capped, the total is not
 python3 -c 'import sys; sys.stdout.write("garbage\n" * 1500)' >"$T/garbage.ndjson"
 r=$(ingest "$TOK" "?table=DeviceEvents" "$T/garbage.ndjson")
@@ -69,5 +77,6 @@ expect_match "dead letter: type reason" 'cannot read' "$dl"
 expect_match "dead letter: unknown table line" 'bad-table' "$dl"
 expect_match "dead letter: table reason" 'unknown table' "$dl"
 expect_match "dead letter: no-table reason" 'no table' "$dl"
+expect_match "dead letter: the invalid UTF-8 line" '"line":1,' "$dl"
 expect_eq "dead letter: all 1500 garbage lines" 1500 "$(printf '%s\n' "$dl" | grep -c garbage)"
 finish
