@@ -13,6 +13,7 @@
  * Signals are blocked in every thread and taken synchronously by the main
  * thread with sigtimedwait, which also paces the hourly retention pass.
  */
+#include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -81,6 +82,10 @@ static void run_retention(vg_store *st, int64_t days)
 
 int main(int argc, char **argv)
 {
+    /* batch-sized buffers come and go with every request: keep them in the
+     * heap instead of fresh mmaps whose pages fault in again each time */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
     vg_arena arena;
     vg_arena_init(&arena, 0, 0);
     vg_srv_settings cfg;

@@ -49,10 +49,15 @@ static void h_healthz(vg_req *rq)
 
 /* The route table: every endpoint of vigild, with who may call it. */
 const vg_route vg_routes[] = {
+    { "GET", "/", vg_h_console, VG_ROLES_PUBLIC,
+      "the web console (a page that holds no data; what it shows needs a token)" },
     { "GET", "/healthz", h_healthz, VG_ROLES_PUBLIC,
       "liveness probe: 200 {\"status\":\"ok\"}; no token needed" },
     { "GET", "/metrics", vg_h_metrics, VG_ROLES_READERS,
       "Prometheus metrics (text format 0.0.4); viewer, analyst, responder or admin" },
+    { "GET", "/api/v1/tables", vg_h_tables, VG_ROLES_READERS,
+      "tables that hold data with their row counts: {\"tables\":[{\"table\":T,\"rows\":N}]}; "
+      "viewer, analyst, responder or admin" },
     { "POST", "/api/v1/ingest", vg_h_ingest, VG_ROLES_INGEST,
       "NDJSON events (?table=T, ?format=auto|ndjson|evtx-json|winlogbeat|evtx; "
       "Content-Encoding gzip, deflate or zstd); answers once rows are durable; "

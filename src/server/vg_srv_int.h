@@ -234,5 +234,7 @@ void vg_req_remote(vg_req *rq, char *buf, size_t cap);
 /* Handlers. */
 void vg_h_ingest(vg_req *rq);
 void vg_h_metrics(vg_req *rq);
+void vg_h_console(vg_req *rq);
+void vg_h_tables(vg_req *rq);
 
 #endif
