@@ -97,6 +97,7 @@ typedef struct ingest_run {
     uint64_t t0, last_draw;
     bool progress, drawn;
     vg_err fatal;
+    vg_deadletters dl;            /* this chunk's rejects, written with one fsync */
     vg_diag fd;
 } ingest_run;
 
@@ -181,15 +182,8 @@ static void on_reject(void *ctx, uint64_t line, vg_str reason, vg_str record)
     uint64_t abs = line_base(r) + line;
     r->rejected++;
     show_reject(r, abs, reason);
-    if (r->store && !r->fatal) {
-        vg_diag d;
-        vg_diag_clear(&d);
-        vg_err e = vg_store_deadletter(r->store, r->in->name, abs, reason, record, &d);
-        if (e) {
-            r->fatal = e;
-            memcpy(r->fd.msg, d.msg, sizeof d.msg);
-        }
-    }
+    if (r->store && !r->fatal)
+        vg_deadletters_add(&r->dl, r->in->name, abs, reason, record);
 }
 
 /* A reject listed by the server (it dead-lettered it); counted from its total. */
@@ -266,6 +260,15 @@ static vg_err decode_local(ingest_run *r, vg_str text, vg_format fmt, vg_diag *d
     vg_err e = vg_ingest_buffer(&r->set, &o, text, on_reject, r, &res, d);
     if (r->store)
         r->accepted += res.accepted;
+    if (r->store && r->dl.n && !r->fatal) {
+        vg_diag dd;
+        vg_diag_clear(&dd);
+        vg_err de = vg_store_deadletters_write(r->store, &r->dl, &dd);
+        if (de) {
+            r->fatal = de;
+            memcpy(r->fd.msg, dd.msg, sizeof dd.msg);
+        }
+    }
     if (r->fatal) {
         memcpy(d->msg, r->fd.msg[0] ? r->fd.msg : d->msg, sizeof d->msg);
         return r->fatal;
@@ -554,6 +557,7 @@ out:
         cli_http_close(r.http);
     vg_buf_free(&r.rows);
     vg_buf_free(&r.rowtmp);
+    vg_deadletters_free(&r.dl);
     vg_arena_free(&a);
     return rc;
 }

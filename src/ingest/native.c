@@ -115,8 +115,13 @@ static const vg_table_def *record_table(const vg_ingest_opts *o, vg_str rec, vg_
         return t;
     }
     if (e == VG_EPARSE) {
-        /* re-run the strict parse below for a precise message */
-        return o->table;
+        if (o->table)
+            return o->table;   /* the strict parse below words the error */
+        /* no table to parse into: word the JSON error here */
+        vg_json *doc;
+        vg_err pe = vg_json_parse(tmp, rec, &doc, d);
+        *err = pe ? pe : vg_diag_set(d, VG_EPARSE, "invalid JSON");
+        return NULL;
     }
     if (!o->table)
         *err = vg_diag_set(d, VG_EINVAL,

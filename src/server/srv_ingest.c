@@ -236,9 +236,15 @@ void vg_h_ingest(vg_req *rq)
     /* bad records: durable in the dead-letter area before anything is acknowledged */
     char source[96];
     snprintf(source, sizeof source, "http:%s", rq->who.name);
-    for (size_t i = 0; i < rej.n; i++) {
-        if ((e = vg_store_deadletter(s->store, source, rej.v[i].line, rej.v[i].reason,
-                                     rej.v[i].record, &d))) {
+    {
+        /* one write and one fsync for all of this request's dead letters */
+        vg_deadletters dl;
+        vg_deadletters_init(&dl);
+        for (size_t i = 0; i < rej.n; i++)
+            vg_deadletters_add(&dl, source, rej.v[i].line, rej.v[i].reason, rej.v[i].record);
+        e = vg_store_deadletters_write(s->store, &dl, &d);
+        vg_deadletters_free(&dl);
+        if (e) {
             vg_log(VG_LOG_ERROR, "dead-letter write failed", VG_LS("error", d.msg));
             vg_req_json_error(rq, 503, "store unavailable (dead-letter): %s", d.msg);
             goto out;

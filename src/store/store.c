@@ -1135,46 +1135,82 @@ vg_err vg_store_retention(vg_store *s, int64_t keep_days, vg_time now, int *drop
 
 /* ---- dead letters ---- */
 
-vg_err vg_store_deadletter(vg_store *s, const char *source, uint64_t line, vg_str reason,
-                           vg_str record, vg_diag *d)
+void vg_deadletters_init(vg_deadletters *dl)
 {
+    vg_buf_init(&dl->buf, 0);
+    dl->n = 0;
+}
+
+void vg_deadletters_free(vg_deadletters *dl)
+{
+    vg_buf_free(&dl->buf);
+    dl->n = 0;
+}
+
+void vg_deadletters_add(vg_deadletters *dl, const char *source, uint64_t line, vg_str reason,
+                        vg_str record)
+{
+    char ts[VG_TIME_BUFSZ];
+    vg_time_format(vg_time_now(), ts, sizeof ts);
+    vg_buf *b = &dl->buf;
+    vg_buf_puts(b, "{\"time\":\"");
+    vg_buf_puts(b, ts);
+    vg_buf_puts(b, "\",\"source\":");
+    vg_buf_put_json_str(b, vg_str_c(source ? source : ""));
+    vg_buf_printf(b, ",\"line\":%llu,\"reason\":", (unsigned long long)line);
+    vg_buf_put_json_str(b, reason);
+    vg_buf_puts(b, ",\"record\":");
+    vg_buf_put_json_str(b, record);
+    vg_buf_puts(b, "}\n");
+    dl->n++;
+}
+
+vg_err vg_store_deadletters_write(vg_store *s, vg_deadletters *dl, vg_diag *d)
+{
+    if (!dl->n)
+        return VG_OK;
     if (s->o.read_only)
         return vg_diag_set(d, VG_EINVAL, "%s: store opened read-only", s->dir);
-    vg_time now = vg_time_now();
-    char ts[VG_TIME_BUFSZ], day[16], p[4096];
-    vg_time_format(now, ts, sizeof ts);
-    vg_day_format(vg_time_day(now), day, sizeof day);
+    if (dl->buf.failed)
+        return vg_diag_set(d, VG_ENOMEM, "dead letters: out of memory");
+    char day[16], p[4096];
+    vg_day_format(vg_time_day(vg_time_now()), day, sizeof day);
     st_fmt(p, sizeof p, "%s/deadletter/%s.ndjson", s->dir, day);
-    vg_buf b;
-    vg_buf_init(&b, 0);
-    vg_buf_puts(&b, "{\"time\":\"");
-    vg_buf_puts(&b, ts);
-    vg_buf_puts(&b, "\",\"source\":");
-    vg_buf_put_json_str(&b, vg_str_c(source ? source : ""));
-    vg_buf_printf(&b, ",\"line\":%llu,\"reason\":", (unsigned long long)line);
-    vg_buf_put_json_str(&b, reason);
-    vg_buf_puts(&b, ",\"record\":");
-    vg_buf_put_json_str(&b, record);
-    vg_buf_puts(&b, "}\n");
-    if (b.failed) {
-        vg_buf_free(&b);
-        return vg_diag_set(d, VG_ENOMEM, "dead letter: out of memory");
-    }
     pthread_mutex_lock(&s->dl_mu);
     vg_err e = VG_OK;
     int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) {
         e = vg_diag_set(d, VG_EIO, "%s: cannot open: %s", p, strerror(errno));
     } else {
-        e = st_write_all(fd, b.p, b.n, p, d);
+        /* on failure cut back what this call wrote, so a retry does not
+         * leave the same dead letters twice */
+        struct stat sb;
+        off_t before = fstat(fd, &sb) == 0 ? sb.st_size : -1;
+        e = st_write_all(fd, dl->buf.p, dl->buf.n, p, d);
         if (!e)
             e = st_fsync(fd, syncing(s), p, d);
+        if (e && before >= 0 && ftruncate(fd, before) != 0)
+            vg_log(VG_LOG_WARN, "store: cannot cut back a failed dead-letter write",
+                   VG_LS("path", p));
         close(fd);
     }
-    if (!e)
-        atomic_fetch_add(&s->deadletters, 1);
+    if (!e) {
+        atomic_fetch_add(&s->deadletters, dl->n);
+        vg_buf_clear(&dl->buf);
+        dl->n = 0;
+    }
     pthread_mutex_unlock(&s->dl_mu);
-    vg_buf_free(&b);
+    return e;
+}
+
+vg_err vg_store_deadletter(vg_store *s, const char *source, uint64_t line, vg_str reason,
+                           vg_str record, vg_diag *d)
+{
+    vg_deadletters dl;
+    vg_deadletters_init(&dl);
+    vg_deadletters_add(&dl, source, line, reason, record);
+    vg_err e = vg_store_deadletters_write(s, &dl, d);
+    vg_deadletters_free(&dl);
     return e;
 }
 

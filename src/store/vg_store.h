@@ -62,6 +62,21 @@ vg_err vg_store_retention(vg_store *s, int64_t keep_days, vg_time now, int *drop
 vg_err vg_store_deadletter(vg_store *s, const char *source, uint64_t line, vg_str reason,
                            vg_str record, vg_diag *d);
 
+/*
+ * Many dead letters with one write and one fsync: collect them with
+ * vg_deadletters_add, then vg_store_deadletters_write (which empties the
+ * set on success; on failure the set is kept for a retry).
+ */
+typedef struct vg_deadletters {
+    vg_buf buf;     /* NDJSON lines, formatted */
+    uint64_t n;
+} vg_deadletters;
+void vg_deadletters_init(vg_deadletters *dl);
+void vg_deadletters_free(vg_deadletters *dl);
+void vg_deadletters_add(vg_deadletters *dl, const char *source, uint64_t line, vg_str reason,
+                        vg_str record);
+vg_err vg_store_deadletters_write(vg_store *s, vg_deadletters *dl, vg_diag *d);
+
 typedef struct vg_store_stats {
     uint64_t rows_total;
     uint64_t wal_bytes;

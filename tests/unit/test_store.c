@@ -358,6 +358,22 @@ static void test_deadletter(void **state)
     vg_store_stats st;
     vg_store_stats_get(s, &st);
     assert_int_equal(st.deadletters, 2);
+    /* many at once: one write; a failed write keeps the set for a retry */
+    vg_deadletters dl;
+    vg_deadletters_init(&dl);
+    for (int i = 0; i < 100; i++)
+        vg_deadletters_add(&dl, "bulk", 100 + (uint64_t)i, VG_STR_LIT("r"), VG_STR_LIT("x"));
+    vg_store_fault_inject(VG_FAULT_FSYNC, 1);
+    assert_int_equal(vg_store_deadletters_write(s, &dl, &d), VG_EIO);
+    assert_int_equal(dl.n, 100);
+    vg_store_stats_get(s, &st);
+    assert_int_equal(st.deadletters, 2);
+    vg_store_fault_inject(VG_FAULT_FSYNC, 0);
+    assert_int_equal(vg_store_deadletters_write(s, &dl, &d), VG_OK);
+    assert_int_equal(dl.n, 0);
+    vg_deadletters_free(&dl);
+    vg_store_stats_get(s, &st);
+    assert_int_equal(st.deadletters, 102);
     vg_store_close(s, &d);
     char p[256], day[16];
     vg_day_format(vg_time_day(vg_time_now()), day, sizeof day);
@@ -371,7 +387,12 @@ static void test_deadletter(void **state)
     assert_non_null(strstr(l1, "\"record\":\"{not json\\n\"}"));
     assert_non_null(strstr(l1, "\"time\":\""));
     assert_non_null(strstr(l2, "\"line\":9"));
-    assert_int_equal(strchr(l2, '\n')[1], 0);
+    const char *l3 = strchr(l2, '\n') + 1;
+    assert_non_null(strstr(l3, "\"source\":\"bulk\",\"line\":100,"));
+    int lines = 0;
+    for (const char *q = fb.p; (q = strchr(q, '\n')); q++)
+        lines++;
+    assert_int_equal(lines, 102);
     vg_buf_free(&fb);
     tmpdir_remove(dir);
 }
