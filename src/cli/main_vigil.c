@@ -39,10 +39,14 @@ int main(int argc, char **argv)
     /*
      * Batches recycle their arenas' chunks through malloc/free thousands of
      * times a second; keep such chunks in the heap instead of fresh mmap()s,
-     * whose every page would fault in again (a third of ingest time).
+     * whose every page would fault in again (a third of ingest time). One
+     * malloc arena for all threads: the store's writer thread frees what the
+     * decoder's thread allocates next, and per-thread heaps would hand those
+     * pages back to the kernel (madvise) only to fault them in again.
      */
     mallopt(M_MMAP_THRESHOLD, 64 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    mallopt(M_ARENA_MAX, 1);
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;

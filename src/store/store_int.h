@@ -135,6 +135,7 @@ static inline void st_chunk_ref(st_chunk *c) { atomic_fetch_add(&c->refs, 1); }
 #define WAL_REC_MAGIC 0x52574756u   /* "VGWR" */
 #define WAL_REC_HDR 48
 enum { WAL_CODEC_NONE = 0, WAL_CODEC_LZ4 = 1, WAL_CODEC_ZSTD = 2 };
+#define WAL_LZ4_ACCEL 4
 
 /* A record encoded for writing (header filled in when the LSN is known). */
 typedef struct wal_enc {
