@@ -76,6 +76,14 @@ if [[ $SKIP != *" vigil "* ]]; then
             "WAL fsync per batch; sealed zstd segments"
     fi
     rm -rf "$WORK/vigil-data"
+    # the same pinned to one core (decoder and store threads share it)
+    if command -v taskset >/dev/null &&
+        timed "$WORK/vigil1.out" taskset -c 0 "$VIGIL" ingest --data "$WORK/vigil-data" "$FILE"; then
+        n=$("$VIGIL" count --data "$WORK/vigil-data" DeviceProcessEvents)
+        record "Vigil (vigil ingest, durable, 1 core)" "$n" "$SEC" "$(dirsize "$WORK/vigil-data")" \
+            "$RSS" "taskset -c 0"
+    fi
+    rm -rf "$WORK/vigil-data"
 fi
 
 if [[ $SKIP != *" duckdb "* ]] || [[ $SKIP != *" duckdb1 "* ]]; then

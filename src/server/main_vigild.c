@@ -99,6 +99,12 @@ int main(int argc, char **argv)
     vg_srv srv;
     memset(&srv, 0, sizeof srv);
 
+    if (argc == 2 && strcmp(argv[1], "--help-markdown") == 0) {
+        /* the settings reference in docs/ is generated from the same table */
+        vg_cfg_markdown(&spec, stdout);
+        rc = 0;
+        goto out;
+    }
     if (vg_cfg_parse_args(&spec, argc, argv, 1, &cfg, &args, &arena, &d)) {
         fprintf(stderr, "vigild: %s\n", d.msg);
         rc = 2;

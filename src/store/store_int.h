@@ -37,7 +37,7 @@
 #define ST_MAX_NAME 256                  /* column / table name bytes */
 #define ST_WAL_FILE_MAX (64ull << 20)    /* roll the WAL file past this size */
 #define ST_WAL_FORCE_SEAL (512ull << 20) /* WAL bytes that force the oldest tail to seal */
-#define ST_TAIL_MAX_BYTES (512ull << 20) /* seal a table's tail past this many bytes */
+#define ST_TAIL_MAX_BYTES (64ull << 20) /* seal a table's tail past this many bytes */
 #define ST_DEFAULT_SEAL_ROWS (1u << 20)
 #define ST_DEFAULT_BLOCK_ROWS 8192u
 #define ST_BLOOM_MAX_BITS (1u << 20)
