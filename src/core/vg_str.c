@@ -280,6 +280,37 @@ void vg_buf_printf(vg_buf *b, const char *fmt, ...)
     va_end(ap2);
 }
 
+/* Length of a valid UTF-8 sequence at p (n bytes left), or 0 when invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    size_t len;
+    uint32_t min;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    uint32_t cp = c & (0x7F >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
 void vg_buf_put_json_str(vg_buf *b, vg_str s)
 {
     static const char hex[] = "0123456789abcdef";
@@ -288,6 +319,19 @@ void vg_buf_put_json_str(vg_buf *b, vg_str s)
     size_t run = 0;
     for (size_t i = 0; i < s.n; i++) {
         unsigned char c = (unsigned char)s.p[i];
+        if (c >= 0x80) {
+            /* valid UTF-8 passes through; a stray byte becomes U+FFFD, so the
+             * output is always valid JSON whatever the stored bytes are */
+            size_t k = utf8_len((const unsigned char *)s.p + i, s.n - i);
+            if (k) {
+                i += k - 1;
+                continue;
+            }
+            vg_buf_put(b, s.p + run, i - run);
+            run = i + 1;
+            vg_buf_put(b, "\xEF\xBF\xBD", 3);   /* U+FFFD as UTF-8 */
+            continue;
+        }
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
         vg_buf_put(b, s.p + run, i - run);

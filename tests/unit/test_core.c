@@ -87,6 +87,11 @@ static void test_buf(void **state)
     vg_buf_init(&b, 0);
     vg_buf_put_json_str(&b, VG_STR_LIT("a\"b\\c\n\x01"));
     assert_string_equal(vg_buf_cstr(&b), "\"a\\\"b\\\\c\\n\\u0001\"");
+    /* valid UTF-8 passes through; stray bytes become U+FFFD: always valid JSON */
+    vg_buf_clear(&b);
+    vg_buf_put_json_str(&b, VG_STR_LIT("\xc3\xa9-\xff-\xe2\x82-\xf0\x9f\x98\x80-\xed\xa0\x80"));
+    assert_string_equal(vg_buf_cstr(&b), "\"\xc3\xa9-\xef\xbf\xbd-\xef\xbf\xbd\xef\xbf\xbd-"
+                                         "\xf0\x9f\x98\x80-\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
     vg_buf_clear(&b);
     vg_buf_put_varint(&b, 300);
     vg_buf_put_u64le(&b, 0x0102030405060708ull);
