@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# install-deps.sh - installs the Debian packages listed in scripts/packages.txt.
+# install-deps.sh [LIST] - installs the Debian packages listed in LIST
+# (default scripts/packages.txt; scripts/packages-test.txt adds the browser).
 # Idempotent: packages already present are skipped, and apt-get runs only when
 # something is missing. Needs root (or sudo).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-mapfile -t pkgs < <(grep -Ev '^\s*(#|$)' "$here/packages.txt")
+list=${1:-$here/packages.txt}
+mapfile -t pkgs < <(grep -Ev '^\s*(#|$)' "$list")
 missing=()
 for p in "${pkgs[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
