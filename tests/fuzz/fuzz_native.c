@@ -3,41 +3,11 @@
  * with and without a default table, must give rows or rejects, never a crash,
  * and accepted + rejected must equal the records seen.
  */
-#include <stdint.h>
-#include <stdlib.h>
-
-#include "ingest/vg_ingest.h"
-
-static vg_err null_sink(void *ctx, vg_batch *b, vg_diag *d)
-{
-    /* render every row, as dump would */
-    vg_buf out;
-    vg_buf_init(&out, 0);
-    for (uint32_t r = 0; r < b->nrows; r++) {
-        vg_buf_clear(&out);
-        vg_batch_row_json(b, r, &out);
-    }
-    vg_buf_free(&out);
-    return VG_OK;
-}
+#include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    for (int pass = 0; pass < 2; pass++) {
-        vg_batchset set;
-        vg_diag d;
-        vg_ingest_result res = { 0 };
-        vg_ingest_opts o = { .format = VG_FMT_NDJSON, .keep_raw = true,
-                             .table = pass ? vg_schema_table(VG_STR_LIT("DeviceProcessEvents")) : NULL };
-        if (vg_batchset_init(&set, 16, null_sink, NULL))
-            abort();
-        vg_err e = vg_ingest_buffer(&set, &o, vg_str_make((const char *)data, size), NULL, NULL,
-                                    &res, &d);
-        if (e == VG_OK)
-            e = vg_batchset_flush(&set, &d);
-        if (e == VG_OK && res.accepted + res.rejected != res.records)
-            abort();
-        vg_batchset_free(&set);
-    }
+    fuzz_ingest(data, size, VG_FMT_NDJSON, NULL);
+    fuzz_ingest(data, size, VG_FMT_NDJSON, vg_schema_table(VG_STR_LIT("DeviceProcessEvents")));
     return 0;
 }
