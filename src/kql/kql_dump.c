@@ -28,7 +28,7 @@ static void put_name(vg_buf *b, vg_str s)
     bool plain = s.n > 0;
     for (size_t k = 0; k < s.n; k++) {
         char c = s.p[k];
-        if (!(isalnum((unsigned char)c) || c == '_' || c == '$' || c == '-' || c == '*' || c == '.' ||
+        if (!(isalnum((unsigned char)c) || c == '_' || c == '$' || c == '*' || c == '.' ||
               (c == '~' && k + 1 == s.n)))
             plain = false;
     }

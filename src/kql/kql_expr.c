@@ -296,6 +296,7 @@ const vg_kql_node *kql_parse_dynamic_value(kql_parser *P)
 /* An operand that may turn out tabular: expression, then '| op' steps. */
 static const vg_kql_node *expr_or_pipeline(kql_parser *P)
 {
+    if (kql_at_tabular_source(P)) return kql_parse_tabular(P);
     const vg_kql_node *e = kql_parse_named_expr(P);
     if (e && kql_is(P, VG_KQL_T_PIPE)) {
         if (e->kind == VG_KQL_NAME) ((vg_kql_node *)e)->kind = VG_KQL_TABLE;
@@ -357,6 +358,12 @@ static const vg_kql_node *call_args(kql_parser *P, const vg_kql_token *name)
             n->name = VG_STR_NULL;
             n->n = 0;
             n->kids = NULL;
+        } else if ((a->kind == VG_KQL_LONG && vg_str_eqc(n->name, "long")) ||
+                   (a->kind == VG_KQL_REAL && (vg_str_eqc(n->name, "real") || vg_str_eqc(n->name, "double"))) ||
+                   (a->kind == VG_KQL_BOOL && (vg_str_eqc(n->name, "bool") || vg_str_eqc(n->name, "boolean")))) {
+            vg_kql_node *lit = (vg_kql_node *)a;
+            lit->pos = n->pos;
+            return lit;
         }
     }
     return n;
@@ -394,6 +401,17 @@ static const vg_kql_node *primary(kql_parser *P)
         if (n) n->name = t->value;
         return n;
     }
+    case VG_KQL_T_LBRACK:
+        /* ['name'] where the lexer could not tell it from an index */
+        if (kql_peek_at(P, 1)->kind == VG_KQL_T_STRING && kql_peek_at(P, 2)->kind == VG_KQL_T_RBRACK) {
+            const vg_kql_token *s = kql_peek_at(P, 1);
+            kql_next(P); kql_next(P); kql_next(P);
+            vg_kql_node *n = kql_node(P, VG_KQL_NAME, t);
+            if (n) n->name = s->value;
+            return n;
+        }
+        kql_fail_expected(P, "an expression");
+        return NULL;
     case VG_KQL_T_LPAREN: {
         kql_next(P);
         const vg_kql_node *e = expr_or_pipeline(P);

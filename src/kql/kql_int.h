@@ -78,6 +78,8 @@ const vg_kql_node *kql_parse_dynamic_value(kql_parser *P);
 /* kql_parse.c */
 /* A tabular expression: a source then '| operator' steps. */
 const vg_kql_node *kql_parse_tabular(kql_parser *P);
+/* True when the next tokens start datatable, externaldata, print, range or union. */
+bool kql_at_tabular_source(const kql_parser *P);
 /* Continues a pipeline whose source has been parsed already. */
 const vg_kql_node *kql_parse_pipes(kql_parser *P, const vg_kql_node *source);
 

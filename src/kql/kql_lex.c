@@ -182,6 +182,13 @@ static const struct { const char *u; int64_t ticks; } units[] = {
     { "microsecond", 10 }, { "microseconds", 10 }, { "tick", 1 }, { "ticks", 1 },
 };
 
+static int64_t unit_ticks(vg_str u)
+{
+    for (size_t k = 0; k < sizeof units / sizeof units[0]; k++)
+        if (vg_str_eqc_ci(u, units[k].u)) return units[k].ticks;
+    return 0;
+}
+
 static vg_err lex_number(lexer *L, vg_kql_pos p, uint32_t flags)
 {
     size_t start = L->i;
@@ -249,6 +256,64 @@ static vg_err lex_number(lexer *L, vg_kql_pos p, uint32_t flags)
     return VG_OK;
 }
 
+static int64_t unit_ticks(vg_str u);
+
+/* The inside of time(...): "2d", "1.5h", "5" (days), "[-][d.]hh:mm[:ss[.fffffff]]". */
+static vg_err parse_time_text(vg_str s, int64_t *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (i < s.n && s.p[i] == '-') { neg = true; i++; }
+    size_t ds = i;
+    while (i < s.n && (isdigit((unsigned char)s.p[i]) || s.p[i] == '.')) i++;
+    if (i == ds) return VG_EPARSE;
+    if (i == s.n || isalpha((unsigned char)s.p[i])) {   /* number [unit] */
+        double v;
+        if (vg_str_to_double(vg_str_make(s.p + ds, i - ds), &v) != VG_OK) return VG_EPARSE;
+        int64_t unit = i == s.n ? VG_TICKS_PER_DAY : unit_ticks(vg_str_make(s.p + i, s.n - i));
+        if (!unit || v * (double)unit > 9.2e18) return VG_EPARSE;
+        *out = (neg ? -1 : 1) * (int64_t)llround(v * (double)unit);
+        return VG_OK;
+    }
+    /* [d.]hh:mm[:ss[.f]] */
+    int64_t parts[3] = { 0, 0, 0 }, days = 0, frac = 0;
+    int np = 0;
+    i = ds;
+    int64_t v = 0;
+    size_t nd = 0;
+    for (; i <= s.n; i++) {
+        char c = i < s.n ? s.p[i] : '\0';
+        if (isdigit((unsigned char)c)) {
+            if (++nd > 9) return VG_EPARSE;
+            v = v * 10 + (c - '0');
+            continue;
+        }
+        if (!nd) return VG_EPARSE;
+        if (c == '.' && np == 0) { days = v; }
+        else if (c == ':' && np < 2) { parts[np++] = v; }
+        else if (c == '.' && np == 2) {
+            parts[np++] = v;
+            /* fraction of a second: up to 7 digits of ticks */
+            size_t fs = ++i;
+            int64_t scale = 1000000;
+            while (i < s.n && isdigit((unsigned char)s.p[i])) {
+                if (scale) { frac += (s.p[i] - '0') * scale; scale /= 10; }
+                i++;
+            }
+            if (i != s.n || i == fs) return VG_EPARSE;
+            break;
+        }
+        else if (c == '\0' && np >= 1) { parts[np++] = v; break; }
+        else return VG_EPARSE;
+        v = 0;
+        nd = 0;
+    }
+    if (np < 2 || parts[0] > 23 || parts[1] > 59 || parts[2] > 59 || days > 10675199) return VG_EPARSE;
+    int64_t t = days * VG_TICKS_PER_DAY + (parts[0] * 3600 + parts[1] * 60 + parts[2]) * VG_TICKS_PER_SEC + frac;
+    *out = neg ? -t : t;
+    return VG_OK;
+}
+
 /* datetime(...), time(...), guid(...): the text inside the parentheses is raw. */
 static vg_err lex_raw_literal(lexer *L, vg_kql_tok kind, size_t start, vg_kql_pos p, uint32_t flags)
 {
@@ -264,10 +329,9 @@ static vg_err lex_raw_literal(lexer *L, vg_kql_tok kind, size_t start, vg_kql_po
     vg_kql_token *t = push(L, kind, start, p, flags);
     if (!t) return vg_diag_set(L->d, VG_ENOMEM, "out of memory while reading the query");
     t->value = vg_str_trim(vg_str_make(L->s + in, j - in));
-    if (kind == VG_KQL_T_TIMESPAN) {
-        /* time(1d), time(01:30:00), time(null): keep the text, ticks when it is a number+unit */
-        t->i = 0;
-    }
+    if (kind == VG_KQL_T_TIMESPAN && !vg_str_eqc(t->value, "null") &&
+        parse_time_text(t->value, &t->i) != VG_OK)
+        return lex_error(L, start, "invalid timespan literal (expected e.g. time(1d), time(1.02:03:04))");
     return VG_OK;
 }
 
@@ -278,10 +342,22 @@ static bool at_word(const lexer *L, size_t i, const char *w)
     return i + k == L->n || !is_ident_char(L->s[i + k]);
 }
 
+/* Words after which '[' starts a bracketed name, not an index. */
+static const char *const name_keywords[] = {
+    "where", "filter", "project", "project-away", "project-keep", "project-rename",
+    "project-reorder", "extend", "summarize", "by", "on", "distinct", "sort", "order", "top",
+    "mv-expand", "mv-apply", "parse", "parse-where", "with", "let", "as", "serialize", "print",
+    "make-series", "range", "lookup", "join", "union", "evaluate", "not", "take", "limit",
+};
+
 static bool prev_ends_operand(const lexer *L)
 {
     if (!L->ntoks) return false;
-    switch (L->toks[L->ntoks - 1].kind) {
+    const vg_kql_token *p = &L->toks[L->ntoks - 1];
+    if (p->kind == VG_KQL_T_IDENT && !(p->flags & VG_KQL_TOKF_BRACKETED))
+        for (size_t k = 0; k < sizeof name_keywords / sizeof name_keywords[0]; k++)
+            if (vg_str_eqc(p->value, name_keywords[k])) return false;
+    switch (p->kind) {
     case VG_KQL_T_IDENT: case VG_KQL_T_STRING: case VG_KQL_T_LONG: case VG_KQL_T_REAL:
     case VG_KQL_T_TIMESPAN: case VG_KQL_T_DATETIME: case VG_KQL_T_GUID:
     case VG_KQL_T_RPAREN: case VG_KQL_T_RBRACK: case VG_KQL_T_RBRACE:
@@ -472,8 +548,14 @@ static vg_err lex_one(lexer *L, uint32_t flags)
     case '?': k = VG_KQL_T_QUESTION; break;
     default: {
         char msg[64];
-        if (isprint((unsigned char)c)) snprintf(msg, sizeof msg, "unexpected character '%c'", c);
-        else snprintf(msg, sizeof msg, "unexpected byte 0x%02x", (unsigned char)c);
+        unsigned char u = (unsigned char)c;
+        size_t len8 = u >= 0xf0 ? 4 : u >= 0xe0 ? 3 : u >= 0xc0 ? 2 : 1;
+        bool utf8 = u >= 0xc0 && L->i + len8 <= L->n;
+        for (size_t k = 1; utf8 && k < len8; k++)
+            if (((unsigned char)s[L->i + k] & 0xc0) != 0x80) utf8 = false;
+        if (isprint(u)) snprintf(msg, sizeof msg, "unexpected character '%c'", c);
+        else if (utf8) snprintf(msg, sizeof msg, "unexpected character '%.*s'", (int)len8, s + L->i);
+        else snprintf(msg, sizeof msg, "unexpected byte 0x%02x", u);
         return lex_error(L, start, msg);
     }
     }

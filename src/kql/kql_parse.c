@@ -367,7 +367,6 @@ static const vg_kql_node *parse_like(kql_parser *P, const vg_kql_token *kw, vg_k
         }
         kql_accept(P, VG_KQL_T_COMMA);
     }
-    if (pat.node->n == 0) { kql_fail_expected(P, "a parse pattern (strings, '*' and column names)"); return NULL; }
     return kql_node3(P, k, kw, opts, src, pat.node);
 }
 
@@ -655,13 +654,26 @@ static const vg_kql_node *src_print(kql_parser *P, const vg_kql_token *kw)
     return b.node;
 }
 
+bool kql_at_tabular_source(const kql_parser *P)
+{
+    const vg_kql_token *t = kql_peek(P), *nx = kql_peek_at(P, 1);
+    if (t->kind != VG_KQL_T_IDENT || (t->flags & VG_KQL_TOKF_BRACKETED)) return false;
+    return ((vg_str_eqc(t->value, "datatable") || vg_str_eqc(t->value, "externaldata")) &&
+            nx->kind == VG_KQL_T_LPAREN) ||
+           (vg_str_eqc(t->value, "print") && nx->kind != VG_KQL_T_PIPE && nx->kind != VG_KQL_T_LPAREN) ||
+           (vg_str_eqc(t->value, "range") && nx->kind == VG_KQL_T_IDENT) ||
+           (vg_str_eqc(t->value, "union") && nx->kind != VG_KQL_T_PIPE && nx->kind != VG_KQL_T_LPAREN &&
+            nx->kind != VG_KQL_T_SEMI && nx->kind != VG_KQL_T_EOF && nx->kind != VG_KQL_T_RPAREN) ||
+           (vg_str_eqc(t->value, "union") && nx->kind == VG_KQL_T_LPAREN);
+}
+
 const vg_kql_node *kql_parse_tabular(kql_parser *P)
 {
     if (!kql_enter(P)) return NULL;
     const vg_kql_token *t = kql_peek(P);
     const vg_kql_token *nx = kql_peek_at(P, 1);
     const vg_kql_node *src = NULL;
-    bool plain = t->kind == VG_KQL_T_IDENT && !(t->flags & VG_KQL_TOKF_BRACKETED);
+    bool plain = kql_at_tabular_source(P);
     if (plain && vg_str_eqc(t->value, "datatable") && nx->kind == VG_KQL_T_LPAREN) {
         kql_next(P);
         src = src_datatable(P, t);
@@ -674,7 +686,7 @@ const vg_kql_node *kql_parse_tabular(kql_parser *P)
     } else if (plain && vg_str_eqc(t->value, "range") && nx->kind == VG_KQL_T_IDENT) {
         kql_next(P);
         src = src_range(P, t);
-    } else if (plain && vg_str_eqc(t->value, "union") && nx->kind != VG_KQL_T_PIPE) {
+    } else if (plain && vg_str_eqc(t->value, "union")) {
         kql_next(P);
         src = union_like(P, t, VG_KQL_UNION);
     } else if ((t->kind == VG_KQL_T_IDENT || t->kind == VG_KQL_T_STAR) &&
@@ -760,15 +772,8 @@ static const vg_kql_node *stmt_let(kql_parser *P, const vg_kql_token *kw)
         if (!body || !kql_expect(P, VG_KQL_T_RBRACE, "'}'")) return NULL;
         n = kql_node3(P, VG_KQL_LET_FUNC, kw, params.node, body, NULL);
     } else {
-        const vg_kql_node *v = kql_parse_named_expr(P);
-        if (v && v->kind == VG_KQL_ASSIGN) {
-            kql_fail_at(P, kw, VG_EPARSE, "expected an expression after 'let %.*s =', found an assignment",
-                        VG_STR_FMT(name->value));
-            return NULL;
-        }
-        v = kql_parse_pipes(P, v);
-        if (v && v->kind == VG_KQL_PIPELINE && v->kids[0]->kind == VG_KQL_NAME)
-            ((vg_kql_node *)v->kids[0])->kind = VG_KQL_TABLE;
+        const vg_kql_node *v = kql_at_tabular_source(P) ? kql_parse_tabular(P)
+                                                        : kql_parse_pipes(P, kql_parse_expr(P));
         n = kql_node3(P, VG_KQL_LET, kw, v, NULL, NULL);
     }
     if (!n || P->err) return NULL;

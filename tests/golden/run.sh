@@ -7,6 +7,7 @@
 # "# exit N" when the exit status is not 0.
 #   UPDATE=1 run.sh BUILD_DIR   rewrites the .expected files (review the diff!)
 #   CASES=pattern               runs only the cases whose name matches
+# The KQL parser cases in kql/ are run by run-kql.sh (called at the end).
 # Last line: "N passed, M failed"; exit 1 on any failure.
 set -u
 build=${1:-build}
@@ -50,6 +51,20 @@ for input in "$here"/*/*.input; do
         fi
     fi
 done
+# The KQL parser cases (kql/<case>.kql -> <case>.ast) have their own runner;
+# its lines are shown and its counts added to these.
+if [ -x "$here/run-kql.sh" ]; then
+    kql_out=$("$here/run-kql.sh" "$build")
+    kql_last=$(printf '%s\n' "$kql_out" | tail -n 1)
+    printf '%s\n' "$kql_out" | sed '$d'
+    if [[ $kql_last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        passed=$((passed + BASH_REMATCH[1]))
+        failed=$((failed + BASH_REMATCH[2]))
+    else
+        echo "FAIL kql: $kql_last"
+        failed=$((failed + 1))
+    fi
+fi
 [ "${UPDATE:-0}" = 1 ] && echo "golden: $updated expectation file(s) written"
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
