@@ -516,6 +516,14 @@ static const vg_kql_node *additive(kql_parser *P)
     return l;
 }
 
+const vg_kql_node *kql_parse_operand(kql_parser *P)
+{
+    if (!kql_enter(P)) return NULL;
+    const vg_kql_node *e = additive(P);
+    kql_leave(P);
+    return P->err ? NULL : e;
+}
+
 static bool is_compare(vg_kql_tok k)
 {
     switch (k) {

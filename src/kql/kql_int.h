@@ -66,6 +66,8 @@ vg_kql_node *kql_node3(kql_parser *P, vg_kql_kind k, const vg_kql_token *at, con
 
 /* kql_expr.c */
 const vg_kql_node *kql_parse_expr(kql_parser *P);
+/* An additive-level expression: no comparison, in, between, and, or. */
+const vg_kql_node *kql_parse_operand(kql_parser *P);
 /* An expression, or `name = expression` as ASSIGN; `(a, b) = expr` too. */
 const vg_kql_node *kql_parse_named_expr(kql_parser *P);
 /* Comma-separated kql_parse_named_expr into b until a token that is not ','. */

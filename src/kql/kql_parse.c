@@ -392,7 +392,8 @@ static const vg_kql_node *op_make_series(kql_parser *P, const vg_kql_token *kw)
         if (!kql_nb_add(P, &aggs, e)) return NULL;
     } while (kql_accept(P, VG_KQL_T_COMMA));
     if (!kql_nb_add(P, &b, aggs.node) || !kql_expect_word(P, "on")) return NULL;
-    if (!kql_nb_add(P, &b, kql_parse_expr(P))) return NULL;
+    /* the axis stops before 'in range(...)', so no comparison level here */
+    if (!kql_nb_add(P, &b, kql_parse_operand(P))) return NULL;
     if (!kql_nb_start(P, &range, VG_KQL_LIST, kql_peek(P))) return NULL;
     if (kql_accept(P, VG_KQL_T_IN)) {
         const vg_kql_token *r = kql_peek(P);
@@ -660,7 +661,8 @@ bool kql_at_tabular_source(const kql_parser *P)
     if (t->kind != VG_KQL_T_IDENT || (t->flags & VG_KQL_TOKF_BRACKETED)) return false;
     return ((vg_str_eqc(t->value, "datatable") || vg_str_eqc(t->value, "externaldata")) &&
             nx->kind == VG_KQL_T_LPAREN) ||
-           (vg_str_eqc(t->value, "print") && nx->kind != VG_KQL_T_PIPE && nx->kind != VG_KQL_T_LPAREN) ||
+           (vg_str_eqc(t->value, "print") && nx->kind != VG_KQL_T_PIPE && nx->kind != VG_KQL_T_EQ &&
+            nx->kind != VG_KQL_T_DOT && nx->kind != VG_KQL_T_LBRACK) ||
            (vg_str_eqc(t->value, "range") && nx->kind == VG_KQL_T_IDENT) ||
            (vg_str_eqc(t->value, "union") && nx->kind != VG_KQL_T_PIPE && nx->kind != VG_KQL_T_LPAREN &&
             nx->kind != VG_KQL_T_SEMI && nx->kind != VG_KQL_T_EOF && nx->kind != VG_KQL_T_RPAREN) ||
