@@ -754,7 +754,16 @@ static bool looks_like_function(const kql_parser *P)
 {
     if (kql_peek(P)->kind != VG_KQL_T_LPAREN) return false;
     vg_kql_tok a = kql_peek_at(P, 1)->kind, b = kql_peek_at(P, 2)->kind;
-    return (a == VG_KQL_T_RPAREN && b == VG_KQL_T_LBRACE) || (a == VG_KQL_T_IDENT && b == VG_KQL_T_COLON);
+    if (a == VG_KQL_T_IDENT && b == VG_KQL_T_COLON) return true;
+    /* otherwise: a '{' right after the matching ')' (a flat scan, no recursion) */
+    size_t k = 1;
+    for (int nest = 1; nest > 0; k++) {
+        vg_kql_tok t = kql_peek_at(P, k)->kind;
+        if (t == VG_KQL_T_EOF) return false;
+        if (t == VG_KQL_T_LPAREN) nest++;
+        else if (t == VG_KQL_T_RPAREN) nest--;
+    }
+    return kql_peek_at(P, k)->kind == VG_KQL_T_LBRACE;
 }
 
 static const vg_kql_node *stmt_let(kql_parser *P, const vg_kql_token *kw)

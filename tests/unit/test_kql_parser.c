@@ -246,7 +246,7 @@ static void test_errors(void **state)
     check("T |", "error: line 1, column 4: expected a tabular operator after '|', found end of input");
     check("T | top 10 a", "error: line 1, column 12: expected 'by', found 'a'");
     check("T | join (U) a", "error: line 1, column 14: expected 'on', found 'a'");
-    check("T | where a in 'x'", "error: line 1, column 16: expected '(' after the operator, found \"x\"");
+    check("T | where a in 'x'", "error: line 1, column 16: expected '(' after the operator, found 'x'");
     check("T | where a between (1, 2)", "error: line 1, column 23: expected '..', found ','");
     check("T | project a,, b", "error: line 1, column 15: expected an expression, found ','");
     check("T | sort by a nulls middle", "error: line 1, column 21: expected 'first' or 'last' after 'nulls', found 'middle'");
@@ -256,7 +256,7 @@ static void test_errors(void **state)
     check("let x = 1;", "error: line 1, column 11: expected a tabular expression after the let statements, "
           "found end of input");
     check("let f = (a:string) { T ; f('x')",
-          "error: line 1, column 32: expected an expression, found end of input");
+          "error: line 1, column 32: expected '|', ';' or '}', found end of input");
     check("let f = (a) { 1 }; f(1)", "error: line 1, column 11: expected ':' and a type, found ')'");
     check("print dynamic({a: 1})", "error: line 1, column 16: expected a property name in quotes, found 'a'");
     check("print dynamic([1,])", "error: line 1, column 18: expected a dynamic value (number, string, bool, null, "
