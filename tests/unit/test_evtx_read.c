@@ -96,6 +96,594 @@ static bool read_all(const char *path, vg_buf *b)
     return !b->failed;
 }
 
+
+/* ---- hand-made EVTX images ---- */
+
+#define CHUNK EVTX_CHUNK_SIZE
+
+typedef struct bld {
+    uint8_t *c;      /* the chunk being written */
+    uint32_t pos;
+} bld;
+
+static void b8(bld *b, uint32_t v) { b->c[b->pos++] = (uint8_t)v; }
+static void b16(bld *b, uint32_t v) { b8(b, v & 0xff); b8(b, (v >> 8) & 0xff); }
+static void b32(bld *b, uint32_t v) { b16(b, v & 0xffff); b16(b, v >> 16); }
+static void b64(bld *b, uint64_t v) { b32(b, (uint32_t)v); b32(b, (uint32_t)(v >> 32)); }
+static void bbytes(bld *b, const void *p, size_t n) { memcpy(b->c + b->pos, p, n); b->pos += (uint32_t)n; }
+static void p32(bld *b, uint32_t at, uint32_t v)
+{
+    uint32_t save = b->pos;
+    b->pos = at;
+    b32(b, v);
+    b->pos = save;
+}
+
+/* A name reference followed by the name itself (inline). */
+static void bname(bld *b, const char *name)
+{
+    b32(b, b->pos + 4);
+    b32(b, 0);
+    b16(b, 0);
+    b16(b, (uint32_t)strlen(name));
+    for (const char *p = name; *p; p++)
+        b16(b, (uint8_t)*p);
+    b16(b, 0);
+}
+
+static void open_el(bld *b, const char *name, bool attrs)
+{
+    b8(b, attrs ? 0x41 : 0x01);
+    b16(b, 0xffff);
+    b32(b, 0);
+    bname(b, name);
+    if (attrs)
+        b32(b, 0);
+}
+
+static void attr(bld *b, const char *name) { b8(b, 0x06); bname(b, name); }
+static void close_start(bld *b) { b8(b, 0x02); }
+static void close_empty(bld *b) { b8(b, 0x03); }
+static void end_el(bld *b) { b8(b, 0x04); }
+static void sub(bld *b, uint32_t idx, uint32_t type, bool optional)
+{
+    b8(b, optional ? 0x0e : 0x0d);
+    b16(b, idx);
+    b8(b, type);
+}
+static void text(bld *b, const char *s)
+{
+    b8(b, 0x05);
+    b8(b, 0x01);
+    b16(b, (uint32_t)strlen(s));
+    for (const char *p = s; *p; p++)
+        b16(b, (uint8_t)*p);
+}
+
+/* One substitution value. */
+typedef struct val {
+    uint8_t type;
+    const void *p;
+    uint16_t n;
+} val;
+
+/* Template instance header; returns where the definition's size goes (0: not inline). */
+static uint32_t instance(bld *b, uint32_t def_off)
+{
+    b8(b, 0x0c);
+    b8(b, 0x01);
+    b32(b, 7);
+    if (def_off) {
+        b32(b, def_off);
+        return 0;
+    }
+    b32(b, b->pos + 4);
+    b32(b, 0);
+    for (int i = 0; i < 16; i++)
+        b8(b, (uint32_t)i);
+    uint32_t at = b->pos;
+    b32(b, 0);
+    return at;
+}
+
+static void values(bld *b, const val *v, uint32_t n)
+{
+    b32(b, n);
+    for (uint32_t i = 0; i < n; i++) {
+        b16(b, v[i].n);
+        b8(b, v[i].type);
+        b8(b, 0);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        bbytes(b, v[i].p, v[i].n);
+}
+
+/* Standard System part: Provider Name=#0, EventID #1 (Qualifiers #2 optional), Computer text. */
+static void system_part(bld *b)
+{
+    open_el(b, "System", false);
+    close_start(b);
+    open_el(b, "Provider", true);
+    attr(b, "Name");
+    sub(b, 0, 0x01, false);
+    close_empty(b);
+    open_el(b, "EventID", true);
+    attr(b, "Qualifiers");
+    sub(b, 2, 0x06, true);
+    close_start(b);
+    sub(b, 1, 0x06, false);
+    end_el(b);
+    open_el(b, "Computer", false);
+    close_start(b);
+    text(b, "host&");
+    b8(b, 0x09);
+    bname(b, "amp");
+    b8(b, 0x08);
+    b16(b, 0x41);
+    end_el(b);
+    end_el(b);
+}
+
+static const uint8_t s_prov[] = { 'P', 0, 'r', 0, 'v', 0 };
+static const uint8_t s_id[] = { 0x2a, 0 };
+
+/* Starts a record; returns where its size goes. */
+static uint32_t rec_begin(bld *b, uint64_t id)
+{
+    b32(b, 0x2a2a);
+    uint32_t at = b->pos;
+    b32(b, 0);
+    b64(b, id);
+    b64(b, 132000000000000000ull);
+    b8(b, 0x0f);
+    b8(b, 1);
+    b8(b, 1);
+    b8(b, 0);
+    return at;
+}
+
+static void rec_end(bld *b, uint32_t at)
+{
+    b8(b, 0x00);
+    uint32_t size = b->pos - (at - 4) + 4;
+    b32(b, size);
+    p32(b, at, size);
+}
+
+static void chunk_begin(bld *b, uint8_t *c)
+{
+    memset(c, 0, CHUNK);
+    memcpy(c, "ElfChnk", 8);
+    b->c = c;
+    b->pos = EVTX_CHUNK_HEADER;
+}
+
+static void chunk_end(bld *b)
+{
+    uint8_t *c = b->c;
+    p32(b, 40, 128);
+    p32(b, 48, b->pos);
+    p32(b, 52, (uint32_t)crc32(0L, c + 512, b->pos - 512));
+    uLong crc = crc32(0L, c, 120);
+    crc = crc32(crc, c + 128, 384);
+    p32(b, 124, (uint32_t)crc);
+}
+
+/* A file image of nchunks chunks (already written at img + 4096). */
+static void file_header(uint8_t *img, uint32_t nchunks)
+{
+    bld b = { img, 0 };
+    memset(img, 0, 4096);
+    memcpy(img, "ElfFile", 8);
+    p32(&b, 32, 128);
+    b.pos = 36;
+    b16(&b, 1);
+    b16(&b, 3);
+    b16(&b, 4096);
+    b16(&b, nchunks);
+    p32(&b, 124, (uint32_t)crc32(0L, img, 120));
+}
+
+/* ---- reading hand-made images through evtx_read ---- */
+
+typedef struct got {
+    vg_buf text;     /* per record: "ok id=.. name=value;..." or "bad <msg>" */
+    int ok, bad;
+} got;
+
+static vg_err collect(void *ctx, uint64_t ordinal, win_event *ev, const char *badmsg, vg_diag *d)
+{
+    got *g = ctx;
+    if (!ev) {
+        g->bad++;
+        vg_buf_printf(&g->text, "%llu bad %s\n", (unsigned long long)ordinal, badmsg);
+        return VG_OK;
+    }
+    g->ok++;
+    vg_buf_printf(&g->text, "%llu ok prov=%.*s id=%.*s q=%s%.*s comp=%.*s", (unsigned long long)ordinal,
+                  VG_STR_FMT(ev->provider), VG_STR_FMT(ev->event_id), ev->qualifiers.p ? "" : "(none)",
+                  VG_STR_FMT(ev->qualifiers), VG_STR_FMT(ev->computer));
+    for (uint32_t i = 0; i < ev->ndata; i++)
+        vg_buf_printf(&g->text, " %.*s=%.*s", VG_STR_FMT(ev->data[i].name),
+                      VG_STR_FMT(ev->data[i].value));
+    vg_buf_putc(&g->text, '\n');
+    return VG_OK;
+}
+
+static vg_err read_img(const uint8_t *img, size_t n, got *g, evtx_stats *st)
+{
+    vg_arena a;
+    vg_arena_init(&a, 0, EVTX_ARENA_CAP);
+    vg_buf_init(&g->text, 0);
+    g->ok = g->bad = 0;
+    vg_diag d = { "" };
+    vg_err e = evtx_read(vg_str_make((const char *)img, n), &a, collect, g, st, &d);
+    if (e)
+        vg_buf_printf(&g->text, "error %s\n", d.msg);
+    vg_buf_cstr(&g->text);
+    vg_arena_free(&a);
+    return e;
+}
+
+#define IMG_SIZE(nchunks) (4096u + (nchunks) * CHUNK)
+
+/* A record with the standard System part and one Data item per value. */
+static uint32_t simple_record(bld *b, uint64_t id, const val *data, uint32_t ndata,
+                              const char *const *names)
+{
+    uint32_t at = rec_begin(b, id);
+    uint32_t sz = instance(b, 0);
+    uint32_t body = b->pos;
+    b8(b, 0x0f); b8(b, 1); b8(b, 1); b8(b, 0);
+    open_el(b, "Event", false);
+    close_start(b);
+    system_part(b);
+    open_el(b, "EventData", false);
+    close_start(b);
+    for (uint32_t i = 0; i < ndata; i++) {
+        open_el(b, "Data", true);
+        attr(b, "Name");
+        text(b, names[i]);
+        close_start(b);
+        sub(b, 3 + i, data[i].type, true);
+        end_el(b);
+    }
+    end_el(b);
+    end_el(b);
+    b8(b, 0x00);
+    p32(b, sz, b->pos - body);
+    val v[64] = { { 0x01, s_prov, sizeof s_prov }, { 0x06, s_id, 2 }, { 0x00, NULL, 0 } };
+    for (uint32_t i = 0; i < ndata; i++)
+        v[3 + i] = data[i];
+    values(b, v, 3 + ndata);
+    rec_end(b, at);
+    return sz - 20;   /* the template definition's offset */
+}
+
+static void test_value_types(void **state)
+{
+    static const uint8_t str[] = { 'h', 0, 0xe9, 0, 'l', 0, 0x3d, 0xd8, 0x00, 0xde, 0, 0 };
+    static const uint8_t ansi[] = { 'a', 'b', 'c', 0 };
+    static const uint8_t i8[] = { 0xfb }, u8[] = { 200 }, i16[] = { 0xd4, 0xfe },
+                         u16[] = { 0xe8, 0xfd }, i32[] = { 0x90, 0xee, 0xfe, 0xff },
+                         u32[] = { 0x00, 0x28, 0x6b, 0xee },
+                         i64[] = { 0x00, 0x0e, 0xfa, 0xd5, 0xfe, 0xff, 0xff, 0xff },
+                         u64[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+                         r32[] = { 0x00, 0x00, 0xc0, 0x3f },
+                         r64[] = { 0x9a, 0x99, 0x99, 0x99, 0x99, 0x99, 0xb9, 0x3f },
+                         bo[] = { 1, 0, 0, 0 }, bin[] = { 0x01, 0xab },
+                         guid[] = { 0x5f, 0x38, 0x70, 0x57, 0x2a, 0xc2, 0xe0, 0x43, 0xbf, 0x4c,
+                                    0x06, 0xf5, 0x69, 0x8f, 0xfb, 0xd9 },
+                         sz[] = { 0x34, 0x12, 0, 0, 0, 0, 0, 0 },
+                         ft[] = { 0x00, 0x00, 0x5a, 0xf6, 0x4c, 0xf5, 0xd4, 0x01 },
+                         stm[] = { 0xe4, 0x07, 1, 0, 4, 0, 2, 0, 3, 0, 4, 0, 5, 0, 0xa6, 0x02 },
+                         sid[] = { 1, 3, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0 },
+                         h32[] = { 0x1f, 0, 0, 0 }, h64[] = { 0, 0, 0, 0, 0, 0, 0, 0x80 },
+                         sarr[] = { 'a', 0, 0, 0, 'b', 0, 0, 0 }, uarr[] = { 1, 0, 0, 0, 2, 0, 0, 0 };
+    static const val data[] = {
+        { 0x01, str, sizeof str }, { 0x02, ansi, sizeof ansi }, { 0x03, i8, 1 }, { 0x04, u8, 1 },
+        { 0x05, i16, 2 }, { 0x06, u16, 2 }, { 0x07, i32, 4 }, { 0x08, u32, 4 }, { 0x09, i64, 8 },
+        { 0x0a, u64, 8 }, { 0x0b, r32, 4 }, { 0x0c, r64, 8 }, { 0x0d, bo, 4 }, { 0x0e, bin, 2 },
+        { 0x0f, guid, 16 }, { 0x10, sz, 8 }, { 0x11, ft, 8 }, { 0x12, stm, 16 },
+        { 0x13, sid, sizeof sid }, { 0x14, h32, 4 }, { 0x15, h64, 8 }, { 0x81, sarr, 8 },
+        { 0x88, uarr, 8 }, { 0x00, NULL, 0 },
+    };
+    static const char *const names[] = {
+        "str", "ansi", "i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "r32", "r64",
+        "bool", "bin", "guid", "size", "ft", "st", "sid", "h32", "h64", "sarr", "uarr", "null",
+    };
+    static uint8_t img[IMG_SIZE(1)];
+    bld b;
+    chunk_begin(&b, img + 4096);
+    simple_record(&b, 1, data, sizeof data / sizeof data[0], names);
+    chunk_end(&b);
+    file_header(img, 1);
+    got g;
+    evtx_stats st;
+    assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
+    const char *want =
+        "1 ok prov=Prv id=42 q=(none) comp=host&&A str=h\xc3\xa9l\xf0\x9f\x98\x80 ansi=abc i8=-5 "
+        "u8=200 i16=-300 u16=65000 i32=-70000 u32=4000000000 i64=-5000000000 "
+        "u64=18446744073709551615 r32=1.5 r64=0.1 bool=true bin=01AB "
+        "guid=5770385F-C22A-43E0-BF4C-06F5698FFBD9 size=0x0000000000001234 "
+        "ft=2019-04-17T18:40:00.0000000Z st=2020-01-02T03:04:05.6780000Z sid=S-1-5-21-1-2 "
+        "h32=0x0000001f h64=0x8000000000000000 sarr=a,b uarr=1,2 null=\n";
+    assert_string_equal(g.text.p, want);
+    assert_int_equal(st.chunks, 1);
+    assert_int_equal(st.bad_chunks, 0);
+    vg_buf_free(&g.text);
+}
+
+
+static const uint8_t s_one[] = { '1', 0 }, s_two[] = { '2', 0 };
+static const char *const n_v[] = { "v" };
+
+static void test_template_reuse(void **state)
+{
+    static uint8_t img[IMG_SIZE(1)];
+    bld b;
+    chunk_begin(&b, img + 4096);
+    val v1 = { 0x01, s_one, 2 };
+    uint32_t def = simple_record(&b, 1, &v1, 1, n_v);
+    /* records 2 and 3 use the definition of record 1 by offset, with their own values */
+    for (int i = 2; i <= 3; i++) {
+        uint32_t at = rec_begin(&b, (uint64_t)i);
+        instance(&b, def);
+        val v[] = { { 0x01, s_prov, sizeof s_prov }, { 0x06, s_id, 2 },
+                    { 0x06, s_id, 2 }, { 0x01, i == 2 ? s_two : s_one, 2 } };
+        values(&b, v, 4);
+        rec_end(&b, at);
+    }
+    chunk_end(&b);
+    file_header(img, 1);
+    got g;
+    evtx_stats st;
+    assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
+    assert_string_equal(g.text.p,
+                        "1 ok prov=Prv id=42 q=(none) comp=host&&A v=1\n"
+                        "2 ok prov=Prv id=42 q=42 comp=host&&A v=2\n"
+                        "3 ok prov=Prv id=42 q=42 comp=host&&A v=1\n");
+    vg_buf_free(&g.text);
+}
+
+static void test_bad_file_header(void **state)
+{
+    static uint8_t img[IMG_SIZE(1)];
+    bld b;
+    chunk_begin(&b, img + 4096);
+    val v1 = { 0x01, s_one, 2 };
+    simple_record(&b, 1, &v1, 1, n_v);
+    chunk_end(&b);
+    file_header(img, 1);
+    img[3] = 'X';
+    got g;
+    evtx_stats st;
+    assert_int_equal(read_img(img, sizeof img, &g, &st), VG_ECORRUPT);
+    assert_non_null(strstr(g.text.p, "not an EVTX file"));
+    vg_buf_free(&g.text);
+    out o;
+    vg_ingest_result res;
+    assert_int_equal(decode(vg_str_make((const char *)img, sizeof img), true, true, &o, &res),
+                     VG_OK);
+    assert_string_equal(vg_buf_cstr(&o.text),
+                        "reject line 0: not an EVTX file (no ElfFile header)\n");
+    vg_buf_free(&o.text);
+    /* too short for a header */
+    assert_int_equal(read_img(img, 100, &g, &st), VG_ECORRUPT);
+    vg_buf_free(&g.text);
+    /* a wrong version */
+    file_header(img, 1);
+    img[38] = 9;
+    assert_int_equal(read_img(img, sizeof img, &g, &st), VG_ECORRUPT);
+    assert_non_null(strstr(g.text.p, "version 9.1"));
+    vg_buf_free(&g.text);
+    /* a bad header checksum is reported, and the chunks are still read */
+    file_header(img, 1);
+    img[24] ^= 1;
+    assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
+    assert_true(st.header_crc_bad);
+    assert_int_equal(g.ok, 1);
+    vg_buf_free(&g.text);
+    assert_int_equal(decode(vg_str_make((const char *)img, sizeof img), true, true, &o, &res),
+                     VG_OK);
+    assert_int_equal(o.rows, 1);
+    assert_int_equal(o.rejects, 1);
+    assert_non_null(strstr(vg_buf_cstr(&o.text), "reject line 0: EVTX file header checksum"));
+    vg_buf_free(&o.text);
+}
+
+static void test_bad_chunk_crc(void **state)
+{
+    static uint8_t img[IMG_SIZE(3)];
+    memset(img, 0, sizeof img);
+    val v1 = { 0x01, s_one, 2 }, v2 = { 0x01, s_two, 2 };
+    bld b;
+    chunk_begin(&b, img + 4096);
+    simple_record(&b, 1, &v1, 1, n_v);
+    chunk_end(&b);
+    chunk_begin(&b, img + 4096 + CHUNK);
+    simple_record(&b, 2, &v2, 1, n_v);
+    chunk_end(&b);
+    /* the third chunk stays zero: an unused slot, skipped silently */
+    file_header(img, 2);
+    img[4096 + 8] ^= 1;   /* chunk 0's header no longer matches its checksum */
+    got g;
+    evtx_stats st;
+    assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
+    assert_string_equal(g.text.p,
+                        "1 bad chunk 0 (file offset 4096): header checksum does not match; its "
+                        "records are skipped\n"
+                        "2 ok prov=Prv id=42 q=(none) comp=host&&A v=2\n");
+    assert_int_equal(st.chunks, 2);
+    assert_int_equal(st.bad_chunks, 1);
+    vg_buf_free(&g.text);
+    /* the same through the decoder: one reject, one row */
+    out o;
+    vg_ingest_result res;
+    assert_int_equal(decode(vg_str_make((const char *)img, sizeof img), true, true, &o, &res),
+                     VG_OK);
+    assert_int_equal(o.rows, 1);
+    assert_int_equal(o.rejects, 1);
+    assert_int_equal(res.records, 2);
+    vg_buf_free(&o.text);
+    /* a damaged record region: records that still parse load */
+    file_header(img, 2);
+    img[4096 + 8] ^= 1;
+    img[4096 + CHUNK + 600] ^= 0x40;   /* inside record 2's name table */
+    assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
+    assert_int_equal(g.ok + g.bad, 2);
+    assert_int_equal(st.bad_chunks, 0);
+    vg_buf_free(&g.text);
+}
+
+static void test_truncated_record(void **state)
+{
+    static uint8_t img[IMG_SIZE(1)];
+    val v1 = { 0x01, s_one, 2 };
+    bld b;
+    chunk_begin(&b, img + 4096);
+    simple_record(&b, 1, &v1, 1, n_v);
+    uint32_t r2 = b.pos;
+    simple_record(&b, 2, &v1, 1, n_v);
+    uint32_t end2 = b.pos;
+    simple_record(&b, 3, &v1, 1, n_v);
+    /* record 2 claims 40 bytes less: its binary XML stops inside the values */
+    uint32_t size = end2 - r2 - 40;
+    p32(&b, r2 + 4, size);
+    p32(&b, r2 + size - 4, size);
+    chunk_end(&b);
+    file_header(img, 1);
+    got g;
+    evtx_stats st;
+    assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
+    assert_int_equal(g.ok, 1);
+    assert_true(g.bad >= 2);
+    assert_non_null(strstr(g.text.p, "2 bad chunk 0, record id 2, offset "));
+    assert_non_null(strstr(g.text.p, "3 bad chunk 0, record id 0, offset "));
+    assert_non_null(strstr(g.text.p, "no record signature"));
+    vg_buf_free(&g.text);
+    /* a record whose size runs past the chunk's used space */
+    chunk_begin(&b, img + 4096);
+    simple_record(&b, 1, &v1, 1, n_v);
+    p32(&b, EVTX_CHUNK_HEADER + 4, 60000);
+    chunk_end(&b);
+    file_header(img, 1);
+    assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
+    assert_int_equal(g.bad, 1);
+    assert_non_null(strstr(g.text.p, "record size 60000 runs past the used space"));
+    vg_buf_free(&g.text);
+    /* every shorter cut of a record is an error, never a crash */
+    for (uint32_t cut = 28; cut < end2 - r2 - 1; cut++) {   /* (only the end token may go) */
+        chunk_begin(&b, img + 4096);
+        uint32_t at = b.pos;
+        simple_record(&b, 1, &v1, 1, n_v);
+        p32(&b, at + 4, cut);
+        p32(&b, at + cut - 4, cut);
+        b.pos = at + cut;
+        chunk_end(&b);
+        assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
+        assert_int_equal(g.ok, 0);
+        assert_int_equal(g.bad, 1);
+        vg_buf_free(&g.text);
+    }
+}
+
+static void test_deep_nesting(void **state)
+{
+    static uint8_t img[IMG_SIZE(1)];
+    bld b;
+    chunk_begin(&b, img + 4096);
+    uint32_t at = rec_begin(&b, 9);
+    for (int i = 0; i < EVTX_MAX_DEPTH + 8; i++) {
+        open_el(&b, "E", false);
+        close_start(&b);
+    }
+    for (int i = 0; i < EVTX_MAX_DEPTH + 8; i++)
+        end_el(&b);
+    rec_end(&b, at);
+    /* a template whose body instantiates itself */
+    at = rec_begin(&b, 10);
+    uint32_t sz = instance(&b, 0);
+    uint32_t def = sz - 20, body = b.pos;
+    instance(&b, def);
+    b32(&b, 0);
+    b8(&b, 0x00);
+    p32(&b, sz, b.pos - body);
+    b32(&b, 0);
+    rec_end(&b, at);
+    chunk_end(&b);
+    file_header(img, 1);
+    got g;
+    evtx_stats st;
+    assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
+    assert_int_equal(g.bad, 2);
+    assert_non_null(strstr(g.text.p, "1 bad chunk 0, record id 9, offset "));
+    assert_non_null(strstr(g.text.p, "XML nested deeper than 32"));
+    assert_non_null(strstr(g.text.p, "templates nested deeper than 8"));
+    vg_buf_free(&g.text);
+}
+
+static void test_userdata_binxml(void **state)
+{
+    static uint8_t img[IMG_SIZE(1)];
+    bld b;
+    chunk_begin(&b, img + 4096);
+    uint32_t at = rec_begin(&b, 5);
+    uint32_t sz = instance(&b, 0);
+    uint32_t body = b.pos;
+    b8(&b, 0x0f); b8(&b, 1); b8(&b, 1); b8(&b, 0);
+    open_el(&b, "Event", false);
+    close_start(&b);
+    system_part(&b);
+    open_el(&b, "UserData", false);
+    close_start(&b);
+    sub(&b, 3, 0x21, false);
+    end_el(&b);
+    end_el(&b);
+    b8(&b, 0x00);
+    p32(&b, sz, b.pos - body);
+    /* outer values: 3 plain ones, then the nested fragment built in place */
+    b32(&b, 4);
+    b16(&b, sizeof s_prov); b8(&b, 0x01); b8(&b, 0);
+    b16(&b, 2); b8(&b, 0x06); b8(&b, 0);
+    b16(&b, 0); b8(&b, 0x00); b8(&b, 0);
+    uint32_t nsz = b.pos;
+    b16(&b, 0); b8(&b, 0x21); b8(&b, 0);
+    bbytes(&b, s_prov, sizeof s_prov);
+    bbytes(&b, s_id, 2);
+    uint32_t nstart = b.pos;
+    b8(&b, 0x0f); b8(&b, 1); b8(&b, 1); b8(&b, 0);
+    uint32_t isz = instance(&b, 0);
+    uint32_t ibody = b.pos;
+    b8(&b, 0x0f); b8(&b, 1); b8(&b, 1); b8(&b, 0);
+    open_el(&b, "Op", false);
+    close_start(&b);
+    open_el(&b, "Id", false);
+    close_start(&b);
+    sub(&b, 0, 0x01, false);
+    end_el(&b);
+    open_el(&b, "Empty", false);
+    close_empty(&b);
+    end_el(&b);
+    b8(&b, 0x00);
+    p32(&b, isz, b.pos - ibody);
+    val iv[] = { { 0x01, s_two, 2 } };
+    values(&b, iv, 1);
+    b8(&b, 0x00);
+    uint32_t save = b.pos;
+    b.pos = nsz;
+    b16(&b, save - nstart);
+    b.pos = save;
+    rec_end(&b, at);
+    chunk_end(&b);
+    file_header(img, 1);
+    got g;
+    evtx_stats st;
+    assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
+    assert_string_equal(g.text.p, "1 ok prov=Prv id=42 q=(none) comp=host&&A Id=2 Empty=\n");
+    vg_buf_free(&g.text);
+}
+
 /* ---- differential test against libevtx ---- */
 
 typedef struct diff_stats {
@@ -182,6 +770,13 @@ static void test_differential(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_value_types),
+        cmocka_unit_test(test_template_reuse),
+        cmocka_unit_test(test_bad_file_header),
+        cmocka_unit_test(test_bad_chunk_crc),
+        cmocka_unit_test(test_truncated_record),
+        cmocka_unit_test(test_deep_nesting),
+        cmocka_unit_test(test_userdata_binxml),
         cmocka_unit_test(test_differential),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
