@@ -338,7 +338,7 @@ static vg_err sink_end(rd *r, uint32_t pos)
         e = win_event_add(r->ev, r->el[r->depth], v, r->d);
     }
     if (e) {
-        char m[VG_DIAG_MAX];
+        char m[VG_DIAG_MAX + 128];
         vg_str_copy_c(m, sizeof m, vg_str_c(r->d ? r->d->msg : ""));
         return bad(r, e, pos, "%s", m);
     }
@@ -941,7 +941,7 @@ static vg_err read_chunk(rd *r, evtx_record_fn fn, void *ctx, evtx_stats *st, vg
         why = "free-space offset outside the chunk";
     if (why) {
         st->bad_chunks++;
-        char m[VG_DIAG_MAX];
+        char m[VG_DIAG_MAX + 128];
         snprintf(m, sizeof m, "chunk %" PRIu32 " (file offset %" PRIu64 "): %s; its records are "
                  "skipped", r->chunk_no, r->chunk_off, why);
         return report(r, fn, ctx, st, NULL, m, d);
@@ -954,7 +954,7 @@ static vg_err read_chunk(rd *r, evtx_record_fn fn, void *ctx, evtx_stats *st, vg
     vg_err e = VG_OK;
     while (off < free_off && !e) {
         win_event ev;
-        char m[VG_DIAG_MAX];
+        char m[VG_DIAG_MAX + 128];
         vg_err re = VG_OK;
         bool stop = false;
         r->record_id = 0;
@@ -1024,7 +1024,7 @@ vg_err evtx_read(vg_str image, vg_arena *a, evtx_record_fn fn, void *ctx, evtx_s
         r->chunk_no = (uint32_t)i;
         r->chunk_off = base;
         if (i >= EVTX_MAX_CHUNKS) {
-            char m[VG_DIAG_MAX];
+            char m[VG_DIAG_MAX + 128];
             snprintf(m, sizeof m, "EVTX file: more than %u chunks, the rest is not read",
                      EVTX_MAX_CHUNKS);
             st->bad_chunks++;
@@ -1033,7 +1033,7 @@ vg_err evtx_read(vg_str image, vg_arena *a, evtx_record_fn fn, void *ctx, evtx_s
         }
         st->chunks++;
         if (have < EVTX_CHUNK_SIZE || memcmp(c, "ElfChnk", 8) != 0) {
-            char m[VG_DIAG_MAX];
+            char m[VG_DIAG_MAX + 128];
             snprintf(m, sizeof m, "chunk %zu (file offset %" PRIu64 "): %s; its records are "
                      "skipped", i, base, have < EVTX_CHUNK_SIZE ? "truncated" : "no ElfChnk signature");
             st->bad_chunks++;
@@ -1067,7 +1067,7 @@ static vg_err on_record(void *ctx, uint64_t ordinal, win_event *ev, const char *
                         vg_diag *d)
 {
     native_run *run = ctx;
-    char m[VG_DIAG_MAX];
+    char m[VG_DIAG_MAX + 128];
     run->res->records++;
     if (!ev) {
         snprintf(m, sizeof m, "record %" PRIu64 ": %s", ordinal, badmsg);

@@ -110,7 +110,12 @@ static void b8(bld *b, uint32_t v) { b->c[b->pos++] = (uint8_t)v; }
 static void b16(bld *b, uint32_t v) { b8(b, v & 0xff); b8(b, (v >> 8) & 0xff); }
 static void b32(bld *b, uint32_t v) { b16(b, v & 0xffff); b16(b, v >> 16); }
 static void b64(bld *b, uint64_t v) { b32(b, (uint32_t)v); b32(b, (uint32_t)(v >> 32)); }
-static void bbytes(bld *b, const void *p, size_t n) { memcpy(b->c + b->pos, p, n); b->pos += (uint32_t)n; }
+static void bbytes(bld *b, const void *p, size_t n)
+{
+    if (n)
+        memcpy(b->c + b->pos, p, n);
+    b->pos += (uint32_t)n;
+}
 static void p32(bld *b, uint32_t at, uint32_t v)
 {
     uint32_t save = b->pos;
