@@ -1,7 +1,13 @@
 /*
- * win_evtx.c - .evtx files: libevtx reads the file and renders each record
- * as XML; expat parses that XML into a win_event, which win_map_event()
- * turns into a row like any other source form.
+ * win_evtx.c - .evtx files through libevtx: libevtx reads the file and
+ * renders each record as XML; expat parses that XML into a win_event, which
+ * win_map_event() turns into a row like any other source form.
+ *
+ * vg_decode_evtx_file uses Vigil's own reader (evtx_read.c: faster, bounded,
+ * fuzzed, and it reads files libevtx refuses). This libevtx path stays as
+ * win_decode_evtx: the differential oracle of test_evtx_read (both must give
+ * identical rows on every regression sample) and the only path that also
+ * recovers deleted records from free space (recover=true).
  *
  * libevtx is given the file through a memfd (Linux) or, failing that, an
  * unlinked temporary file: its memory-range I/O handle lives in libbfio,
@@ -33,6 +39,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "evtx_read.h"
 #include "win_event.h"
 
 #define WIN_EVTX_MAX_XML VG_INGEST_MAX_RECORD   /* bytes of XML in one record */
@@ -383,7 +390,7 @@ vg_err vg_decode_evtx_file(vg_batchset *set, const vg_ingest_opts *o, vg_str fil
                            vg_reject_fn reject, void *reject_ctx, vg_ingest_result *res,
                            vg_diag *d)
 {
-    return win_decode_evtx(set, o, file, false, reject, reject_ctx, res, d);
+    return win_decode_evtx_native(set, o, file, reject, reject_ctx, res, d);
 }
 
 vg_err win_decode_evtx(vg_batchset *set, const vg_ingest_opts *o, vg_str file, bool recover,
