@@ -418,6 +418,14 @@ static const vg_kql_node *primary(kql_parser *P)
         if (!e || !kql_expect(P, VG_KQL_T_RPAREN, "')'")) return NULL;
         return e;
     }
+    case VG_KQL_T_STAR:
+        /* where * has "term": every column */
+        if (kql_peek_at(P, 1)->kind >= VG_KQL_T_HAS && kql_peek_at(P, 1)->kind <= VG_KQL_T_NENDSWITH_CS) {
+            kql_next(P);
+            return kql_node(P, VG_KQL_STAR, t);
+        }
+        kql_fail_expected(P, "an expression");
+        return NULL;
     default:
         kql_fail_expected(P, "an expression");
         return NULL;
@@ -465,7 +473,8 @@ static const vg_kql_node *unary(kql_parser *P)
     if (t->kind == VG_KQL_T_MINUS || t->kind == VG_KQL_T_PLUS) {
         if (!kql_enter(P)) return NULL;
         kql_next(P);
-        const vg_kql_node *x = unary(P);
+        /* one sign only: Kusto rejects "- -x" (write "-(-x)") */
+        const vg_kql_node *x = postfix(P);
         kql_leave(P);
         if (!x) return NULL;
         /* fold -5, -1d into literals */
@@ -557,11 +566,9 @@ static const vg_kql_node *comparison(kql_parser *P)
             b.node->op = t->kind;
             b.node->pos = l->pos;
             if (!kql_expect(P, VG_KQL_T_LPAREN, "'(' after the operator")) return NULL;
-            if (!kql_is(P, VG_KQL_T_RPAREN)) {
-                do {
-                    if (!kql_nb_add(P, &b, expr_or_pipeline(P))) return NULL;
-                } while (kql_accept(P, VG_KQL_T_COMMA));
-            }
+            do {
+                if (!kql_nb_add(P, &b, expr_or_pipeline(P))) return NULL;
+            } while (kql_accept(P, VG_KQL_T_COMMA));
             if (!kql_expect(P, VG_KQL_T_RPAREN, "',' or ')'")) return NULL;
             l = b.node;
         } else if (t->kind == VG_KQL_T_BETWEEN || t->kind == VG_KQL_T_NBETWEEN) {

@@ -506,7 +506,7 @@ static vg_err lex_one(lexer *L, uint32_t flags)
         L->i = start;   /* not an identifier after all: a list of strings */
     }
     if (is_ident_start(c)) return lex_ident(L, p, flags);
-    if (isdigit((unsigned char)c) || (c == '.' && isdigit((unsigned char)c1))) return lex_number(L, p, flags);
+    if (isdigit((unsigned char)c)) return lex_number(L, p, flags);
     if (c == '!' && is_ident_start(c1) && lex_bang_word(L, p, flags, &e)) return e;
 
     vg_kql_tok k;

@@ -85,6 +85,17 @@ static const vg_kql_node *options(kql_parser *P, const char *const *names)
     return P->err ? NULL : b.node;
 }
 
+/* At the end of an operator: Kusto allows empty lists there (T | project). */
+static bool at_op_end(const kql_parser *P)
+{
+    switch (kql_peek(P)->kind) {
+    case VG_KQL_T_PIPE: case VG_KQL_T_EOF: case VG_KQL_T_SEMI: case VG_KQL_T_RPAREN: case VG_KQL_T_RBRACE:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static const vg_kql_node *one_kid(kql_parser *P, vg_kql_kind k, const vg_kql_token *kw,
                                   const vg_kql_node *kid)
 {
@@ -100,7 +111,8 @@ static const vg_kql_node *op_where(kql_parser *P, const vg_kql_token *kw)
 static const vg_kql_node *list_op(kql_parser *P, const vg_kql_token *kw, vg_kql_kind k)
 {
     kql_nb b;
-    if (!kql_nb_start(P, &b, k, kw) || !kql_parse_expr_list(P, &b)) return NULL;
+    if (!kql_nb_start(P, &b, k, kw)) return NULL;
+    if (!(k == VG_KQL_PROJECT && at_op_end(P)) && !kql_parse_expr_list(P, &b)) return NULL;
     return b.node;
 }
 
@@ -111,6 +123,7 @@ static const vg_kql_node *name_patterns(kql_parser *P, const vg_kql_token *kw, v
 {
     kql_nb b;
     if (!kql_nb_start(P, &b, k, kw)) return NULL;
+    if (at_op_end(P)) return b.node;
     do {
         const vg_kql_node *t = table_pattern(P, "a column name");
         if (!t) return NULL;
@@ -160,7 +173,7 @@ static const vg_kql_node *op_summarize(kql_parser *P, const vg_kql_token *kw)
     const vg_kql_node *opts = options(P, summarize_opts);
     kql_nb aggs, by;
     if (!opts || !kql_nb_start(P, &aggs, VG_KQL_LIST, kql_peek(P))) return NULL;
-    if (!kql_is_word(P, "by") && !kql_parse_expr_list(P, &aggs)) return NULL;
+    if (!kql_is_word(P, "by") && !at_op_end(P) && !kql_parse_expr_list(P, &aggs)) return NULL;
     if (!kql_nb_start(P, &by, VG_KQL_LIST, kql_peek(P))) return NULL;
     if (kql_accept_word(P, "by") && !kql_parse_expr_list(P, &by)) return NULL;
     return kql_node3(P, VG_KQL_SUMMARIZE, kw, opts, aggs.node, by.node);
@@ -228,8 +241,9 @@ static const vg_kql_node *op_distinct(kql_parser *P, const vg_kql_token *kw)
     return list_op(P, kw, VG_KQL_DISTINCT);
 }
 
-/* The right side of join/lookup or an operand of union: (sub-query) or a table name. */
-static const vg_kql_node *tabular_operand(kql_parser *P)
+/* The right side of join/lookup or an operand of union: (sub-query) or a
+ * table name; wildcards (Device*) only in union, as in Kusto. */
+static const vg_kql_node *tabular_operand(kql_parser *P, bool wildcards)
 {
     if (kql_is(P, VG_KQL_T_LPAREN)) {
         const vg_kql_token *t = kql_next(P);
@@ -240,7 +254,14 @@ static const vg_kql_node *tabular_operand(kql_parser *P)
         if (!q || !kql_expect(P, VG_KQL_T_RPAREN, "')'")) return NULL;
         return q;
     }
-    return table_pattern(P, "a table name or '(' sub-query ')'");
+    const vg_kql_token *t = kql_peek(P);
+    const vg_kql_node *n = table_pattern(P, "a table name or '(' sub-query ')'");
+    if (n && !wildcards && memchr(n->name.p, '*', n->name.n) && !(t->flags & VG_KQL_TOKF_BRACKETED)) {
+        kql_fail_at(P, t, VG_EPARSE, "expected a table name, found '%.*s' (wildcards are allowed only in union)",
+                    VG_STR_FMT(n->name));
+        return NULL;
+    }
+    return n;
 }
 
 static const char *const join_opts[] = { "kind", "withsource", NULL };
@@ -249,7 +270,7 @@ static const vg_kql_node *join_like(kql_parser *P, const vg_kql_token *kw, vg_kq
 {
     const vg_kql_node *opts = options(P, join_opts);
     if (!opts) return NULL;
-    const vg_kql_node *right = tabular_operand(P);
+    const vg_kql_node *right = tabular_operand(P, false);
     if (!right) return NULL;
     kql_nb on;
     if (!kql_nb_start(P, &on, VG_KQL_LIST, kql_peek(P))) return NULL;
@@ -268,7 +289,7 @@ static const vg_kql_node *union_like(kql_parser *P, const vg_kql_token *kw, vg_k
     kql_nb b;
     if (!kql_nb_start(P, &b, k, kw) || !kql_nb_add(P, &b, options(P, union_opts))) return NULL;
     do {
-        if (!kql_nb_add(P, &b, tabular_operand(P))) return NULL;
+        if (!kql_nb_add(P, &b, tabular_operand(P, true))) return NULL;
     } while (kql_accept(P, VG_KQL_T_COMMA));
     return b.node;
 }
@@ -691,10 +712,6 @@ const vg_kql_node *kql_parse_tabular(kql_parser *P)
     } else if (plain && vg_str_eqc(t->value, "union")) {
         kql_next(P);
         src = union_like(P, t, VG_KQL_UNION);
-    } else if ((t->kind == VG_KQL_T_IDENT || t->kind == VG_KQL_T_STAR) &&
-               ((nx->kind == VG_KQL_T_STAR && !(nx->flags & VG_KQL_TOKF_SPACE_BEFORE)) ||
-                t->kind == VG_KQL_T_STAR)) {
-        src = table_pattern(P, "a table name");
     } else {
         src = kql_parse_expr(P);
         if (src && src->kind == VG_KQL_NAME) ((vg_kql_node *)src)->kind = VG_KQL_TABLE;
@@ -817,8 +834,7 @@ static const vg_kql_node *statements(kql_parser *P, const vg_kql_token *at, vg_k
     if (!kql_nb_start(P, &b, VG_KQL_QUERY, at)) return NULL;
     bool have_result = false;
     while (P->err == VG_OK) {
-        while (kql_accept(P, VG_KQL_T_SEMI)) {}
-        if (kql_is(P, end)) break;
+        if (kql_is(P, end) && b.node->n > 0) break;   /* after a trailing ';' */
         const vg_kql_token *t = kql_peek(P);
         const vg_kql_node *s;
         bool plain = t->kind == VG_KQL_T_IDENT && !(t->flags & VG_KQL_TOKF_BRACKETED);
@@ -841,15 +857,16 @@ static const vg_kql_node *statements(kql_parser *P, const vg_kql_token *at, vg_k
         }
         if (!kql_nb_add(P, &b, s)) return NULL;
         if (kql_is(P, end)) break;
-        if (!kql_is(P, VG_KQL_T_SEMI)) {
+        if (!kql_accept(P, VG_KQL_T_SEMI)) {
             kql_fail_expected(P, end == VG_KQL_T_EOF ? "'|', ';' or the end of the query" : "'|', ';' or '}'");
             return NULL;
         }
     }
     if (P->err) return NULL;
-    if (!have_result) {
-        kql_fail_expected(P, end == VG_KQL_T_EOF ? "a tabular expression after the let statements"
-                                                 : "an expression as the function's result");
+    /* Kusto accepts a query or body made of let statements only; the binder
+     * decides what such a query means. A body needs its result, though. */
+    if (!have_result && end != VG_KQL_T_EOF) {
+        kql_fail_expected(P, "an expression as the function's result");
         return NULL;
     }
     return b.node;

@@ -52,7 +52,7 @@ static void test_precedence(void **state)
     expr("8 / 4 % 3 * 2", "(* (% (/ 8 4) 3) 2)");
     expr("-x * 2", "(* (- x) 2)");
     expr("-2 * 3", "(* -2 3)");
-    expr("- -x", "(- (- x))");
+    expr("-(-x)", "(- (- x))");
     expr("a or b and c", "(or a (and b c))");
     expr("a and b or c and d", "(or (and a b) (and c d))");
     expr("a == 1 or b < 2 and c has 'x'", "(or (== a 1) (and (< b 2) (has c \"x\")))");
@@ -165,8 +165,8 @@ static void test_operators(void **state)
 static void test_sources_and_statements(void **state)
 {
     check("T", "(query (table T))");
-    check("Device*", "(query (table Device*))");
-    check("Device*Events | take 1", "(query (pipe (table Device*Events) (take 1)))");
+    check("union Device*Events | take 1", "(query (pipe (union () (table Device*Events)) (take 1)))");
+    check("T | project | summarize | project-away", "(query (pipe (table T) (project) (summarize () () ()) (project-away)))");
     check("union T, U*", "(query (union () (table T) (table U*)))");
     check("union kind=outer (T | take 1), U | count",
           "(query (pipe (union (list (opt kind outer)) (pipe (table T) (take 1)) (table U)) (count)))");
@@ -186,7 +186,8 @@ static void test_sources_and_statements(void **state)
     check("let m = materialize(T | take 1); m", "(query (let m (call materialize (pipe (table T) (take 1)))) (table m))");
     check("set notruncation; set query_now = datetime(2024-01-01); T",
           "(query (set notruncation) (set query_now (datetime \"2024-01-01\")) (table T))");
-    check(";; T ;", "(query (table T))");
+    check("T ;", "(query (table T))");
+    check("let x = 1;", "(query (let x 1))");
     check("(T | take 1) | count", "(query (pipe (pipe (table T) (take 1)) (count)))");
     check("T\n| where x\n// trailing comment\n", "(query (pipe (table T) (where x)))");
 }
@@ -253,8 +254,15 @@ static void test_errors(void **state)
     check("T | where f(a", "error: line 1, column 14: expected ',' or ')', found end of input");
     check("T | where a b", "error: line 1, column 13: expected '|', ';' or the end of the query, found 'b'");
     check("let x = ;T", "error: line 1, column 9: expected an expression, found ';'");
-    check("let x = 1;", "error: line 1, column 11: expected a tabular expression after the let statements, "
-          "found end of input");
+    check("let x = 1;;T", "error: line 1, column 11: expected an expression, found ';'");
+    check(";T", "error: line 1, column 1: expected an expression, found ';'");
+    check("print - -1", "error: line 1, column 9: expected an expression, found '-'");
+    check("print .5", "error: line 1, column 8: expected a name after '.', found '5'");
+    check("Device*", "error: line 1, column 8: expected an expression, found end of input");
+    check("T | join (U*) on a", "error: line 1, column 13: expected an expression, found ')'");
+    check("T | lookup U* on a",
+          "error: line 1, column 12: expected a table name, found 'U*' (wildcards are allowed only in union)");
+    check("T | where a in ()", "error: line 1, column 17: expected an expression, found ')'");
     check("let f = (a:string) { T ; f('x')",
           "error: line 1, column 32: expected '|', ';' or '}', found end of input");
     check("let f = (a) { 1 }; f(1)", "error: line 1, column 11: expected ':' and a type, found ')'");
@@ -267,7 +275,7 @@ static void test_errors(void **state)
     check("T | evaluate 1", "error: line 1, column 14: expected a plugin call such as bag_unpack(Column), found '1'");
     check("datatable(a:string)[", "error: line 1, column 21: expected an expression, found end of input");
     check("T | where x == 'a", "error: line 1, column 16: unterminated string literal");
-    check("", "error: line 1, column 1: expected a tabular expression after the let statements, found end of input");
+    check("", "error: line 1, column 1: expected an expression, found end of input");
     check("T | where\n\n   )", "error: line 3, column 4: expected an expression, found ')'");
 }
 
@@ -352,7 +360,7 @@ static void test_depth_limit(void **state)
     vg_arena_free(&a);
     free(q);
     /* other ways to nest */
-    deep("print ", "-", 10000, "1", "", "", VG_ELIMIT);
+    deep("print ", "-(", 10000, "1", ")", "", VG_ELIMIT);
     deep("print dynamic(", "[", 10000, "1", "]", ")", VG_ELIMIT);
     deep("print ", "f(", 10000, "1", ")", "", VG_ELIMIT);
     deep("", "(", 10000, "T", " | take 1)", "", VG_ELIMIT);
