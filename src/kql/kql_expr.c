@@ -240,6 +240,16 @@ const vg_kql_node *kql_parse_dynamic_value(kql_parser *P)
     }
     case VG_KQL_T_IDENT: {
         kql_next(P);
+        if (t->flags & VG_KQL_TOKF_BRACKETED) {
+            /* the lexer took ["a"] for a bracketed name: here it is an array of one string */
+            vg_kql_node *s = kql_node(P, VG_KQL_STRING, t);
+            if (!s) break;
+            s->pos.col++;
+            s->pos.offset++;
+            s->name = t->value;
+            res = kql_node3(P, VG_KQL_ARRAY, t, s, NULL, NULL);
+            break;
+        }
         if (vg_str_eqc(t->value, "true") || vg_str_eqc(t->value, "false")) {
             vg_kql_node *n = kql_node(P, VG_KQL_BOOL, t);
             if (n) n->i = vg_str_eqc(t->value, "true");
@@ -553,8 +563,9 @@ static bool is_in_op(vg_kql_tok k)
 
 static const vg_kql_node *comparison(kql_parser *P)
 {
+    /* one comparison per level: Kusto rejects "a == b == c" */
     const vg_kql_node *l = additive(P);
-    while (l && P->err == VG_OK) {
+    if (l && P->err == VG_OK) {
         const vg_kql_token *t = kql_peek(P);
         if (is_compare(t->kind)) {
             kql_next(P);
@@ -583,8 +594,6 @@ static const vg_kql_node *comparison(kql_parser *P)
             n->op = t->kind;
             n->pos = l->pos;
             l = n;
-        } else {
-            break;
         }
     }
     return P->err ? NULL : l;

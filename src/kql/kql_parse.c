@@ -181,7 +181,13 @@ static const vg_kql_node *op_summarize(kql_parser *P, const vg_kql_token *kw)
 
 static const vg_kql_node *op_count(kql_parser *P, const vg_kql_token *kw)
 {
-    return kql_node(P, VG_KQL_COUNT, kw);
+    vg_kql_node *n = kql_node(P, VG_KQL_COUNT, kw);
+    if (n && kql_accept_word(P, "as")) {   /* count as Name: the result column's name */
+        const vg_kql_token *t = kql_peek(P);
+        if (!kql_parse_name(P, "a column name after 'as'")) return NULL;
+        n->name = t->value;
+    }
+    return n;
 }
 
 static const vg_kql_node *op_take(kql_parser *P, const vg_kql_token *kw)

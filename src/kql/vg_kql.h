@@ -142,7 +142,7 @@ vg_err vg_kql_lex(vg_arena *a, vg_str src, vg_kql_token **toks, size_t *ntoks, v
     X(PROJECT_REORDER, "project-reorder") /* kids: SORT_KEY (op: direction) or NAME */ \
     X(EXTEND, "extend")       /* kids: expressions or ASSIGN */                \
     X(SUMMARIZE, "summarize") /* kids[0]: opts, kids[1]: LIST aggregates, kids[2]: LIST by */ \
-    X(COUNT, "count")         /* no kids */                                    \
+    X(COUNT, "count")         /* name: column name of `count as Name`, optional */ \
     X(TAKE, "take")           /* kids[0]: row count */                         \
     X(TOP, "top")             /* kids[0]: row count, kids[1]: SORT_KEY */      \
     X(SORT, "sort")           /* kids: SORT_KEY */                             \

@@ -115,6 +115,9 @@ static void test_operators(void **state)
     check("T | summarize hint.strategy = shuffle max(a)",
           "(query (pipe (table T) (summarize (list (opt hint.strategy shuffle)) (list (call max a)) ())))");
     check("T | count", "(query (pipe (table T) (count)))");
+    check("T | count as N", "(query (pipe (table T) (count N)))");
+    check("T | where a in~ (dynamic(['x', 'y']), dynamic(['z']))",
+          "(query (pipe (table T) (where (in~ a (dynamic (array \"x\" \"y\")) (dynamic (array \"z\"))))))");
     check("T | take 5 | limit 2", "(query (pipe (table T) (take 5) (take 2)))");
     check("T | top 3 by a desc nulls last", "(query (pipe (table T) (top 3 (key a desc nulls-last))))");
     check("T | sort by a asc nulls first, b | order by c desc",
@@ -262,6 +265,7 @@ static void test_errors(void **state)
     check("T | join (U*) on a", "error: line 1, column 13: expected an expression, found ')'");
     check("T | lookup U* on a",
           "error: line 1, column 12: expected a table name, found 'U*' (wildcards are allowed only in union)");
+    check("print 1 == 1 == 1", "error: line 1, column 14: expected '|', ';' or the end of the query, found '=='");
     check("T | where a in ()", "error: line 1, column 17: expected an expression, found ')'");
     check("let f = (a:string) { T ; f('x')",
           "error: line 1, column 32: expected '|', ';' or '}', found end of input");
