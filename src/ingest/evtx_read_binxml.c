@@ -26,7 +26,8 @@
  * Values are written as libevtx writes them (hex32/hex64/size_t padded
  * "0x%08x"/"0x%016x", binary as upper-case hex), except GUIDs (upper case,
  * no braces, as the JSON dumps) and times (FILETIME with 7 fraction digits;
- * win_event_normalize brings TimeCreated to the dumps' 6). Arrays are joined
+ * win_event_normalize brings TimeCreated to the dumps' 6); reals are
+ * "%.6e" with a 3-digit exponent, as libevtx writes them. Arrays are joined
  * with ",". An optional substitution whose value is null removes the
  * attribute it forms, as libevtx does (the element stays, empty).
  * Bounds: every read is checked against its region (record, template body
@@ -325,22 +326,28 @@ static uint32_t type_width(uint8_t t)
     }
 }
 
-static void put_real(sbuf *out, double v, bool single)
+/* libevtx's form of reals: "%.6e" with a 3-digit exponent ("1.500000e+000"). */
+static void put_real(sbuf *out, double v)
 {
     char tmp[64];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-        double back = strtod(tmp, NULL);
-        if (single ? (float)back == (float)v : back == v)
-            break;
+    int k = snprintf(tmp, sizeof tmp, "%.6e", v);
+    if (k <= 0 || (size_t)k >= sizeof tmp)
+        return;
+    char *e = strchr(tmp, 'e');
+    if (e && (e[1] == '+' || e[1] == '-') && strlen(e + 2) == 2) {
+        sb_put(out, tmp, (size_t)(e + 2 - tmp));
+        sb_putc(out, '0');
+        sb_put(out, e + 2, 2);
+        return;
     }
-    sb_put(out, tmp, strlen(tmp));
+    sb_put(out, tmp, (size_t)k);
 }
 
 static void put_filetime(sbuf *out, uint64_t ft)
 {
     if (ft > (uint64_t)(VG_TIME_MAX + VG_FILETIME_EPOCH_DIFF)) {
-        sb_printf(out, "0x%016" PRIx64, ft);
+        /* past year 9999: the two halves, as libevtx writes them */
+        sb_printf(out, "(0x%08" PRIx32 " 0x%08" PRIx32 ")", (uint32_t)(ft >> 32), (uint32_t)ft);
         return;
     }
     char tmp[VG_TIME_BUFSZ];
@@ -364,14 +371,14 @@ static void put_fixed(sbuf *out, uint8_t t, const uint8_t *p)
         uint32_t u = rd32(p);
         float f;
         memcpy(&f, &u, sizeof f);
-        put_real(out, f, true);
+        put_real(out, f);
         break;
     }
     case 0x0c: {
         uint64_t u = rd64(p);
         double f;
         memcpy(&f, &u, sizeof f);
-        put_real(out, f, false);
+        put_real(out, f);
         break;
     }
     case 0x0d: sb_printf(out, "%s", rd32(p) ? "true" : "false"); break;

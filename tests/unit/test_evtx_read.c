@@ -384,18 +384,19 @@ static void test_value_types(void **state)
                          stm[] = { 0xe4, 0x07, 1, 0, 4, 0, 2, 0, 3, 0, 4, 0, 5, 0, 0xa6, 0x02 },
                          sid[] = { 1, 3, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0 },
                          h32[] = { 0x1f, 0, 0, 0 }, h64[] = { 0, 0, 0, 0, 0, 0, 0, 0x80 },
-                         sarr[] = { 'a', 0, 0, 0, 'b', 0, 0, 0 }, uarr[] = { 1, 0, 0, 0, 2, 0, 0, 0 };
+                         sarr[] = { 'a', 0, 0, 0, 'b', 0, 0, 0 }, uarr[] = { 1, 0, 0, 0, 2, 0, 0, 0 },
+                         ftbig[] = { 1, 0, 0, 0, 0, 0, 0, 0xff };
     static const val data[] = {
         { 0x01, str, sizeof str }, { 0x02, ansi, sizeof ansi }, { 0x03, i8, 1 }, { 0x04, u8, 1 },
         { 0x05, i16, 2 }, { 0x06, u16, 2 }, { 0x07, i32, 4 }, { 0x08, u32, 4 }, { 0x09, i64, 8 },
         { 0x0a, u64, 8 }, { 0x0b, r32, 4 }, { 0x0c, r64, 8 }, { 0x0d, bo, 4 }, { 0x0e, bin, 2 },
         { 0x0f, guid, 16 }, { 0x10, sz, 8 }, { 0x11, ft, 8 }, { 0x12, stm, 16 },
         { 0x13, sid, sizeof sid }, { 0x14, h32, 4 }, { 0x15, h64, 8 }, { 0x81, sarr, 8 },
-        { 0x88, uarr, 8 }, { 0x00, NULL, 0 },
+        { 0x88, uarr, 8 }, { 0x11, ftbig, 8 }, { 0x00, NULL, 0 },
     };
     static const char *const names[] = {
         "str", "ansi", "i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "r32", "r64",
-        "bool", "bin", "guid", "size", "ft", "st", "sid", "h32", "h64", "sarr", "uarr", "null",
+        "bool", "bin", "guid", "size", "ft", "st", "sid", "h32", "h64", "sarr", "uarr", "ftbig", "null",
     };
     static uint8_t img[IMG_SIZE(1)];
     bld b;
@@ -409,10 +410,10 @@ static void test_value_types(void **state)
     const char *want =
         "1 ok prov=Prv id=42 q=(none) comp=host&&A str=h\xc3\xa9l\xf0\x9f\x98\x80 ansi=abc i8=-5 "
         "u8=200 i16=-300 u16=65000 i32=-70000 u32=4000000000 i64=-5000000000 "
-        "u64=18446744073709551615 r32=1.5 r64=0.1 bool=true bin=01AB "
+        "u64=18446744073709551615 r32=1.500000e+000 r64=1.000000e-001 bool=true bin=01AB "
         "guid=5770385F-C22A-43E0-BF4C-06F5698FFBD9 size=0x0000000000001234 "
         "ft=2019-04-17T18:40:00.0000000Z st=2020-01-02T03:04:05.6780000Z sid=S-1-5-21-1-2 "
-        "h32=0x0000001f h64=0x8000000000000000 sarr=a,b uarr=1,2 null=\n";
+        "h32=0x0000001f h64=0x8000000000000000 sarr=a,b uarr=1,2 ftbig=(0xff000000 0x00000001) null=\n";
     assert_string_equal(g.text.p, want);
     assert_int_equal(st.chunks, 1);
     assert_int_equal(st.bad_chunks, 0);
