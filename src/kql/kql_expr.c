@@ -200,16 +200,20 @@ static vg_kql_node *literal(kql_parser *P, const vg_kql_token *t)
     default: break;
     }
     /* 'a' 'b' is one string in Kusto */
-    if (t->kind == VG_KQL_T_STRING) {
+    if (t->kind == VG_KQL_T_STRING && kql_is(P, VG_KQL_T_STRING)) {
+        size_t total = n->name.n;
+        for (size_t k = 0; kql_peek_at(P, k)->kind == VG_KQL_T_STRING; k++) total += kql_peek_at(P, k)->value.n;
+        char *s = vg_arena_alloc(P->a, total + 1);
+        if (!s) { oom(P); return NULL; }
+        memcpy(s, n->name.p, n->name.n);
+        size_t at = n->name.n;
         while (kql_is(P, VG_KQL_T_STRING)) {
             const vg_kql_token *u = kql_next(P);
-            char *s = vg_arena_alloc(P->a, n->name.n + u->value.n + 1);
-            if (!s) { oom(P); return NULL; }
-            memcpy(s, n->name.p, n->name.n);
-            memcpy(s + n->name.n, u->value.p, u->value.n);
-            s[n->name.n + u->value.n] = '\0';
-            n->name = vg_str_make(s, n->name.n + u->value.n);
+            memcpy(s + at, u->value.p, u->value.n);
+            at += u->value.n;
         }
+        s[at] = '\0';
+        n->name = vg_str_make(s, at);
     }
     return n;
 }

@@ -1,9 +1,11 @@
 /*
  * kql_lex.c - the KQL lexer: query text to a token array.
  *
- * The whole query is tokenized up front (it is bounded by VG_KQL_MAX_INPUT)
- * so that the parser can look ahead freely. Besides the usual punctuation the
- * lexer knows Kusto's lexical quirks: hyphenated operator names
+ * The whole query is tokenized up front (it is bounded by VG_KQL_MAX_INPUT
+ * and VG_KQL_MAX_TOKENS) so that the parser can look ahead freely; the token
+ * array grows on the heap and lands in the query's arena once, at its size.
+ * Besides the usual punctuation the lexer knows Kusto's lexical quirks:
+ * hyphenated operator names
  * (project-away, mv-expand), word operators with '!' and '~' forms (!has_cs,
  * in~), bracketed identifiers (['Column name']), verbatim, obfuscated and
  * multi-line strings, timespan suffixes (1.5d, 100ms) and the literals whose
@@ -101,10 +103,10 @@ static vg_err lex_error(lexer *L, size_t off, const char *what)
 static vg_kql_token *push(lexer *L, vg_kql_tok kind, size_t start, vg_kql_pos p, uint32_t flags)
 {
     if (L->ntoks == L->cap) {
+        /* grown on the heap (bounded by VG_KQL_MAX_TOKENS), copied to the arena once at the end */
         size_t ncap = L->cap ? L->cap * 2 : 64;
-        vg_kql_token *nt = vg_arena_alloc(L->a, ncap * sizeof *nt);
+        vg_kql_token *nt = realloc(L->toks, ncap * sizeof *nt);
         if (!nt) return NULL;
-        if (L->ntoks) memcpy(nt, L->toks, L->ntoks * sizeof *nt);
         L->toks = nt;
         L->cap = ncap;
     }
@@ -123,10 +125,25 @@ static vg_err lex_quoted(lexer *L, bool verbatim, vg_str *out)
 {
     char q = L->s[L->i];
     size_t start = L->i++;
-    char *buf = vg_arena_alloc(L->a, L->n - L->i + 1);
+    /* find the end first, so that the copy is sized to this string, not the rest of the query */
+    size_t end = L->i;
+    while (end < L->n) {
+        char c = L->s[end];
+        if (c == '\n' || c == '\r') break;
+        if (c == q) {
+            if (verbatim && end + 1 < L->n && L->s[end + 1] == q) { end += 2; continue; }
+            break;
+        }
+        if (c == '\\' && !verbatim && end + 1 < L->n) end++;
+        end++;
+    }
+    /* every input byte decodes to at most one output byte */
+    size_t cap = end - L->i + 2;
+    char *buf = vg_arena_alloc(L->a, cap);
     if (!buf) return vg_diag_set(L->d, VG_ENOMEM, "out of memory while reading the query");
     size_t k = 0;
     while (L->i < L->n) {
+        if (k + 2 > cap) break;   /* cannot happen (see above); never write past buf */
         char c = L->s[L->i];
         if (c == '\n' || c == '\r') break;
         if (c == q) {
@@ -566,12 +583,33 @@ oom:
     return vg_diag_set(L->d, VG_ENOMEM, "out of memory while reading the query");
 }
 
+static vg_err lex_all(lexer *L);
+
 vg_err vg_kql_lex(vg_arena *a, vg_str src, vg_kql_token **toks, size_t *ntoks, vg_diag *d)
 {
     if (src.n > VG_KQL_MAX_INPUT)
         return vg_diag_set(d, VG_ELIMIT, "query is %zu bytes long; the limit is %u", src.n,
                            (unsigned)VG_KQL_MAX_INPUT);
     lexer L = { .a = a, .s = src.p ? src.p : "", .n = src.n, .line = 1, .d = d };
+    vg_err e = lex_all(&L);
+    if (e == VG_OK) {
+        *toks = vg_arena_alloc(a, L.ntoks * sizeof **toks);
+        if (*toks) {
+            memcpy(*toks, L.toks, L.ntoks * sizeof **toks);
+            *ntoks = L.ntoks;
+        } else {
+            e = vg_diag_set(d, VG_ENOMEM, "out of memory while reading the query");
+        }
+    }
+    free(L.toks);
+    return e;
+}
+
+static vg_err lex_all(lexer *LP)
+{
+    lexer L = *LP;
+    vg_err e = VG_OK;
+    vg_diag *d = L.d;
     uint32_t flags = 0;
     while (L.i < L.n) {
         char c = L.s[L.i];
@@ -584,16 +622,18 @@ vg_err vg_kql_lex(vg_arena *a, vg_str src, vg_kql_token **toks, size_t *ntoks, v
             flags = VG_KQL_TOKF_SPACE_BEFORE;
             continue;
         }
-        if (L.ntoks >= VG_KQL_MAX_TOKENS)
-            return vg_diag_set(d, VG_ELIMIT, "line %u, column %u: too many tokens in the query (limit %u)",
-                               L.line, (unsigned)(L.i - L.line_start + 1), (unsigned)VG_KQL_MAX_TOKENS);
-        vg_err e = lex_one(&L, flags);
-        if (e != VG_OK) return e;
+        if (L.ntoks >= VG_KQL_MAX_TOKENS) {
+            e = vg_diag_set(d, VG_ELIMIT, "line %u, column %u: too many tokens in the query (limit %u)",
+                            L.line, (unsigned)(L.i - L.line_start + 1), (unsigned)VG_KQL_MAX_TOKENS);
+            goto out;
+        }
+        e = lex_one(&L, flags);
+        if (e != VG_OK) goto out;
         flags = 0;
     }
-    vg_kql_token *t = push(&L, VG_KQL_T_EOF, L.i, pos_at(&L, L.i), flags);
-    if (!t) return vg_diag_set(d, VG_ENOMEM, "out of memory while reading the query");
-    *toks = L.toks;
-    *ntoks = L.ntoks;
-    return VG_OK;
+    if (!push(&L, VG_KQL_T_EOF, L.i, pos_at(&L, L.i), flags))
+        e = vg_diag_set(d, VG_ENOMEM, "out of memory while reading the query");
+out:
+    *LP = L;   /* hands the token array back, also on errors, so that it is freed */
+    return e;
 }

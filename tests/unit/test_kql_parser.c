@@ -392,6 +392,22 @@ static void test_memory_cap(void **state)
         vg_arena_free(&a);
     }
     free(q);
+    /* many strings, and many adjacent ones, cost memory in proportion to the query */
+    const char *units[] = { "'abcdef', ", "'abcdef' " };
+    for (int k = 0; k < 2; k++) {
+        q = repeat("print ", units[k], 20000, "'z'", "", "");
+        vg_arena a;
+        vg_arena_init(&a, 0, 8u << 20);
+        vg_diag d;
+        const vg_kql_node *out;
+        vg_err e = vg_kql_parse(&a, vg_str_c(q), &out, &d);
+        if (e != VG_OK) print_error("%s\n", d.msg);
+        assert_int_equal(e, VG_OK);
+        assert_int_equal(out->kids[0]->n, k == 0 ? 20001 : 1);
+        if (k == 1) assert_int_equal(out->kids[0]->kids[0]->name.n, 20000 * 6 + 1);
+        vg_arena_free(&a);
+        free(q);
+    }
 }
 
 int main(void)
