@@ -66,7 +66,7 @@ static void atom_pos(vg_buf *b, const vg_kql_node *n, unsigned flags)
 static void dump(vg_buf *b, const vg_kql_node *n, unsigned flags, unsigned depth)
 {
     if (!n) { vg_buf_puts(b, "nil"); return; }
-    if (depth > 4 * VG_KQL_MAX_DEPTH) { vg_buf_puts(b, "..."); return; }
+    if (depth > VG_KQL_MAX_HEIGHT) { vg_buf_puts(b, "..."); return; }   /* trees from vg_kql_parse never get here */
     switch (n->kind) {
     case VG_KQL_NAME:
         put_name(b, n->name);

@@ -118,6 +118,7 @@ vg_kql_node *kql_node(kql_parser *P, vg_kql_kind k, const vg_kql_token *at)
     if (!n) { oom(P); return NULL; }
     n->kind = k;
     n->pos = at->pos;
+    n->height = 1;
     return n;
 }
 
@@ -142,6 +143,15 @@ bool kql_nb_add(kql_parser *P, kql_nb *b, const vg_kql_node *kid)
     }
     b->kids[b->node->n++] = (vg_kql_node *)kid;
     b->node->kids = (const vg_kql_node *const *)b->kids;
+    if (kid->height >= b->node->height) {
+        b->node->height = kid->height + 1;
+        if (b->node->height > VG_KQL_MAX_HEIGHT) {
+            kql_fail_at(P, kql_peek(P), VG_ELIMIT,
+                        "query is nested too deeply (its syntax tree passes %d levels; "
+                        "long chains of operators count too)", VG_KQL_MAX_HEIGHT);
+            return false;
+        }
+    }
     return true;
 }
 

@@ -765,6 +765,7 @@ static bool param_list(kql_parser *P, kql_nb *b, bool defaults)
             k[0] = (vg_kql_node *)dv;
             p->kids = (const vg_kql_node *const *)k;
             p->n = 1;
+            p->height = dv->height + 1;   /* dv is an expression: at most the limit set by its own parse */
         }
         if (!kql_nb_add(P, b, p)) return false;
     } while (kql_accept(P, VG_KQL_T_COMMA));

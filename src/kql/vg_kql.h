@@ -13,6 +13,13 @@
  * parser never rewrites or resolves names: `Device*` stays a table pattern,
  * `$left.DeviceId` a member access on the name `$left`.
  *
+ * Differences from Microsoft's parser (tests/kql/fidelity.mjs checks the
+ * rest): no slices (x[1:2]), method-style calls (x.f()), cluster()/database()
+ * references or declare/alias/restrict/pattern statements (VG_EUNSUPPORTED);
+ * top-nested, partition, fork, facet, search, find, scan and make-graph are
+ * refused by name (VG_EUNSUPPORTED); an empty query is an error.
+ * `not` is a function, as in Kusto: not(x).
+ *
  * Lifetime: tokens and nodes live until the arena is reset or freed. After
  * vg_kql_parse returns, nothing writes to the tree; several threads may read
  * it at once. Limits (input size, nesting depth) are named below; hitting
@@ -33,6 +40,11 @@
 #define VG_KQL_MAX_INPUT (1u << 20)
 /* Deepest nesting of expressions, sub-queries and dynamic values. */
 #define VG_KQL_MAX_DEPTH 100
+/* Tallest syntax tree: left-associative chains (a + b + c ..., x or y or ...)
+ * are parsed by loops, not recursion, but they still make a tree as tall as
+ * the chain is long; this bounds it, so that later stages may walk the tree
+ * recursively. */
+#define VG_KQL_MAX_HEIGHT 1000
 /* Most tokens in one query (bounds the token array). */
 #define VG_KQL_MAX_TOKENS 200000u
 
@@ -120,19 +132,19 @@ vg_err vg_kql_lex(vg_arena *a, vg_str src, vg_kql_token **toks, size_t *ntoks, v
  */
 #define VG_KQL_KINDS(X)                                                        \
     /* statements */                                                           \
-    X(QUERY, "query")         /* kids: statements; the last is tabular */      \
+    X(QUERY, "query")         /* kids: statements; the result last (may be absent: let-only query) */ \
     X(LET, "let")             /* name; kids[0]: value (scalar or tabular) */   \
     X(LET_FUNC, "let-fn")     /* name; kids[0]: LIST of PARAM, kids[1]: body QUERY */ \
-    X(PARAM, "param")         /* name; text: type ("string", "(*)", "(a:string)"); kids[0]: default, optional */ \
+    X(PARAM, "param")         /* name; text: type ("string", "(*)", "(a:string)"), optional in parse patterns; kids[0]: default, optional */ \
     X(SET, "set")             /* name; kids[0]: value, optional (accepted, ignored) */ \
     /* tabular */                                                              \
     X(PIPELINE, "pipe")       /* kids[0]: source, kids[1..]: operators in order */ \
-    X(TABLE, "table")         /* name: table name or pattern with '*' */       \
+    X(TABLE, "table")         /* name: table or let-bound name; '*' patterns only in union */ \
     X(DATATABLE, "datatable") /* kids[0]: LIST of PARAM (schema), kids[1]: LIST of values */ \
     X(PRINT, "print")         /* kids: expressions or ASSIGN */                \
     X(RANGE, "range")         /* name: column; kids: from, to, step */         \
     X(UNION, "union")         /* kids[0]: opts, kids[1..]: tables (TABLE, PIPELINE) */ \
-    X(EXTERNALDATA, "externaldata") /* refused: vg_kql_parse fails with VG_EUNSUPPORTED */ \
+    X(EXTERNALDATA, "externaldata") /* kids[0]: LIST of PARAM, kids[1]: LIST of URLs; refused (VG_EUNSUPPORTED) */ \
     /* tabular operators (after '|') */                                        \
     X(WHERE, "where")         /* kids[0]: predicate */                         \
     X(PROJECT, "project")     /* kids: expressions or ASSIGN */                \
@@ -151,11 +163,11 @@ vg_err vg_kql_lex(vg_arena *a, vg_str src, vg_kql_token **toks, size_t *ntoks, v
     X(LOOKUP, "lookup")       /* same layout as JOIN */                        \
     X(UNION_OP, "union-op")   /* kids[0]: opts, kids[1..]: tables */           \
     X(MV_EXPAND, "mv-expand") /* kids[0]: opts, kids[1..]: MV_ITEM */          \
-    X(MV_APPLY, "mv-apply")   /* kids[0]: opts, kids[1]: LIST MV_ITEM, kids[2]: sub-query (PIPELINE on the rows) */ \
+    X(MV_APPLY, "mv-apply")   /* kids[0]: opts, kids[1]: LIST MV_ITEM, kids[2]: LIST of operators run on each row's sub-table */ \
     X(MV_ITEM, "item")        /* kids[0]: expression or ASSIGN; text: "to typeof" type, optional */ \
     X(PARSE, "parse")         /* kids[0]: opts, kids[1]: source expr, kids[2]: LIST pattern (STRING, PARAM, STAR) */ \
     X(PARSE_WHERE, "parse-where") /* same layout as PARSE */                   \
-    X(MAKE_SERIES, "make-series") /* kids[0]: opts, [1]: LIST aggs (ASSIGN/expr, with DEFAULT), [2]: on axis, [3]: LIST range (from,to,step or in-range), [4]: LIST by */ \
+    X(MAKE_SERIES, "make-series") /* kids[0]: opts, [1]: LIST aggs (ASSIGN/expr, maybe in DEFAULT), [2]: axis, [3]: LIST of OPTION from/to/step, or one CALL range(a, b, step), [4]: LIST by */ \
     X(EVALUATE, "evaluate")   /* kids[0]: opts, kids[1]: plugin CALL */        \
     X(AS, "as")               /* name; kids[0]: opts */                        \
     X(SERIALIZE, "serialize") /* kids: ASSIGN or expressions */                \
@@ -166,7 +178,7 @@ vg_err vg_kql_lex(vg_arena *a, vg_str src, vg_kql_token **toks, size_t *ntoks, v
     X(SAMPLE_DISTINCT, "sample-distinct") /* kids[0]: count, kids[1]: column */ \
     /* scalar expressions */                                                   \
     X(NAME, "name")           /* name (columns, variables, $left, ...) */      \
-    X(STAR, "*")              /* '*' in arg_max(T, *), distinct *, ... */      \
+    X(STAR, "*")              /* '*' in arg_max(T, *), distinct *, where * has "x", parse patterns */ \
     X(BOOL, "bool")           /* i: 0 or 1 */                                  \
     X(LONG, "long")           /* i */                                          \
     X(INT, "int")             /* i (int(5)) */                                 \
@@ -216,6 +228,7 @@ struct vg_kql_node {
     vg_str text;                 /* per kind */
     int64_t i;
     double r;
+    uint32_t height;             /* 1 + the tallest child's; at most VG_KQL_MAX_HEIGHT */
     uint32_t n;                  /* number of children */
     const vg_kql_node *const *kids;
 };
@@ -227,7 +240,7 @@ const char *vg_kql_kind_name(vg_kql_kind k);
  * Parses a whole query (statements separated by ';', the last one tabular)
  * into *out. Errors:
  *   VG_EPARSE        "line L, column C: expected X, found Y"
- *   VG_ELIMIT        input too long, nested too deeply, too many tokens
+ *   VG_ELIMIT        input too long, nested too deeply, tree too tall, too many tokens
  *   VG_ENOMEM        the arena ran out (or hit its cap)
  *   VG_EUNSUPPORTED  the query uses a construct Vigil refuses (externaldata);
  *                    *out is still set to the complete tree

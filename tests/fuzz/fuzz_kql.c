@@ -16,10 +16,13 @@
 static void walk(const vg_kql_node *n, size_t size, unsigned depth)
 {
     if (!n) abort();
-    if (depth > 8 * VG_KQL_MAX_DEPTH) abort();   /* the tree is as deep as the parser let it be */
+    if (depth >= VG_KQL_MAX_HEIGHT || n->height > VG_KQL_MAX_HEIGHT - depth) abort();   /* bounded height */
     if (n->pos.offset > size || n->pos.line == 0 || n->pos.col == 0) abort();
     if ((unsigned)n->kind >= VG_KQL_KIND_COUNT_) abort();
-    for (uint32_t k = 0; k < n->n; k++) walk(n->kids[k], size, depth + 1);
+    for (uint32_t k = 0; k < n->n; k++) {
+        if (n->kids[k]->height >= n->height) abort();
+        walk(n->kids[k], size, depth + 1);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -340,6 +340,7 @@ static void deep(const char *pre, const char *unit, size_t n, const char *mid, c
     assert_int_equal(e, want);
     if (want == VG_ELIMIT) assert_non_null(strstr(d.msg, "nested too deeply"));
     if (want == VG_OK) {
+        assert_true(out->height <= VG_KQL_MAX_HEIGHT);
         vg_buf b;
         vg_buf_init(&b, 0);
         vg_kql_ast_dump(&b, out, 0);
@@ -370,11 +371,15 @@ static void test_depth_limit(void **state)
     deep("", "(", 10000, "T", " | take 1)", "", VG_ELIMIT);
     deep("T", "| join (U", 10000, "", ") on a", "", VG_ELIMIT);
     deep("", "let f = () {", 10000, "1", "};1", "", VG_ELIMIT);
-    /* moderate nesting is fine, and long flat chains do not recurse */
+    /* moderate nesting is fine; chains are parsed by loops, yet make tall trees, bounded too */
     deep("print ", "(", 40, "1", ")", "", VG_OK);
-    deep("print 1", " + 1", 20000, "", "", "", VG_OK);
-    deep("print 1", " and a", 20000, "", "", "", VG_OK);
+    deep("print 1", " + 1", 900, "", "", "", VG_OK);
+    deep("print 1", " or a", 900, "", "", "", VG_OK);
+    deep("print 1", " + 1", 20000, "", "", "", VG_ELIMIT);
+    deep("print 1", " and a", 20000, "", "", "", VG_ELIMIT);
+    /* pipelines and lists are flat */
     deep("T", " | take 1", 20000, "", "", "", VG_OK);
+    deep("print 1", ", 1", 20000, "", "", "", VG_OK);
 }
 
 static void test_memory_cap(void **state)
