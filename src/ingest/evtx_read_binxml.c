@@ -127,26 +127,42 @@ static void sb_put_cp(sbuf *b, uint32_t cp)
 /* UTF-16LE units -> UTF-8, up to the first NUL; lone surrogates become U+FFFD. */
 static void sb_put_utf16(sbuf *b, const uint8_t *p, size_t units)
 {
+    if (!sb_grow(b, units * 3))   /* a unit never takes more than 3 bytes (a pair: 4 for 2) */
+        return;
+    char *o = b->p + b->n;
     for (size_t i = 0; i < units; i++) {
         uint32_t u = (uint32_t)p[2 * i] | (uint32_t)p[2 * i + 1] << 8;
         if (u == 0)
             break;
         if (u < 0x80) {
-            sb_putc(b, (char)u);
+            *o++ = (char)u;
             continue;
         }
         if (u >= 0xD800 && u < 0xDC00 && i + 1 < units) {
             uint32_t l = (uint32_t)p[2 * i + 2] | (uint32_t)p[2 * i + 3] << 8;
             if (l >= 0xDC00 && l < 0xE000) {
-                sb_put_cp(b, 0x10000 + ((u - 0xD800) << 10) + (l - 0xDC00));
+                uint32_t cp = 0x10000 + ((u - 0xD800) << 10) + (l - 0xDC00);
+                *o++ = (char)(0xF0 | (cp >> 18));
+                *o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
+                *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+                *o++ = (char)(0x80 | (cp & 0x3F));
                 i++;
                 continue;
             }
         }
-        sb_put_cp(b, u >= 0xD800 && u < 0xE000 ? 0xFFFD : u);
+        if (u >= 0xD800 && u < 0xE000)
+            u = 0xFFFD;
+        if (u < 0x800) {
+            *o++ = (char)(0xC0 | (u >> 6));
+            *o++ = (char)(0x80 | (u & 0x3F));
+        } else {
+            *o++ = (char)(0xE0 | (u >> 12));
+            *o++ = (char)(0x80 | ((u >> 6) & 0x3F));
+            *o++ = (char)(0x80 | (u & 0x3F));
+        }
     }
+    b->n = (size_t)(o - b->p);
 }
-
 
 /* ---- binary XML types ---- */
 
