@@ -9,8 +9,9 @@
  *  - File header (first 4 KiB): "ElfFile\0"; header size 128 at 32; version
  *    3.x at 36 (minor) and 38 (major); block size 4096 at 40; chunk count at
  *    42; CRC32 of bytes 0..119 at 124. Chunks follow back to back, 64 KiB
- *    each, to the end of the file (the count is not trusted: files that were
- *    not closed cleanly lag behind); unused slots are zero-filled.
+ *    each; all of them are read to the end of the file (the count may lag
+ *    behind in a file that was not closed cleanly), unused slots are
+ *    zero-filled, and a count above the slots present means a truncated file.
  *  - Chunk header (512 bytes): "ElfChnk\0"; free-space offset at 48 (records
  *    occupy 512..free); CRC32 of the records at 52; CRC32 of bytes 0..119 and
  *    128..511 at 124; string and template tables at 128 and 384 (not needed:
@@ -130,12 +131,15 @@ vg_err evtx_read(vg_str image, vg_arena *a, evtx_record_fn fn, void *ctx, evtx_s
                            "4096)",
                            (unsigned)rd16(f + 38), (unsigned)rd16(f + 36), (unsigned)rd16(f + 40));
     st->header_crc_bad = (uint32_t)crc32(0L, f, 120) != rd32(f + 124);
+    st->chunks_announced = rd16(f + 42);
     rd rs;   /* on the stack: the arena is reset before every record */
     memset(&rs, 0, sizeof rs);
     rd *r = &rs;
     r->a = a;
     size_t nchunks = (image.n - EVTX_FILE_HEADER_BLOCK) / EVTX_CHUNK_SIZE;
     size_t tail = (image.n - EVTX_FILE_HEADER_BLOCK) % EVTX_CHUNK_SIZE;
+    size_t slots = nchunks + (tail != 0);
+    st->chunk_slots = slots > UINT32_MAX ? UINT32_MAX : (uint32_t)slots;
     vg_err e = VG_OK;
     for (size_t i = 0; i <= nchunks && !e; i++) {
         uint64_t base = EVTX_FILE_HEADER_BLOCK + (uint64_t)i * EVTX_CHUNK_SIZE;
@@ -234,10 +238,19 @@ vg_err win_decode_evtx_native(vg_batchset *set, const vg_ingest_opts *o, vg_str 
     } else if (e) {
         if (d)
             memcpy(d->msg, rd_.msg, sizeof d->msg);
-    } else if (st.header_crc_bad) {
-        res->records++;
-        reject_line(&run, 0, "EVTX file header checksum does not match (its chunks were read "
-                             "anyway)");
+    } else {
+        if (st.header_crc_bad) {
+            res->records++;
+            reject_line(&run, 0, "EVTX file header checksum does not match (its chunks were "
+                                 "read anyway)");
+        }
+        if (st.chunks_announced > st.chunk_slots) {
+            char m[128];
+            snprintf(m, sizeof m, "EVTX file truncated: its header announces %" PRIu32
+                     " chunks, the file holds %" PRIu32, st.chunks_announced, st.chunk_slots);
+            res->records++;
+            reject_line(&run, 0, m);
+        }
     }
     vg_arena_free(&a);
     return e;

@@ -49,6 +49,8 @@ typedef struct evtx_stats {
     uint32_t chunks, bad_chunks;   /* chunks with a signature; of them unreadable */
     uint64_t records, bad_records; /* ordinals handed to the callback; of them bad */
     bool header_crc_bad;           /* the file header checksum did not match (read anyway) */
+    uint32_t chunks_announced;     /* the file header's chunk count */
+    uint32_t chunk_slots;          /* 64 KiB slots the image holds (a partial one counts) */
 } evtx_stats;
 
 /*

@@ -496,6 +496,14 @@ static void test_bad_file_header(void **state)
     assert_int_equal(o.rejects, 1);
     assert_non_null(strstr(vg_buf_cstr(&o.text), "reject line 0: EVTX file header checksum"));
     vg_buf_free(&o.text);
+    /* a header announcing more chunks than the file holds: truncated, what is there loads */
+    file_header(img, 3);
+    assert_int_equal(decode(vg_str_make((const char *)img, sizeof img), true, true, &o, &res),
+                     VG_OK);
+    assert_int_equal(o.rows, 1);
+    assert_non_null(strstr(vg_buf_cstr(&o.text), "reject line 0: EVTX file truncated: its header "
+                                                 "announces 3 chunks, the file holds 1"));
+    vg_buf_free(&o.text);
 }
 
 static void test_bad_chunk_crc(void **state)
