@@ -127,7 +127,7 @@ static void sb_put_cp(sbuf *b, uint32_t cp)
 /* UTF-16LE units -> UTF-8, up to the first NUL; lone surrogates become U+FFFD. */
 static void sb_put_utf16(sbuf *b, const uint8_t *p, size_t units)
 {
-    if (!sb_grow(b, units * 3))   /* a unit never takes more than 3 bytes (a pair: 4 for 2) */
+    if (units == 0 || !sb_grow(b, units * 3))   /* a unit takes at most 3 bytes (a pair 4) */
         return;
     char *o = b->p + b->n;
     for (size_t i = 0; i < units; i++) {

@@ -678,6 +678,10 @@ static void test_userdata_binxml(void **state)
     end_el(&b);
     open_el(&b, "Empty", false);
     close_empty(&b);
+    open_el(&b, "Blank", false);   /* a text token of no characters (a fuzzer find) */
+    close_start(&b);
+    text(&b, "");
+    end_el(&b);
     end_el(&b);
     b8(&b, 0x00);
     p32(&b, isz, b.pos - ibody);
@@ -694,7 +698,7 @@ static void test_userdata_binxml(void **state)
     got g;
     evtx_stats st;
     assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
-    assert_string_equal(g.text.p, "1 ok prov=Prv id=42 q=(none) comp=host&&A Id=2 Empty=\n");
+    assert_string_equal(g.text.p, "1 ok prov=Prv id=42 q=(none) comp=host&&A Id=2 Empty= Blank=\n");
     vg_buf_free(&g.text);
 }
 
