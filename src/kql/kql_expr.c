@@ -1,9 +1,11 @@
 /*
  * kql_expr.c - parser helpers and the scalar expression grammar of KQL.
  *
- * Precedence, loosest first, as in Kusto: or; and; comparison and string
- * predicates (==, !=, =~, has, contains, in, between, matches regex, ...);
- * additive; multiplicative; unary minus/plus; postfix (x.y, x[i], f(...)).
+ * Precedence, loosest first, as in Kusto: or; and; equality, in and between
+ * (==, !=, =~, !~, <>, in, !in~, has_any, between, ...); relational (<, <=,
+ * >, >=); string predicates (has, contains, startswith, matches regex, ...);
+ * additive; multiplicative; unary minus/plus (one sign); postfix (x.y, x[i],
+ * f(...)). The three comparison levels take one operator each.
  * A parenthesized expression or a call argument may be a tabular expression
  * (toscalar(T | count), x in (T | project y)): when '|' follows, the operand
  * becomes the source of a pipeline. Every level that can recurse goes
@@ -557,16 +559,21 @@ const vg_kql_node *kql_parse_operand(kql_parser *P)
     return P->err ? NULL : e;
 }
 
-static bool is_compare(vg_kql_tok k)
+/* String predicates: has, contains, startswith, matches regex, ... (not in/has_any). */
+static bool is_string_op(vg_kql_tok k)
 {
-    switch (k) {
-    case VG_KQL_T_EQEQ: case VG_KQL_T_NEQ: case VG_KQL_T_EQTILDE: case VG_KQL_T_NTILDE:
-    case VG_KQL_T_LT: case VG_KQL_T_LE: case VG_KQL_T_GT: case VG_KQL_T_GE: case VG_KQL_T_LTGT:
-    case VG_KQL_T_MATCHES_REGEX:
-        return true;
-    default:
-        return k >= VG_KQL_T_HAS && k <= VG_KQL_T_NENDSWITH_CS;
-    }
+    return (k >= VG_KQL_T_HAS && k <= VG_KQL_T_NENDSWITH_CS) || k == VG_KQL_T_MATCHES_REGEX;
+}
+
+static bool is_relational(vg_kql_tok k)
+{
+    return k == VG_KQL_T_LT || k == VG_KQL_T_LE || k == VG_KQL_T_GT || k == VG_KQL_T_GE;
+}
+
+static bool is_equality(vg_kql_tok k)
+{
+    return k == VG_KQL_T_EQEQ || k == VG_KQL_T_NEQ || k == VG_KQL_T_EQTILDE || k == VG_KQL_T_NTILDE ||
+           k == VG_KQL_T_LTGT;
 }
 
 static bool is_in_op(vg_kql_tok k)
@@ -575,40 +582,66 @@ static bool is_in_op(vg_kql_tok k)
            k == VG_KQL_T_HAS_ANY || k == VG_KQL_T_HAS_ALL;
 }
 
+/*
+ * The comparison levels, as Microsoft's parser has them (each takes one
+ * operator at most: "a == b == c" and "a has b has c" are errors):
+ *   string:     additive [has|contains|startswith|...|matches regex additive]
+ *   relational: string [< <= > >= string]
+ *   equality:   relational [== != =~ !~ <> relational | in (...) | between (a .. b)]
+ * so "a has b == c has d" and "a < b in (1)" parse, "a == b in (1)" does not.
+ */
+static const vg_kql_node *string_level(kql_parser *P)
+{
+    const vg_kql_node *l = additive(P);
+    if (l && is_string_op(kql_peek(P)->kind)) {
+        vg_kql_tok op = kql_next(P)->kind;
+        l = binary(P, op, l, additive(P));
+    }
+    return P->err ? NULL : l;
+}
+
+static const vg_kql_node *relational_level(kql_parser *P)
+{
+    const vg_kql_node *l = string_level(P);
+    if (l && is_relational(kql_peek(P)->kind)) {
+        vg_kql_tok op = kql_next(P)->kind;
+        l = binary(P, op, l, string_level(P));
+    }
+    return P->err ? NULL : l;
+}
+
 static const vg_kql_node *comparison(kql_parser *P)
 {
-    /* one comparison per level: Kusto rejects "a == b == c" */
-    const vg_kql_node *l = additive(P);
-    if (l && P->err == VG_OK) {
-        const vg_kql_token *t = kql_peek(P);
-        if (is_compare(t->kind)) {
-            kql_next(P);
-            l = binary(P, t->kind, l, additive(P));
-        } else if (is_in_op(t->kind)) {
-            kql_next(P);
-            kql_nb b;
-            if (!kql_nb_start(P, &b, VG_KQL_IN, t) || !kql_nb_add(P, &b, l)) return NULL;
-            b.node->op = t->kind;
-            b.node->pos = l->pos;
-            if (!kql_expect(P, VG_KQL_T_LPAREN, "'(' after the operator")) return NULL;
-            do {
-                if (!kql_nb_add(P, &b, expr_or_pipeline(P))) return NULL;
-            } while (kql_accept(P, VG_KQL_T_COMMA));
-            if (!kql_expect(P, VG_KQL_T_RPAREN, "',' or ')'")) return NULL;
-            l = b.node;
-        } else if (t->kind == VG_KQL_T_BETWEEN || t->kind == VG_KQL_T_NBETWEEN) {
-            kql_next(P);
-            if (!kql_expect(P, VG_KQL_T_LPAREN, "'(' after between")) return NULL;
-            const vg_kql_node *lo = kql_parse_expr(P);
-            if (!lo || !kql_expect(P, VG_KQL_T_DOTDOT, "'..'")) return NULL;
-            const vg_kql_node *hi = kql_parse_expr(P);
-            if (!hi || !kql_expect(P, VG_KQL_T_RPAREN, "')'")) return NULL;
-            vg_kql_node *n = kql_node3(P, VG_KQL_BETWEEN, t, l, lo, hi);
-            if (!n) return NULL;
-            n->op = t->kind;
-            n->pos = l->pos;
-            l = n;
-        }
+    const vg_kql_node *l = relational_level(P);
+    if (!l || P->err) return NULL;
+    const vg_kql_token *t = kql_peek(P);
+    if (is_equality(t->kind)) {
+        kql_next(P);
+        l = binary(P, t->kind, l, relational_level(P));
+    } else if (is_in_op(t->kind)) {
+        kql_next(P);
+        kql_nb b;
+        if (!kql_nb_start(P, &b, VG_KQL_IN, t) || !kql_nb_add(P, &b, l)) return NULL;
+        b.node->op = t->kind;
+        b.node->pos = l->pos;
+        if (!kql_expect(P, VG_KQL_T_LPAREN, "'(' after the operator")) return NULL;
+        do {
+            if (!kql_nb_add(P, &b, expr_or_pipeline(P))) return NULL;
+        } while (kql_accept(P, VG_KQL_T_COMMA));
+        if (!kql_expect(P, VG_KQL_T_RPAREN, "',' or ')'")) return NULL;
+        l = b.node;
+    } else if (t->kind == VG_KQL_T_BETWEEN || t->kind == VG_KQL_T_NBETWEEN) {
+        kql_next(P);
+        if (!kql_expect(P, VG_KQL_T_LPAREN, "'(' after between")) return NULL;
+        const vg_kql_node *lo = kql_parse_expr(P);
+        if (!lo || !kql_expect(P, VG_KQL_T_DOTDOT, "'..'")) return NULL;
+        const vg_kql_node *hi = kql_parse_expr(P);
+        if (!hi || !kql_expect(P, VG_KQL_T_RPAREN, "')'")) return NULL;
+        vg_kql_node *n = kql_node3(P, VG_KQL_BETWEEN, t, l, lo, hi);
+        if (!n) return NULL;
+        n->op = t->kind;
+        n->pos = l->pos;
+        l = n;
     }
     return P->err ? NULL : l;
 }

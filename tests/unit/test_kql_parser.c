@@ -65,6 +65,14 @@ static void test_precedence(void **state)
     expr("(a or b) and c", "(and (or a b) c)");
     expr("not(a or b)", "(call not (or a b))");
     expr("a matches regex 'x+' and b !~ 'c'", "(and (matches regex a \"x+\") (!~ b \"c\"))");
+    /* the three comparison levels of Kusto: string < relational < equality/in/between */
+    expr("a has b == c has d", "(== (has a b) (has c d))");
+    expr("a has b < c has d", "(< (has a b) (has c d))");
+    expr("a < b == c < d", "(== (< a b) (< c d))");
+    expr("a < b in (1)", "(in (< a b) 1)");
+    expr("a has b has_any ('x')", "(has_any (has a b) \"x\")");
+    expr("a < b between (1 .. 2)", "(between (< a b) 1 2)");
+    expr("a + b has c * d", "(has (+ a b) (* c d))");
 }
 
 static void test_literals(void **state)
@@ -266,6 +274,10 @@ static void test_errors(void **state)
     check("T | lookup U* on a",
           "error: line 1, column 12: expected a table name, found 'U*' (wildcards are allowed only in union)");
     check("print 1 == 1 == 1", "error: line 1, column 14: expected '|', ';' or the end of the query, found '=='");
+    check("print a has b has c", "error: line 1, column 15: expected '|', ';' or the end of the query, found 'has'");
+    check("print a < b < c", "error: line 1, column 13: expected '|', ';' or the end of the query, found '<'");
+    check("print a == b in (1)", "error: line 1, column 14: expected '|', ';' or the end of the query, found 'in'");
+    check("print a in (1) has b", "error: line 1, column 16: expected '|', ';' or the end of the query, found 'has'");
     check("T | where a in ()", "error: line 1, column 17: expected an expression, found ')'");
     check("let f = (a:string) { T ; f('x')",
           "error: line 1, column 32: expected '|', ';' or '}', found end of input");
