@@ -469,8 +469,18 @@ static const vg_kql_node *postfix(kql_parser *P)
             if (f->kind != VG_KQL_T_IDENT) { kql_fail_expected(P, "a name after '.'"); return NULL; }
             kql_next(P);
             if (kql_is(P, VG_KQL_T_LPAREN)) {
-                /* x.f(...) is a call with x as first argument in some plugins: keep as member then call */
-                kql_fail_expected(P, "a field name (method calls are not KQL)");
+                /* cluster('c').database('d').T: other clusters and databases do not exist here */
+                if (e->kind == VG_KQL_CALL && (vg_str_eqc(e->name, "cluster") || vg_str_eqc(e->name, "database"))) {
+                    kql_fail_at(P, f, VG_EUNSUPPORTED, "cluster() and database() references are not supported "
+                                "by Vigil (it has one database: the Advanced Hunting tables)");
+                    return NULL;
+                }
+                kql_fail_expected(P, "a field name (method-style calls x.f() are not supported)");
+                return NULL;
+            }
+            if (e->kind == VG_KQL_CALL && (vg_str_eqc(e->name, "cluster") || vg_str_eqc(e->name, "database"))) {
+                kql_fail_at(P, f, VG_EUNSUPPORTED, "cluster() and database() references are not supported "
+                            "by Vigil (it has one database: the Advanced Hunting tables)");
                 return NULL;
             }
             vg_kql_node *m = kql_node3(P, VG_KQL_MEMBER, t, e, NULL, NULL);

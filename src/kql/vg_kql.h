@@ -14,11 +14,14 @@
  * `$left.DeviceId` a member access on the name `$left`.
  *
  * Differences from Microsoft's parser (tests/kql/fidelity.mjs checks the
- * rest): no slices (x[1:2]), method-style calls (x.f()), cluster()/database()
- * references or declare/alias/restrict/pattern statements (VG_EUNSUPPORTED);
- * top-nested, partition, fork, facet, search, find, scan and make-graph are
- * refused by name (VG_EUNSUPPORTED); an empty query is an error.
- * `not` is a function, as in Kusto: not(x).
+ * golden and invalid cases, tests/kql/differential.mjs generated ones):
+ * refused with VG_EUNSUPPORTED: externaldata, cluster()/database()
+ * references, declare/alias/restrict/pattern statements, and the operators
+ * top-nested, top-hitters, partition, fork, facet, search, find, scan,
+ * make-graph; not parsed: slices (x[1:2]), method-style calls (x.f()), an
+ * empty time(); an empty query is an error. `not` is a function, as in
+ * Kusto: not(x). A few odd operator mixes that Microsoft's error-tolerant
+ * parser accepts ("a =~ b - c <= 1d !~ d") are errors here.
  *
  * Lifetime: tokens and nodes live until the arena is reset or freed. After
  * vg_kql_parse returns, nothing writes to the tree; several threads may read

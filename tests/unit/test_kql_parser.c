@@ -319,6 +319,10 @@ static void test_refused(void **state)
               "line 1, column 9: externaldata is not supported: Vigil queries only its own event store");
     check_err("T | top-nested 3 of a by count()", VG_EUNSUPPORTED,
               "line 1, column 5: operator 'top-nested' is not supported by Vigil");
+    check_err("cluster('c').database('d').T | take 1", VG_EUNSUPPORTED,
+              "line 1, column 14: cluster() and database() references are not supported by Vigil "
+              "(it has one database: the Advanced Hunting tables)");
+    check_err("T | search 'x'", VG_EUNSUPPORTED, "line 1, column 5: operator 'search' is not supported by Vigil");
     check_err("declare query_parameters(x:long);\nT", VG_EUNSUPPORTED,
               "line 1, column 1: 'declare' statements are not supported by Vigil");
 }
