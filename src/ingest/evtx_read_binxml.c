@@ -27,8 +27,10 @@
  * "0x%08x"/"0x%016x", binary as upper-case hex), except GUIDs (upper case,
  * no braces, as the JSON dumps) and times (FILETIME with 7 fraction digits;
  * win_event_normalize brings TimeCreated to the dumps' 6); reals are
- * "%.6e" with a 3-digit exponent, as libevtx writes them. Arrays are joined
- * with ",". An optional substitution whose value is null removes the
+ * "%.6e" with a 3-digit exponent, as libevtx writes them. An element whose
+ * whole content is one array value is repeated once per item (as libevtx
+ * and Windows render it); elsewhere (attributes, mixed text) items are
+ * joined with ",". An optional substitution whose value is null removes the
  * attribute it forms, as libevtx does (the element stays, empty).
  * Bounds: every read is checked against its region (record, template body
  * or value); recursion follows element depth (EVTX_MAX_DEPTH) and template/
@@ -432,23 +434,15 @@ static uint32_t put_sid(sbuf *out, const uint8_t *p, uint32_t n)
     return 8u + 4u * p[1];
 }
 
-/* Renders one substitution value (not BinXml) as text into out. */
-static vg_err put_value(rd *r, const bx_val *v, sbuf *out)
+/* One value of base type t (no array bit) at chunk offset off, n bytes. */
+static vg_err put_scalar(rd *r, uint8_t t, uint32_t off, uint32_t n, sbuf *out)
 {
-    const uint8_t *p = r->c + v->off;
-    uint32_t n = v->size;
-    uint8_t t = v->type & 0x7f;
-    bool array = v->type & 0x80;
+    const uint8_t *p = r->c + off;
     uint32_t w = type_width(t);
     if (w) {
-        if (array ? n % w != 0 : n != w)
-            return evtx_bad(r, VG_ECORRUPT, v->off, "%s%s value of %" PRIu32 " bytes", type_name(t),
-                       array ? " array" : "", n);
-        for (uint32_t i = 0; i < n; i += w) {
-            if (i)
-                sb_putc(out, ',');
-            put_fixed(out, t, p + i);
-        }
+        if (n != w)
+            return evtx_bad(r, VG_ECORRUPT, off, "%s value of %" PRIu32 " bytes", type_name(t), n);
+        put_fixed(out, t, p);
         return VG_OK;
     }
     switch (t) {
@@ -456,67 +450,93 @@ static vg_err put_value(rd *r, const bx_val *v, sbuf *out)
         return VG_OK;
     case 0x01:
     case 0x23:   /* EvtXml: UTF-16 text */
-        if (!array) {
-            sb_put_utf16(out, p, n / 2);
-        } else {
-            /* NUL-separated strings */
-            size_t start = 0, units = n / 2;
-            bool first = true;
-            for (size_t i = 0; i <= units; i++) {
-                if (i < units && rd16(p + 2 * i) != 0)
-                    continue;
-                if (i > start || i < units) {
-                    if (!first)
-                        sb_putc(out, ',');
-                    first = false;
-                    sb_put_utf16(out, p + 2 * start, i - start);
-                }
-                start = i + 1;
-            }
-        }
+        sb_put_utf16(out, p, n / 2);
         return VG_OK;
     case 0x02:
-        for (uint32_t i = 0; i < n; i++) {
-            if (p[i] == 0) {
-                if (!array)
-                    break;
-                if (i + 1 < n)
-                    sb_putc(out, ',');
-                continue;
-            }
+        for (uint32_t i = 0; i < n && p[i]; i++)
             sb_put_cp(out, p[i]);   /* taken as Latin-1 */
-        }
         return VG_OK;
     case 0x0e:
-        for (uint32_t i = 0; i < n; i++)
-            sb_printf(out, "%02X", p[i]);
-        return VG_OK;
-    case 0x10:
-        if (n == 4 || (array && n % 4 == 0 && n % 8 != 0)) {
-            for (uint32_t i = 0; i < n; i += 4)
-                sb_printf(out, "%s0x%08" PRIx32, i ? "," : "", rd32(p + i));
-        } else if (n % 8 == 0 && n) {
-            for (uint32_t i = 0; i < n; i += 8)
-                sb_printf(out, "%s0x%016" PRIx64, i ? "," : "", rd64(p + i));
-        } else {
-            return evtx_bad(r, VG_ECORRUPT, v->off, "size_t value of %" PRIu32 " bytes", n);
+        for (uint32_t i = 0; i < n; i++) {
+            static const char hex[] = "0123456789ABCDEF";
+            char two[2] = { hex[p[i] >> 4], hex[p[i] & 15] };
+            sb_put(out, two, 2);
         }
         return VG_OK;
-    case 0x13: {
-        uint32_t i = 0;
-        do {
-            if (i)
-                sb_putc(out, ',');
-            uint32_t k = put_sid(out, p + i, n - i);
-            if (!k)
-                return evtx_bad(r, VG_ECORRUPT, v->off + i, "SID value of %" PRIu32 " bytes", n);
-            i += k;
-        } while (array && i < n);
+    case 0x10:
+        if (n == 4)
+            sb_printf(out, "0x%08" PRIx32, rd32(p));
+        else if (n == 8)
+            sb_printf(out, "0x%016" PRIx64, rd64(p));
+        else
+            return evtx_bad(r, VG_ECORRUPT, off, "size_t value of %" PRIu32 " bytes", n);
         return VG_OK;
-    }
+    case 0x13:
+        if (!put_sid(out, p, n))
+            return evtx_bad(r, VG_ECORRUPT, off, "SID value of %" PRIu32 " bytes", n);
+        return VG_OK;
     default:
-        return evtx_bad(r, VG_EUNSUPPORTED, v->off, "value type 0x%02x is not supported", v->type);
+        return evtx_bad(r, VG_EUNSUPPORTED, off, "value type 0x%02x is not supported", t);
     }
+}
+
+/*
+ * The next item of array value v from *pos: [*ioff, *ioff + *ilen) in chunk
+ * offsets. Strings are NUL-separated (the last terminator ends the array),
+ * SIDs carry their own length, fixed-width types are cut by width (size_t:
+ * 8 bytes unless the size says 4); anything else is one item.
+ */
+static bool array_next(rd *r, const bx_val *v, uint32_t *pos, uint32_t *ioff, uint32_t *ilen)
+{
+    const uint8_t *p = r->c + v->off;
+    uint32_t n = v->size, i = *pos;
+    uint8_t t = v->type & 0x7f;
+    if (i >= n)
+        return false;
+    uint32_t len = n - i, next = n;
+    if (t == 0x01 || t == 0x23) {
+        uint32_t k = i;
+        while (k + 1 < n && rd16(p + k) != 0)
+            k += 2;
+        len = k - i;
+        next = k + 2;
+        if (k + 1 >= n)   /* no terminator: the rest (an odd byte dropped) */
+            len = n - i, next = n;
+    } else if (t == 0x02) {
+        uint32_t k = i;
+        while (k < n && p[k])
+            k++;
+        len = k - i;
+        next = k + 1;
+    } else if (t == 0x13) {
+        if (len >= 8 && 8u + 4u * p[i + 1] <= len)
+            len = 8u + 4u * p[i + 1];
+        next = i + len;
+    } else {
+        uint32_t w = t == 0x10 ? (n % 8 == 0 ? 8 : 4) : type_width(t);
+        if (w && len >= w)
+            len = w;
+        next = i + len;
+    }
+    *ioff = v->off + i;
+    *ilen = len;
+    *pos = next;
+    return true;
+}
+
+/* Renders one substitution value (not BinXml) as text into out; array items joined by ",". */
+static vg_err put_value(rd *r, const bx_val *v, sbuf *out)
+{
+    if (!(v->type & 0x80))
+        return put_scalar(r, v->type, v->off, v->size, out);
+    uint32_t pos = 0, ioff, ilen;
+    vg_err e = VG_OK;
+    for (bool first = true; !e && array_next(r, v, &pos, &ioff, &ilen); first = false) {
+        if (!first)
+            sb_putc(out, ',');
+        e = put_scalar(r, v->type & 0x7f, ioff, ilen, out);
+    }
+    return e;
 }
 
 /* ---- binary XML ---- */
@@ -773,6 +793,26 @@ static vg_err element(rd *r, cur *c, const bx_subs *s, uint8_t tok, uint32_t at)
         return evtx_bad(r, VG_ECORRUPT, c->pos, "token 0x%02x where <%.*s> should close", close,
                    VG_STR_FMT(name));
     c->pos++;
+    /* an element whose whole content is one array value is repeated per item, as libevtx does */
+    if (close == 0x02 && s && need(c, 5) && (r->c[c->pos] == 0x0d || r->c[c->pos] == 0x0e) &&
+        r->c[c->pos + 4] == 0x04) {
+        uint16_t idx = rd16(r->c + c->pos + 1);
+        const bx_val *v = idx < s->n ? &s->v[idx] : NULL;
+        if (v && (v->type & 0x80) && v->type != (0x80 | 0x21) && v->size > 0) {
+            c->pos += 5;
+            uint32_t pos = 0, ioff, ilen;
+            while (array_next(r, v, &pos, &ioff, &ilen)) {
+                if (++r->tokens > EVTX_MAX_TOKENS)
+                    return evtx_bad(r, VG_ELIMIT, at, "more than %u binary XML tokens",
+                                    EVTX_MAX_TOKENS);
+                if ((e = sink_start(r, name, at_, nat, at)) ||
+                    (e = put_scalar(r, v->type & 0x7f, ioff, ilen, &r->text)) ||
+                    (e = sink_end(r, c->pos)))
+                    return e;
+            }
+            return VG_OK;
+        }
+    }
     if ((e = sink_start(r, name, at_, nat, at)))
         return e;
     if (close == 0x02 && (e = parse_content(r, c, s, true)))

@@ -413,7 +413,7 @@ static void test_value_types(void **state)
         "u64=18446744073709551615 r32=1.500000e+000 r64=1.000000e-001 bool=true bin=01AB "
         "guid=5770385F-C22A-43E0-BF4C-06F5698FFBD9 size=0x0000000000001234 "
         "ft=2019-04-17T18:40:00.0000000Z st=2020-01-02T03:04:05.6780000Z sid=S-1-5-21-1-2 "
-        "h32=0x0000001f h64=0x8000000000000000 sarr=a,b uarr=1,2 ftbig=(0xff000000 0x00000001) null=\n";
+        "h32=0x0000001f h64=0x8000000000000000 sarr=a sarr=b uarr=1 uarr=2 ftbig=(0xff000000 0x00000001) null=\n";
     assert_string_equal(g.text.p, want);
     assert_int_equal(st.chunks, 1);
     assert_int_equal(st.bad_chunks, 0);
