@@ -126,7 +126,11 @@ static void sb_put_cp(sbuf *b, uint32_t cp)
     sb_put(b, u, k);
 }
 
-/* UTF-16LE units -> UTF-8, up to the first NUL; lone surrogates become U+FFFD. */
+/*
+ * UTF-16LE units -> UTF-8, up to the first NUL. A lone surrogate becomes one
+ * U+FFFD and the unit after it is kept (as the evtx JSON dumps decode it;
+ * libevtx swallows that next unit too).
+ */
 static void sb_put_utf16(sbuf *b, const uint8_t *p, size_t units)
 {
     if (units == 0 || !sb_grow(b, units * 3))   /* a unit takes at most 3 bytes (a pair 4) */
@@ -434,6 +438,14 @@ static uint32_t put_sid(sbuf *out, const uint8_t *p, uint32_t n)
     return 8u + 4u * p[1];
 }
 
+/* ANSI strings are Windows-1252 (as libevtx reads them): its 0x80..0x9F; the rest is Latin-1. */
+static const uint16_t cp1252_c1[32] = {
+    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+    0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008D, 0x017D, 0x008F,
+    0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+    0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
+};
+
 /* One value of base type t (no array bit) at chunk offset off, n bytes. */
 static vg_err put_scalar(rd *r, uint8_t t, uint32_t off, uint32_t n, sbuf *out)
 {
@@ -454,7 +466,7 @@ static vg_err put_scalar(rd *r, uint8_t t, uint32_t off, uint32_t n, sbuf *out)
         return VG_OK;
     case 0x02:
         for (uint32_t i = 0; i < n && p[i]; i++)
-            sb_put_cp(out, p[i]);   /* taken as Latin-1 */
+            sb_put_cp(out, p[i] >= 0x80 && p[i] < 0xA0 ? cp1252_c1[p[i] - 0x80] : p[i]);
         return VG_OK;
     case 0x0e:
         for (uint32_t i = 0; i < n; i++) {

@@ -368,7 +368,7 @@ static uint32_t simple_record(bld *b, uint64_t id, const val *data, uint32_t nda
 static void test_value_types(void **state)
 {
     static const uint8_t str[] = { 'h', 0, 0xe9, 0, 'l', 0, 0x3d, 0xd8, 0x00, 0xde, 0, 0 };
-    static const uint8_t ansi[] = { 'a', 'b', 'c', 0 };
+    static const uint8_t ansi[] = { 'a', 'b', 0x80, 0xe9, 0 };
     static const uint8_t i8[] = { 0xfb }, u8[] = { 200 }, i16[] = { 0xd4, 0xfe },
                          u16[] = { 0xe8, 0xfd }, i32[] = { 0x90, 0xee, 0xfe, 0xff },
                          u32[] = { 0x00, 0x28, 0x6b, 0xee },
@@ -408,7 +408,7 @@ static void test_value_types(void **state)
     evtx_stats st;
     assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
     const char *want =
-        "1 ok prov=Prv id=42 q=(none) comp=host&&A str=h\xc3\xa9l\xf0\x9f\x98\x80 ansi=abc i8=-5 "
+        "1 ok prov=Prv id=42 q=(none) comp=host&&A str=h\xc3\xa9l\xf0\x9f\x98\x80 ansi=ab\xe2\x82\xac\xc3\xa9 i8=-5 "
         "u8=200 i16=-300 u16=65000 i32=-70000 u32=4000000000 i64=-5000000000 "
         "u64=18446744073709551615 r32=1.500000e+000 r64=1.000000e-001 bool=true bin=01AB "
         "guid=5770385F-C22A-43E0-BF4C-06F5698FFBD9 size=0x0000000000001234 "
