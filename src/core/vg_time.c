@@ -169,19 +169,25 @@ vg_err vg_time_parse_epoch(vg_str s, vg_time *out)
     vg_err e = vg_str_to_i64(s, &v);
     if (e)
         return VG_EPARSE;
-    int64_t a = v < 0 ? -v : v;
-    if (a < 100000000000LL)            /* < 1e11: seconds (until year 5138) */
+    uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    if (a < 100000000000ULL)            /* < 1e11: seconds (until year 5138) */
         *out = v * VG_TICKS_PER_SEC;
-    else if (a < 100000000000000LL)    /* milliseconds */
+    else if (a < 100000000000000ULL)    /* milliseconds */
         *out = v * VG_TICKS_PER_MS;
-    else if (a < 100000000000000000LL) /* microseconds */
+    else if (a < 100000000000000000ULL) /* microseconds */
         *out = v * 10;
     else                               /* nanoseconds */
         *out = v / 100;
     return VG_OK;
 }
 
-vg_time vg_time_from_filetime(uint64_t ft) { return (vg_time)ft - VG_FILETIME_EPOCH_DIFF; }
+vg_time vg_time_from_filetime(uint64_t ft)
+{
+    /* FILETIMEs past year 9999 saturate instead of overflowing */
+    if (ft > (uint64_t)VG_TIME_MAX + (uint64_t)VG_FILETIME_EPOCH_DIFF)
+        return VG_TIME_MAX;
+    return (vg_time)(ft - (uint64_t)VG_FILETIME_EPOCH_DIFF);
+}
 
 vg_time vg_time_from_unix(int64_t sec, int64_t nsec) { return sec * VG_TICKS_PER_SEC + nsec / 100; }
 
@@ -192,7 +198,8 @@ vg_err vg_time_parse_any(vg_str s, vg_time *out)
         return VG_OK;
     if (s.n > 2 && s.p[0] == '0' && (s.p[1] == 'x' || s.p[1] == 'X')) {
         uint64_t ft;
-        if (vg_str_to_hex_u64(s, &ft) == VG_OK) {
+        if (vg_str_to_hex_u64(s, &ft) == VG_OK &&
+            ft <= (uint64_t)VG_TIME_MAX + (uint64_t)VG_FILETIME_EPOCH_DIFF) {
             *out = vg_time_from_filetime(ft);
             return VG_OK;
         }

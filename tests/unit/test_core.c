@@ -173,6 +173,11 @@ static void test_time(void **state)
     assert_int_equal(vg_time_parse_iso(VG_STR_LIT("2023-13-01"), &t), VG_EPARSE);
     assert_int_equal(vg_time_parse_iso(VG_STR_LIT("2023-01-01T25:00"), &t), VG_EPARSE);
     assert_int_equal(vg_time_parse_any(VG_STR_LIT("yesterday"), &t), VG_EPARSE);
+    /* FILETIMEs beyond year 9999 are refused, not overflowed */
+    assert_int_equal(vg_time_parse_any(VG_STR_LIT("0x8000000000000000"), &t), VG_EPARSE);
+    assert_int_equal(vg_time_parse_any(VG_STR_LIT("0xFFFFFFFFFFFFFFFF"), &t), VG_EPARSE);
+    assert_true(vg_time_from_filetime(UINT64_MAX) == VG_TIME_MAX);
+    assert_int_equal(vg_time_parse_any(VG_STR_LIT("-9223372036854775808"), &t), VG_OK);
     assert_int_equal(vg_time_parse_iso(VG_STR_LIT("2023-01-01Tjunk"), &t), VG_EPARSE);
     assert_int_equal(vg_time_day(-1), -1);
     char day[16];
