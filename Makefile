@@ -37,6 +37,8 @@ LIB_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/vg_s
 PROGS := $(BUILD)/vigild $(BUILD)/vigil
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 SCHEMA_TSV := schema/advanced-hunting-columns.tsv schema/vigil-extra-columns.tsv
@@ -70,6 +72,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libvigil.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libvigil.a $(LIBS) -lcmocka $(LDFLAGS_ALL)
 
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libvigil.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libvigil.a $(LIBS) $(LDFLAGS_ALL)
+
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libvigil.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libvigil.a $(LIBS) $(LDFLAGS_ALL)
@@ -98,7 +104,7 @@ check-fuzz:
 fuzz:
 	@tests/fuzz/run.sh long
 
-bench: $(PROGS)
+bench: $(PROGS) $(TOOLS) $(BENCH_BINS)
 	@bench/run.sh $(BUILD)
 
 demo: deps

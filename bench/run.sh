@@ -16,7 +16,7 @@
 #      each line, one transaction, journal and sync off).
 # Wall time and peak RSS come from /usr/bin/time (package `time`); bytes on
 # disk are the sizes of the files each engine left. Environment knobs:
-# BENCH_ROWS, BENCH_SKIP (space-separated: decode vigil duckdb duckdb1 sqlite).
+# BENCH_ROWS, BENCH_SKIP (space-separated: decode evtx vigil duckdb duckdb1 sqlite).
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -66,6 +66,17 @@ cat "$FILE" >/dev/null
 if [[ $SKIP != *" decode "* ]]; then
     timed "$WORK/decode.out" "$VIGIL" decode-bench "$FILE" &&
         echo "decoder alone: $(sed 's/^decode-bench: //' "$WORK/decode.out") (peak RSS $((RSS / 1024)) MiB)"
+fi
+
+# EVTX: Vigil's own reader against libevtx + expat, same file, same run
+EVTX_DIR="$HERE/../../shared/data/sigma/regression_data"
+if [[ $SKIP != *" evtx "* ]] && [ -x "$BUILD/bench/evtx_bench" ] && [ -d "$EVTX_DIR" ]; then
+    # the sample with the most events (file size says little: chunks are 64 KiB)
+    big=$(for f in $(find "$EVTX_DIR" -name '*.evtx'); do
+        echo "$("$BUILD/tools/vg-decode" --format evtx "$f" 2>/dev/null | wc -l) $f"; done |
+        sort -n | tail -1 | cut -d' ' -f2-)
+    echo "EVTX ($(basename "$big"), decoded 300 times):"
+    "$BUILD/bench/evtx_bench" "$big" 300 | sed 's/^/  /'
 fi
 
 if [[ $SKIP != *" vigil "* ]]; then
