@@ -10,20 +10,31 @@
  *    3.x at 36 (minor) and 38 (major); block size 4096 at 40; chunk count at
  *    42; CRC32 of bytes 0..119 at 124. Chunks follow back to back, 64 KiB
  *    each; all of them are read to the end of the file (the count may lag
- *    behind in a file that was not closed cleanly), unused slots are
- *    zero-filled, and a count above the slots present means a truncated file.
+ *    behind in a file that was not closed cleanly: every slot that starts
+ *    with "ElfChnk" is read, a non-zero slot without it is one report),
+ *    unused slots are zero-filled, and a count above the slots present
+ *    means a truncated file.
  *  - Chunk header (512 bytes): "ElfChnk\0"; free-space offset at 48 (records
  *    occupy 512..free); CRC32 of the records at 52; CRC32 of bytes 0..119 and
  *    128..511 at 124; string and template tables at 128 and 384 (not needed:
  *    names and templates are reached by offset).
  *  - Record: 0x00002a2a, size u32, record id u64, written FILETIME, binary
  *    XML, size again (the last 4 bytes).
- * What goes wrong is reported and reading goes on: a bad chunk header is one
- * report and the next chunk is read; a bad record checksum is noted in the
- * report of every record of that chunk that fails (those that parse still
- * load, so one damaged record does not cost its neighbours); a bad record is
- * one report naming chunk, record id and file offset; a broken record
- * signature or size ends its chunk (the next record cannot be found).
+ * What goes wrong is reported and reading goes on: a chunk whose header
+ * checksum does not match (a "dirty" chunk: Windows leaves the last chunk's
+ * header stale while the log is open, its free-space offset and checksums
+ * not yet updated) is reported once and its records are still read one by
+ * one, each validated on its own (signature, size, size copy, bounds, binary
+ * XML); past its announced free-space offset the walk goes on only while the
+ * next record id follows. The chunk's report takes an ordinal of its own and
+ * is a reject like any other (its rows still load), so accepted + rejected ==
+ * records holds in vg_ingest_buffer. A chunk with a good header checksum but
+ * a free-space offset outside the chunk is one report and is skipped. A bad
+ * record checksum is noted in the report of every record of that chunk that
+ * fails (those that parse still load, so one damaged record does not cost its
+ * neighbours); a bad record is one report naming chunk, record id and file
+ * offset; a broken record signature or size ends its chunk (the next record
+ * cannot be found).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -61,45 +72,70 @@ static vg_err read_chunk(rd *r, evtx_record_fn fn, void *ctx, evtx_stats *st, vg
     uLong crc = crc32(0L, c, 120);
     crc = crc32(crc, c + 128, EVTX_CHUNK_HEADER - 128);
     uint32_t free_off = rd32(c + 48);
-    const char *why = NULL;
-    if ((uint32_t)crc != rd32(c + 124))
-        why = "header checksum does not match";
-    else if (free_off < EVTX_CHUNK_HEADER || free_off > EVTX_CHUNK_SIZE)
-        why = "free-space offset outside the chunk";
-    if (why) {
+    bool free_ok = free_off >= EVTX_CHUNK_HEADER && free_off <= EVTX_CHUNK_SIZE;
+    bool dirty = (uint32_t)crc != rd32(c + 124);
+    vg_err e = VG_OK;
+    if (!dirty && !free_ok) {
+        /* a header that checks out but makes no sense: nothing to go by */
         st->bad_chunks++;
         char m[VG_DIAG_MAX + 128];
-        snprintf(m, sizeof m, "chunk %" PRIu32 " (file offset %" PRIu64 "): %s; its records are "
-                 "skipped", r->chunk_no, r->chunk_off, why);
+        snprintf(m, sizeof m, "chunk %" PRIu32 " (file offset %" PRIu64 "): free-space offset "
+                 "outside the chunk; its records are skipped", r->chunk_no, r->chunk_off);
         return report(r, fn, ctx, st, NULL, m, d);
     }
-    r->records_crc_bad = (uint32_t)crc32(0L, c + EVTX_CHUNK_HEADER, free_off - EVTX_CHUNK_HEADER) !=
-                         rd32(c + 52);
-    const char *crc_note = r->records_crc_bad ? " (the chunk's record checksum does not match)"
-                                              : "";
+    /*
+     * A dirty chunk (stale header: Windows had the log open) is walked record
+     * by record, each validated on its own. Its free-space offset may lag
+     * behind the records written since, so the walk goes on past it, to the
+     * end of the chunk, as long as what follows is the next record (its
+     * signature and the next record id); anything else there is free space.
+     */
+    uint32_t used = free_ok ? free_off : EVTX_CHUNK_HEADER;
+    uint32_t limit = dirty ? EVTX_CHUNK_SIZE : free_off;
+    const char *crc_note = "";
+    if (dirty) {
+        st->dirty_chunks++;
+        r->records_crc_bad = false;
+        char m[VG_DIAG_MAX + 128];
+        snprintf(m, sizeof m, "chunk %" PRIu32 " (file offset %" PRIu64 "): header checksum "
+                 "does not match; its records were read one by one", r->chunk_no, r->chunk_off);
+        e = report(r, fn, ctx, st, NULL, m, d);
+    } else {
+        r->records_crc_bad = (uint32_t)crc32(0L, c + EVTX_CHUNK_HEADER,
+                                             free_off - EVTX_CHUNK_HEADER) != rd32(c + 52);
+        if (r->records_crc_bad)
+            crc_note = " (the chunk's record checksum does not match)";
+    }
     uint32_t off = EVTX_CHUNK_HEADER;
-    vg_err e = VG_OK;
-    while (off < free_off && !e) {
+    uint64_t prev_id = 0;
+    while (off < limit && !e) {
         win_event ev;
         char m[VG_DIAG_MAX + 128];
         vg_err re = VG_OK;
         bool stop = false;
         r->record_id = 0;
-        uint32_t size = free_off - off >= 8 ? rd32(c + off + 4) : 0;
-        if (free_off - off < EVTX_RECORD_HEADER + 4) {
+        if (off >= used) {
+            /* past the announced used space of a dirty chunk: only a record that
+             * continues the sequence is taken, the rest is free space */
+            if (limit - off < EVTX_RECORD_HEADER + 4 || rd32(c + off) != 0x00002a2a ||
+                (prev_id && rd64(c + off + 8) != prev_id + 1))
+                break;
+        }
+        uint32_t size = limit - off >= 8 ? rd32(c + off + 4) : 0;
+        if (limit - off < EVTX_RECORD_HEADER + 4) {
             re = evtx_bad(r, VG_ECORRUPT, off, "%" PRIu32 " stray bytes after the last record",
-                     free_off - off);
+                     limit - off);
             stop = true;
         } else if (rd32(c + off) != 0x00002a2a) {
             re = evtx_bad(r, VG_ECORRUPT, off, "no record signature");
             stop = true;
-        } else if (size < EVTX_RECORD_HEADER + 4 || size > free_off - off) {
+        } else if (size < EVTX_RECORD_HEADER + 4 || size > limit - off) {
             r->record_id = rd64(c + off + 8);
-            re = evtx_bad(r, VG_ECORRUPT, off, "record size %" PRIu32 " runs past the used space",
-                     size);
+            re = evtx_bad(r, VG_ECORRUPT, off, "record size %" PRIu32 " runs past the %s",
+                     size, dirty ? "chunk" : "used space");
             stop = true;
         } else {
-            r->record_id = rd64(c + off + 8);
+            r->record_id = prev_id = rd64(c + off + 8);
             if (rd32(c + off + size - 4) != size)
                 re = evtx_bad(r, VG_ECORRUPT, off + size - 4, "record size copy does not match");
             else

@@ -37,7 +37,8 @@
 
 /*
  * Called once per record, in file order. ordinal is 1-based over the whole
- * file (a chunk that cannot be read at all takes one ordinal). On success ev
+ * file (a chunk that cannot be read at all takes one ordinal, and so does
+ * the report of a dirty chunk, before its records). On success ev
  * is the decoded event (valid until the callback returns) and bad is NULL;
  * otherwise ev is NULL and bad says what was wrong and where. A non-OK
  * return stops the reader and is passed back.
@@ -47,6 +48,7 @@ typedef vg_err (*evtx_record_fn)(void *ctx, uint64_t ordinal, win_event *ev, con
 
 typedef struct evtx_stats {
     uint32_t chunks, bad_chunks;   /* chunks with a signature; of them unreadable */
+    uint32_t dirty_chunks;         /* of them read record by record (header checksum bad) */
     uint64_t records, bad_records; /* ordinals handed to the callback; of them bad */
     bool header_crc_bad;           /* the file header checksum did not match (read anyway) */
     uint32_t chunks_announced;     /* the file header's chunk count */

@@ -506,6 +506,15 @@ static void test_bad_file_header(void **state)
     vg_buf_free(&o.text);
 }
 
+/* Recomputes a hand-made chunk's header checksum (after editing its header). */
+static void fix_chunk_crc(uint8_t *c)
+{
+    bld b = { c, 0 };
+    uLong crc = crc32(0L, c, 120);
+    crc = crc32(crc, c + 128, 384);
+    p32(&b, 124, (uint32_t)crc);
+}
+
 static void test_bad_chunk_crc(void **state)
 {
     static uint8_t img[IMG_SIZE(3)];
@@ -526,27 +535,196 @@ static void test_bad_chunk_crc(void **state)
     assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
     assert_string_equal(g.text.p,
                         "1 bad chunk 0 (file offset 4096): header checksum does not match; its "
-                        "records are skipped\n"
-                        "2 ok prov=Prv id=42 q=(none) comp=host&&A v=2\n");
+                        "records were read one by one\n"
+                        "2 ok prov=Prv id=42 q=(none) comp=host&&A v=1\n"
+                        "3 ok prov=Prv id=42 q=(none) comp=host&&A v=2\n");
     assert_int_equal(st.chunks, 2);
-    assert_int_equal(st.bad_chunks, 1);
+    assert_int_equal(st.bad_chunks, 0);
+    assert_int_equal(st.dirty_chunks, 1);
     vg_buf_free(&g.text);
-    /* the same through the decoder: one reject, one row */
+    /* the same through the decoder: the chunk's report is a reject, both rows load */
     out o;
     vg_ingest_result res;
     assert_int_equal(decode(vg_str_make((const char *)img, sizeof img), true, true, &o, &res),
                      VG_OK);
-    assert_int_equal(o.rows, 1);
+    assert_int_equal(o.rows, 2);
     assert_int_equal(o.rejects, 1);
-    assert_int_equal(res.records, 2);
+    assert_int_equal(res.records, 3);
+    assert_int_equal(res.accepted, 2);
+    assert_int_equal(res.rejected, 1);
+    assert_non_null(strstr(vg_buf_cstr(&o.text), "reject line 1: record 1: chunk 0 (file offset "
+                                                 "4096): header checksum does not match; its "
+                                                 "records were read one by one"));
     vg_buf_free(&o.text);
-    /* a damaged record region: records that still parse load */
+    /* a damaged record region under a good header: records that still parse load */
     file_header(img, 2);
     img[4096 + 8] ^= 1;
     img[4096 + CHUNK + 600] ^= 0x40;   /* inside record 2's name table */
     assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
     assert_int_equal(g.ok + g.bad, 2);
     assert_int_equal(st.bad_chunks, 0);
+    assert_int_equal(st.dirty_chunks, 0);
+    vg_buf_free(&g.text);
+    /* a header that checks out but whose free-space offset is nonsense: skipped */
+    bld hb = { img + 4096, 0 };
+    p32(&hb, 48, 70000);
+    fix_chunk_crc(img + 4096);
+    assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
+    assert_non_null(strstr(g.text.p, "1 bad chunk 0 (file offset 4096): free-space offset "
+                                     "outside the chunk; its records are skipped\n"));
+    assert_int_equal(st.bad_chunks, 1);
+    vg_buf_free(&g.text);
+}
+
+/*
+ * The last chunk of a log copied while Windows had it open: its header still
+ * describes an earlier state (free-space offset before the newest records,
+ * checksums not updated). Every record written since loads; the free space
+ * after them (zeros, or an older record that does not continue the sequence)
+ * is not taken for a record.
+ */
+static void test_stale_chunk_header(void **state)
+{
+    static uint8_t img[IMG_SIZE(1)];
+    memset(img, 0, sizeof img);
+    val v1 = { 0x01, s_one, 2 }, v2 = { 0x01, s_two, 2 };
+    bld b;
+    chunk_begin(&b, img + 4096);
+    simple_record(&b, 10, &v1, 1, n_v);
+    chunk_end(&b);                     /* the header as it was after record 10 */
+    uint32_t stale_free = b.pos;
+    simple_record(&b, 11, &v2, 1, n_v);
+    simple_record(&b, 12, &v1, 1, n_v);
+    uint32_t end = b.pos;
+    /* leftovers in the free space: a copy of record 11 (id does not follow 12) */
+    memcpy(img + 4096 + end, img + 4096 + stale_free, end - stale_free);
+    file_header(img, 1);
+    assert_int_equal(img[4096 + 48] | img[4096 + 49] << 8, stale_free);
+    got g;
+    evtx_stats st;
+    /* checksums of the stale header still match its own state: only record 10 */
+    assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
+    assert_int_equal(g.ok, 1);
+    assert_int_equal(g.bad, 0);
+    vg_buf_free(&g.text);
+    /* Windows wrote record 11 and 12 and some header fields, not the checksum */
+    img[4096 + 24] ^= 1;               /* last record id field, now out of date */
+    assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
+    assert_string_equal(g.text.p,
+                        "1 bad chunk 0 (file offset 4096): header checksum does not match; its "
+                        "records were read one by one\n"
+                        "2 ok prov=Prv id=42 q=(none) comp=host&&A v=1\n"
+                        "3 ok prov=Prv id=42 q=(none) comp=host&&A v=2\n"
+                        "4 ok prov=Prv id=42 q=(none) comp=host&&A v=1\n");
+    assert_int_equal(st.dirty_chunks, 1);
+    vg_buf_free(&g.text);
+    out o;
+    vg_ingest_result res;
+    assert_int_equal(decode(vg_str_make((const char *)img, sizeof img), true, false, &o, &res),
+                     VG_OK);
+    assert_int_equal(o.rows, 3);
+    assert_int_equal(res.accepted, 3);
+    assert_int_equal(res.rejected, 1);
+    vg_buf_free(&o.text);
+    /* a free-space offset that is nonsense in a dirty header: walked from the start */
+    bld hb = { img + 4096, 0 };
+    p32(&hb, 48, 0xffffffffu);
+    assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
+    assert_int_equal(g.ok, 3);
+    assert_int_equal(g.bad, 1);
+    vg_buf_free(&g.text);
+}
+
+/* A dirty chunk with one corrupted record: that record is rejected, the others load. */
+static void test_dirty_chunk_bad_record(void **state)
+{
+    static uint8_t img[IMG_SIZE(1)];
+    memset(img, 0, sizeof img);
+    val v1 = { 0x01, s_one, 2 }, v2 = { 0x01, s_two, 2 };
+    bld b;
+    chunk_begin(&b, img + 4096);
+    simple_record(&b, 1, &v1, 1, n_v);
+    uint32_t r2 = b.pos;
+    simple_record(&b, 2, &v2, 1, n_v);
+    uint32_t r3 = b.pos;
+    simple_record(&b, 3, &v1, 1, n_v);
+    chunk_end(&b);
+    file_header(img, 1);
+    img[4096 + 8] ^= 1;                /* the header checksum fails */
+    /* record 2: its binary XML broken (the fragment header's token) */
+    assert_int_equal(img[4096 + r2 + EVTX_RECORD_HEADER], 0x0f);
+    img[4096 + r2 + EVTX_RECORD_HEADER] = 0xff;
+    got g;
+    evtx_stats st;
+    assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
+    assert_int_equal(g.ok, 2);
+    assert_int_equal(g.bad, 2);
+    assert_non_null(strstr(g.text.p, "1 bad chunk 0 (file offset 4096): header checksum does "
+                                     "not match; its records were read one by one\n"
+                                     "2 ok prov=Prv id=42 q=(none) comp=host&&A v=1\n"
+                                     "3 bad chunk 0, record id 2,"));
+    assert_non_null(strstr(g.text.p, "4 ok prov=Prv id=42 q=(none) comp=host&&A v=1\n"));
+    vg_buf_free(&g.text);
+    /* record 2's size copy broken instead: rejected, record 3 still found by its size */
+    img[4096 + r2 + EVTX_RECORD_HEADER] = 0x0f;
+    img[4096 + r3 - 4] ^= 1;
+    assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
+    assert_int_equal(g.ok, 2);
+    assert_int_equal(g.bad, 2);
+    assert_non_null(strstr(g.text.p, "record size copy does not match"));
+    vg_buf_free(&g.text);
+    out o;
+    vg_ingest_result res;
+    assert_int_equal(decode(vg_str_make((const char *)img, sizeof img), true, false, &o, &res),
+                     VG_OK);
+    assert_int_equal(o.rows, 2);
+    assert_int_equal(res.records, 4);
+    assert_int_equal(res.rejected, 2);
+    vg_buf_free(&o.text);
+    /* record 2's signature broken: the chunk ends there (record 3 cannot be found) */
+    img[4096 + r3 - 4] ^= 1;
+    img[4096 + r2] ^= 1;
+    assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
+    assert_int_equal(g.ok, 1);
+    assert_int_equal(g.bad, 2);
+    assert_non_null(strstr(g.text.p, "no record signature"));
+    vg_buf_free(&g.text);
+}
+
+/* A file header counting fewer chunks than the file holds: every chunk present is read. */
+static void test_header_undercounts_chunks(void **state)
+{
+    static uint8_t img[IMG_SIZE(4)];
+    memset(img, 0, sizeof img);
+    val v1 = { 0x01, s_one, 2 }, v2 = { 0x01, s_two, 2 };
+    bld b;
+    for (uint32_t i = 0; i < 3; i++) {
+        chunk_begin(&b, img + 4096 + i * CHUNK);
+        simple_record(&b, i + 1, i % 2 ? &v2 : &v1, 1, n_v);
+        chunk_end(&b);
+    }
+    file_header(img, 1);               /* announces 1 chunk; 3 are there, then a zero slot */
+    got g;
+    evtx_stats st;
+    assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
+    assert_int_equal(st.chunks_announced, 1);
+    assert_int_equal(st.chunks, 3);
+    assert_int_equal(g.ok, 3);
+    assert_int_equal(g.bad, 0);
+    vg_buf_free(&g.text);
+    out o;
+    vg_ingest_result res;
+    assert_int_equal(decode(vg_str_make((const char *)img, sizeof img), true, true, &o, &res),
+                     VG_OK);
+    assert_int_equal(o.rows, 3);
+    assert_int_equal(o.rejects, 0);
+    vg_buf_free(&o.text);
+    /* a slot past the count holding something else than a chunk: one report, no records */
+    memset(img + 4096 + 2 * CHUNK, 0x5a, 64);
+    assert_int_equal(read_img(img, sizeof img, &g, &st), VG_OK);
+    assert_int_equal(g.ok, 2);
+    assert_int_equal(g.bad, 1);
+    assert_non_null(strstr(g.text.p, "chunk 2 (file offset 135168): no ElfChnk signature"));
     vg_buf_free(&g.text);
 }
 
@@ -792,6 +970,9 @@ int main(void)
         cmocka_unit_test(test_template_reuse),
         cmocka_unit_test(test_bad_file_header),
         cmocka_unit_test(test_bad_chunk_crc),
+        cmocka_unit_test(test_stale_chunk_header),
+        cmocka_unit_test(test_dirty_chunk_bad_record),
+        cmocka_unit_test(test_header_undercounts_chunks),
         cmocka_unit_test(test_truncated_record),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_userdata_binxml),
