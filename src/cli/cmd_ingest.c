@@ -39,7 +39,7 @@
 typedef struct ingest_settings {
     const char *data, *format, *table, *server, *token;
     int64_t chunk, show_rejects, batch_rows;
-    bool progress, no_fsync;
+    bool progress, no_fsync, evtx_recover;
 } ingest_settings;
 
 #define OFF(f) offsetof(ingest_settings, f)
@@ -62,6 +62,8 @@ static const vg_cfg_def ingest_defs[] = {
       "print this many rejected records (all go to the dead-letter area)" },
     { "progress", VG_CFG_BOOL, "true", 0, 0, false, OFF(progress),
       "progress bar on stderr when it is a terminal and the input is large" },
+    { "evtx-recover", VG_CFG_BOOL, "false", 0, 0, false, OFF(evtx_recover),
+      "EVTX files: also load deleted records found in free space (through libevtx)" },
     { "no-fsync", VG_CFG_BOOL, "false", 0, 0, false, OFF(no_fsync),
       "TESTS ONLY: skip fsync in the store (rows may be lost on a crash)" },
 };
@@ -439,6 +441,7 @@ int cmd_ingest(int argc, char **argv)
     rc = CLI_USAGE;
     r.s = &s;
     r.o.keep_raw = true;
+    r.o.evtx_recover = s.evtx_recover;
     if (args.npos == 0) {
         cli_err("ingest", "give the files to load, or - for stdin (see vigil ingest --help)");
         goto out;

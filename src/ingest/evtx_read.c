@@ -38,6 +38,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -220,7 +221,43 @@ typedef struct native_run {
     vg_reject_fn reject;
     void *rctx;
     vg_ingest_result *res;
+    uint64_t *ids;        /* EventRecordIDs of the events read, when asked for */
+    size_t nids, cap;
+    bool want_ids;
 } native_run;
+
+/* Parses a decimal EventRecordID; false when it is not one. */
+static bool parse_id(vg_str s, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (s.n == 0 || s.n > 20)
+        return false;
+    for (size_t i = 0; i < s.n; i++) {
+        unsigned dg = (unsigned char)s.p[i] - '0';
+        if (dg > 9 || v > (UINT64_MAX - dg) / 10)
+            return false;
+        v = v * 10 + dg;
+    }
+    *out = v;
+    return true;
+}
+
+static vg_err keep_id(native_run *run, const win_event *ev, vg_diag *d)
+{
+    uint64_t id;
+    if (!run->want_ids || !parse_id(ev->record_id, &id))
+        return VG_OK;
+    if (run->nids == run->cap) {
+        size_t cap = run->cap ? 2 * run->cap : 256;
+        uint64_t *p = realloc(run->ids, cap * sizeof *p);
+        if (!p)
+            return vg_diag_set(d, VG_ENOMEM, "out of memory for %zu record ids", cap);
+        run->ids = p;
+        run->cap = cap;
+    }
+    run->ids[run->nids++] = id;
+    return VG_OK;
+}
 
 static void reject_line(native_run *run, uint64_t line, const char *msg)
 {
@@ -241,7 +278,9 @@ static vg_err on_record(void *ctx, uint64_t ordinal, win_event *ev, const char *
         return VG_OK;
     }
     vg_diag rd_ = { "" };
-    vg_err e = win_map_event(run->set, run->o, ev, &rd_);
+    vg_err e = keep_id(run, ev, &rd_);
+    if (!e)
+        e = win_map_event(run->set, run->o, ev, &rd_);
     if (!e) {
         run->res->accepted++;
         return VG_OK;
@@ -260,7 +299,15 @@ vg_err win_decode_evtx_native(vg_batchset *set, const vg_ingest_opts *o, vg_str 
                               vg_reject_fn reject, void *reject_ctx, vg_ingest_result *res,
                               vg_diag *d)
 {
-    native_run run = { .set = set, .o = o, .reject = reject, .rctx = reject_ctx, .res = res };
+    return win_decode_evtx_native_ids(set, o, file, reject, reject_ctx, res, NULL, NULL, NULL, d);
+}
+
+vg_err win_decode_evtx_native_ids(vg_batchset *set, const vg_ingest_opts *o, vg_str file,
+                                  vg_reject_fn reject, void *reject_ctx, vg_ingest_result *res,
+                                  uint64_t **ids, size_t *nids, uint64_t *ordinals, vg_diag *d)
+{
+    native_run run = { .set = set, .o = o, .reject = reject, .rctx = reject_ctx, .res = res,
+                       .want_ids = ids != NULL };
     vg_arena a;
     vg_arena_init(&a, 65536, EVTX_ARENA_CAP);
     evtx_stats st;
@@ -289,5 +336,17 @@ vg_err win_decode_evtx_native(vg_batchset *set, const vg_ingest_opts *o, vg_str 
         }
     }
     vg_arena_free(&a);
+    if (ordinals)
+        *ordinals = e ? 0 : st.records;
+    if (ids && !e) {
+        *ids = run.ids;
+        *nids = run.nids;
+    } else {
+        free(run.ids);
+        if (ids) {
+            *ids = NULL;
+            *nids = 0;
+        }
+    }
     return e;
 }

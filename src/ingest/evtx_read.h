@@ -72,4 +72,14 @@ vg_err win_decode_evtx_native(vg_batchset *set, const vg_ingest_opts *o, vg_str 
                               vg_reject_fn reject, void *reject_ctx, vg_ingest_result *res,
                               vg_diag *d);
 
+/*
+ * The same, also handing back the EventRecordIDs of the events it read (in
+ * *ids, malloc'ed, the caller frees it; NULL when none) and the ordinals it
+ * used (records after them are numbered from *ordinals + 1). On an error
+ * *ids is NULL.
+ */
+vg_err win_decode_evtx_native_ids(vg_batchset *set, const vg_ingest_opts *o, vg_str file,
+                                  vg_reject_fn reject, void *reject_ctx, vg_ingest_result *res,
+                                  uint64_t **ids, size_t *nids, uint64_t *ordinals, vg_diag *d);
+
 #endif

@@ -66,6 +66,8 @@ typedef struct vg_ingest_opts {
     vg_format format;
     const vg_table_def *table;   /* default table for native NDJSON, or NULL */
     bool keep_raw;               /* keep unknown/source fields as the raw record (default true) */
+    bool evtx_recover;           /* .evtx: also load deleted records libevtx recovers from free
+                                    space (default false; see win_evtx.c) */
 } vg_ingest_opts;
 
 /* A rejected record: where and why. */

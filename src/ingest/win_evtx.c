@@ -14,7 +14,11 @@
  * which the build does not link. vg_decode_evtx_file reads the live records,
  * as Event Viewer does. win_decode_evtx(recover=true) then adds the deleted
  * records libevtx finds in free space whose EventRecordID was not already
- * seen (free space often still holds copies of live records).
+ * seen (free space often still holds copies of live records). With
+ * vg_ingest_opts.evtx_recover, vg_decode_evtx_file does the same on top of
+ * the native reader: the native reader loads the live records, then libevtx
+ * adds only the recovered ones whose EventRecordID neither the native reader
+ * nor libevtx's own live records had (numbered after the native ordinals).
  * A recovered fragment libevtx cannot read is skipped, not rejected: the
  * file never claimed it as a record.
  *
@@ -386,15 +390,46 @@ static void reject_file(evtx_run *run, const char *msg)
         run->reject(run->rctx, 0, vg_str_c(msg), VG_STR_NULL);
 }
 
+/*
+ * The libevtx pass. live: decode the live records (win_decode_evtx);
+ * otherwise only note their ids. recover: then add the recovered records
+ * whose id is neither a live one nor in seen[0..nseen), numbered from
+ * line_base + 1 (live: after libevtx's live records). Recovery alone
+ * (!live) reports nothing for a buffer the native reader already rejected
+ * as a whole (no ElfFile header).
+ */
+static vg_err libevtx_decode(vg_batchset *set, const vg_ingest_opts *o, vg_str file, bool live,
+                             bool recover, const uint64_t *seen, size_t nseen, uint64_t line_base,
+                             vg_reject_fn reject, void *reject_ctx, vg_ingest_result *res,
+                             vg_diag *d);
+
 vg_err vg_decode_evtx_file(vg_batchset *set, const vg_ingest_opts *o, vg_str file,
                            vg_reject_fn reject, void *reject_ctx, vg_ingest_result *res,
                            vg_diag *d)
 {
-    return win_decode_evtx_native(set, o, file, reject, reject_ctx, res, d);
+    if (!o->evtx_recover)
+        return win_decode_evtx_native(set, o, file, reject, reject_ctx, res, d);
+    uint64_t *ids = NULL, ordinals = 0;
+    size_t nids = 0;
+    vg_err e = win_decode_evtx_native_ids(set, o, file, reject, reject_ctx, res, &ids, &nids,
+                                          &ordinals, d);
+    if (!e)
+        e = libevtx_decode(set, o, file, false, true, ids, nids, ordinals, reject, reject_ctx,
+                           res, d);
+    free(ids);
+    return e;
 }
 
 vg_err win_decode_evtx(vg_batchset *set, const vg_ingest_opts *o, vg_str file, bool recover,
                        vg_reject_fn reject, void *reject_ctx, vg_ingest_result *res, vg_diag *d)
+{
+    return libevtx_decode(set, o, file, true, recover, NULL, 0, 0, reject, reject_ctx, res, d);
+}
+
+static vg_err libevtx_decode(vg_batchset *set, const vg_ingest_opts *o, vg_str file, bool live,
+                             bool recover, const uint64_t *seen, size_t nseen, uint64_t line_base,
+                             vg_reject_fn reject, void *reject_ctx, vg_ingest_result *res,
+                             vg_diag *d)
 {
     evtx_run run = { .set = set, .o = o, .reject = reject, .rctx = reject_ctx, .res = res };
     libevtx_file_t *f = NULL;
@@ -402,11 +437,13 @@ vg_err win_decode_evtx(vg_batchset *set, const vg_ingest_opts *o, vg_str file, b
     uint64_t *ids = NULL;
     char path[512], msg[VG_DIAG_MAX];
     vg_err e = VG_OK;
-    int fd = -1, n = 0, nrec = 0;
+    int fd = -1, n = 0;
+    size_t nrec = 0;
     vg_buf_init(&run.xml, WIN_EVTX_MAX_XML + 1);
     vg_buf_init(&run.scratch, 4u * WIN_EVTX_MAX_XML);
     if (file.n < 4096 || memcmp(file.p, "ElfFile", 8) != 0) {
-        reject_file(&run, "not an EVTX file (no ElfFile header)");
+        if (live)
+            reject_file(&run, "not an EVTX file (no ElfFile header)");
         goto out;
     }
     if ((fd = open_image(file, path, sizeof path)) < 0) {
@@ -421,7 +458,8 @@ vg_err win_decode_evtx(vg_batchset *set, const vg_ingest_opts *o, vg_str file, b
     if (libevtx_file_open(f, path, LIBEVTX_OPEN_READ, &err) != 1) {
         char m[256];
         evtx_errmsg(err, m, sizeof m);
-        snprintf(msg, sizeof msg, "EVTX file cannot be opened: %s", m);
+        snprintf(msg, sizeof msg, "EVTX file cannot be opened%s: %s",
+                 live ? "" : " by libevtx for recovery", m);
         reject_file(&run, msg);
         libevtx_file_free(&f, NULL);
         f = NULL;
@@ -431,17 +469,33 @@ vg_err win_decode_evtx(vg_batchset *set, const vg_ingest_opts *o, vg_str file, b
         n = 0;
     libevtx_error_free(&err);
     if (n > WIN_EVTX_MAX_RECORDS) {
+        if (!live)
+            goto out;   /* the native reader read them; libevtx cannot note them all */
         snprintf(msg, sizeof msg, "EVTX file: %d records, only the first %d are read", n,
                  WIN_EVTX_MAX_RECORDS);
         reject_file(&run, msg);
         n = WIN_EVTX_MAX_RECORDS;
     }
-    ids = calloc((size_t)n + 1, sizeof *ids);
+    ids = calloc((size_t)n + nseen + 1, sizeof *ids);
     if (!ids) {
-        e = vg_diag_set(d, VG_ENOMEM, "out of memory for %d record ids", n);
+        e = vg_diag_set(d, VG_ENOMEM, "out of memory for %zu record ids", (size_t)n + nseen);
         goto out;
     }
-    for (int i = 0; i < n && !e; i++) {
+    if (nseen)
+        memcpy(ids, seen, nseen * sizeof *ids);
+    nrec = nseen;
+    for (int i = 0; i < n && !live && !e; i++) {
+        libevtx_record_t *rec = NULL;
+        uint64_t id;
+        if (libevtx_file_get_record_by_index(f, i, &rec, &err) != 1) {
+            libevtx_error_free(&err);
+            continue;
+        }
+        if (libevtx_record_get_identifier(rec, &id, NULL) == 1)
+            ids[nrec++] = id;
+        libevtx_record_free(&rec, NULL);
+    }
+    for (int i = 0; i < n && live && !e; i++) {
         libevtx_record_t *rec = NULL;
         char what[64];
         snprintf(what, sizeof what, "record %d", i + 1);
@@ -462,7 +516,7 @@ vg_err win_decode_evtx(vg_batchset *set, const vg_ingest_opts *o, vg_str file, b
         e = do_record(&run, rec, (uint64_t)i + 1, what, d);
         libevtx_record_free(&rec, NULL);
     }
-    qsort(ids, (size_t)nrec, sizeof *ids, cmp_u64);
+    qsort(ids, nrec, sizeof *ids, cmp_u64);
     int nrecov = 0;
     if (!e && recover && libevtx_file_get_number_of_recovered_records(f, &nrecov, &err) != 1)
         nrecov = 0;
@@ -477,13 +531,13 @@ vg_err win_decode_evtx(vg_batchset *set, const vg_ingest_opts *o, vg_str file, b
         }
         uint64_t id;
         if (libevtx_record_get_identifier(rec, &id, NULL) == 1 &&
-            bsearch(&id, ids, (size_t)nrec, sizeof *ids, cmp_u64)) {
+            bsearch(&id, ids, nrec, sizeof *ids, cmp_u64)) {
             libevtx_record_free(&rec, NULL);
             continue;
         }
         char what[64];
         snprintf(what, sizeof what, "recovered record %d", i + 1);
-        e = do_record(&run, rec, (uint64_t)n + (uint64_t)i + 1, what, d);
+        e = do_record(&run, rec, (live ? (uint64_t)n : line_base) + (uint64_t)i + 1, what, d);
         libevtx_record_free(&rec, NULL);
     }
 out:

@@ -187,6 +187,7 @@ void vg_h_ingest(vg_req *rq)
     vg_ingest_opts o = { .format = VG_FMT_AUTO, .table = NULL, .keep_raw = true };
     const char *targ = vg_req_arg(rq, "table");
     const char *farg = vg_req_arg(rq, "format");
+    const char *rarg = vg_req_arg(rq, "evtx_recover");
     const char *earg = vg_req_header(rq, "Content-Encoding");
     collect c = { 0 };
     vg_batchset set;
@@ -210,6 +211,13 @@ void vg_h_ingest(vg_req *rq)
         vg_req_json_error(rq, 400, "unknown format '%.64s' (auto, ndjson, evtx-json, "
                           "winlogbeat, evtx)", farg);
         goto out;
+    }
+    if (rarg && *rarg) {
+        if (strcmp(rarg, "1") != 0 && strcmp(rarg, "0") != 0) {
+            vg_req_json_error(rq, 400, "evtx_recover: want 0 or 1, not '%.64s'", rarg);
+            goto out;
+        }
+        o.evtx_recover = rarg[0] == '1';
     }
     vg_encoding enc;
     if (vg_encoding_parse(earg, &enc) != VG_OK) {
