@@ -15,19 +15,9 @@
 #include <zlib.h>
 
 #include "ingest/evtx_read.h"
+#include "fuzz_common.h"
 #include "ingest/vg_ingest.h"
 
-static vg_err render_sink(void *ctx, vg_batch *b, vg_diag *d)
-{
-    vg_buf out;
-    vg_buf_init(&out, 0);
-    for (uint32_t r = 0; r < b->nrows; r++) {
-        vg_buf_clear(&out);
-        vg_batch_row_json(b, r, &out);
-    }
-    vg_buf_free(&out);
-    return VG_OK;
-}
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -73,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vg_diag d;
     vg_ingest_result res = { 0 };
     vg_ingest_opts o = { .format = VG_FMT_EVTX, .keep_raw = true };
-    if (vg_batchset_init(&set, 8, render_sink, NULL))
+    if (vg_batchset_init(&set, 8, fuzz_render_sink, NULL))
         abort();
     vg_err e = win_decode_evtx_native(&set, &o, vg_str_make((const char *)data, size), NULL, NULL,
                                       &res, &d);

@@ -33,6 +33,9 @@ for src in tests/fuzz/fuzz_*.c; do
     [ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$work/"
     dict=()
     [ -f "tests/fuzz/$name.dict" ] && dict=(-dict="tests/fuzz/$name.dict")
+    # per-target libFuzzer flags, one per line (e.g. fork mode for a target
+    # whose third-party library leaks)
+    [ -f "tests/fuzz/$name.options" ] && mapfile -t -O "${#dict[@]}" dict < <(grep -v '^#' "tests/fuzz/$name.options")
     if "$bin" "$work" "${dict[@]}" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 \
         -artifact_prefix="fuzz-out/$name/" -print_final_stats=0 >"fuzz-out/$name.log" 2>&1; then
         printf '%-24s ok (%s s, %s inputs)\n' "$name" "$secs" "$(ls "$work" | wc -l)"
