@@ -16,7 +16,7 @@
 #      each line, one transaction, journal and sync off).
 # Wall time and peak RSS come from /usr/bin/time (package `time`); bytes on
 # disk are the sizes of the files each engine left. Environment knobs:
-# BENCH_ROWS, BENCH_SKIP (space-separated: decode evtx vigil duckdb duckdb1 sqlite).
+# BENCH_ROWS, BENCH_SKIP (space-separated: decode evtx vigil http duckdb duckdb1 sqlite).
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -95,6 +95,28 @@ if [[ $SKIP != *" vigil "* ]]; then
             "$RSS" "taskset -c 0"
     fi
     rm -rf "$WORK/vigil-data"
+fi
+
+# the same file over HTTP: vigild on 127.0.0.1, one `vigil ingest --server` client
+# (zstd bodies of 4 MB of lines, each acknowledged after its fsync); peak RSS is the server's
+if [[ $SKIP != *" http "* ]] && [ -x "$BUILD/vigild" ]; then
+    port=$((20000 + RANDOM % 20000))
+    "$BUILD/vigild" --data "$WORK/vigil-http" --listen "127.0.0.1:$port" \
+        >"$WORK/vigild.out" 2>"$WORK/vigild.err" &
+    srv=$!
+    for _ in $(seq 1 50); do [ -s "$WORK/vigil-http/admin.token" ] && break; sleep 0.1; done
+    tok=$(tr -d '\n' <"$WORK/vigil-http/admin.token" 2>/dev/null)
+    if timed "$WORK/http.out" "$VIGIL" ingest --server "http://127.0.0.1:$port" --token "$tok" "$FILE"; then
+        # the server's peak RSS, from the kernel, before it stops
+        SRSS=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$srv/status" 2>/dev/null)
+        kill -TERM "$srv"; wait "$srv" 2>/dev/null
+        n=$("$VIGIL" count --data "$WORK/vigil-http" DeviceProcessEvents)
+        record "Vigil over HTTP (1 client, durable)" "$n" "$SEC" "$(dirsize "$WORK/vigil-http")" \
+            "${SRSS:-0}" "vigild + vigil ingest --server"
+    else
+        kill -TERM "$srv"; wait "$srv" 2>/dev/null
+    fi
+    rm -rf "$WORK/vigil-http"
 fi
 
 if [[ $SKIP != *" duckdb "* ]] || [[ $SKIP != *" duckdb1 "* ]]; then
