@@ -270,27 +270,6 @@ static vg_err sink_start(rd *r, vg_str name, const bx_attr *at, uint32_t nat, ui
     return VG_OK;
 }
 
-static void system_text(win_event *ev, vg_str name, vg_str v)
-{
-    static const struct {
-        const char *name;
-        size_t off;
-    } fields[] = {
-        { "EventID", offsetof(win_event, event_id) },
-        { "Version", offsetof(win_event, version) },
-        { "Level", offsetof(win_event, level) },
-        { "Task", offsetof(win_event, task) },
-        { "Opcode", offsetof(win_event, opcode) },
-        { "Keywords", offsetof(win_event, keywords) },
-        { "EventRecordID", offsetof(win_event, record_id) },
-        { "Channel", offsetof(win_event, channel) },
-        { "Computer", offsetof(win_event, computer) },
-    };
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        if (vg_str_eqc(name, fields[i].name))
-            *(vg_str *)((char *)ev + fields[i].off) = v;
-}
-
 static vg_err sink_end(rd *r, uint32_t pos)
 {
     bool leaf = !r->has_child[r->depth];
@@ -304,7 +283,7 @@ static vg_err sink_end(rd *r, uint32_t pos)
     }
     vg_err e = VG_OK;
     if (r->depth == 3 && r->sec == SEC_SYSTEM && leaf) {
-        system_text(r->ev, r->el[3], v);
+        win_event_set_system(r->ev, r->el[3], v);
     } else if (r->depth == 3 && r->sec == SEC_EVENTDATA) {
         if (!leaf)
             v = VG_STR_LIT("");

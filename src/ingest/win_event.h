@@ -58,6 +58,9 @@ vg_err win_event_add(win_event *ev, vg_str name, vg_str value, vg_diag *d);
 vg_err win_event_add_param(win_event *ev, vg_str value, vg_diag *d);
 /* Value of the first pair with this name (exact), or {NULL,0}. */
 vg_str win_event_get(const win_event *ev, const char *name);
+/* Sets the System field named by a leaf element (EventID, Level, Channel, ...);
+ * other names are ignored. Shared by the XML and binary-XML readers. */
+void win_event_set_system(win_event *ev, vg_str name, vg_str v);
 /* Applies the cross-source normalizations (see docs/formats.md). */
 void win_event_normalize(win_event *ev);
 

@@ -158,27 +158,6 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
         x->el[x->depth] = vg_str_dup(x->ev->arena, vg_str_c(name));
 }
 
-static void system_text(xml_ctx *x, vg_str name, vg_str v)
-{
-    static const struct {
-        const char *name;
-        size_t off;
-    } fields[] = {
-        { "EventID", offsetof(win_event, event_id) },
-        { "Version", offsetof(win_event, version) },
-        { "Level", offsetof(win_event, level) },
-        { "Task", offsetof(win_event, task) },
-        { "Opcode", offsetof(win_event, opcode) },
-        { "Keywords", offsetof(win_event, keywords) },
-        { "EventRecordID", offsetof(win_event, record_id) },
-        { "Channel", offsetof(win_event, channel) },
-        { "Computer", offsetof(win_event, computer) },
-    };
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        if (vg_str_eqc(name, fields[i].name))
-            *(vg_str *)((char *)x->ev + fields[i].off) = v;
-}
-
 static void XMLCALL on_end(void *ud, const XML_Char *name)
 {
     xml_ctx *x = ud;
@@ -197,7 +176,7 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
     }
     vg_err e = VG_OK;
     if (x->depth == 3 && x->sec == SEC_SYSTEM && leaf) {
-        system_text(x, x->el[3], v);
+        win_event_set_system(x->ev, x->el[3], v);
     } else if (x->depth == 3 && x->sec == SEC_EVENTDATA) {
         if (!leaf)
             v = VG_STR_LIT("");

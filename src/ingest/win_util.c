@@ -446,3 +446,24 @@ void win_reg_details(vg_arena *a, vg_str details, const char **type, vg_str *dat
     if (vg_str_eqc_ci(d, "(Empty)"))
         *data = VG_STR_LIT("");
 }
+
+void win_event_set_system(win_event *ev, vg_str name, vg_str v)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } fields[] = {
+        { "EventID", offsetof(win_event, event_id) },
+        { "Version", offsetof(win_event, version) },
+        { "Level", offsetof(win_event, level) },
+        { "Task", offsetof(win_event, task) },
+        { "Opcode", offsetof(win_event, opcode) },
+        { "Keywords", offsetof(win_event, keywords) },
+        { "EventRecordID", offsetof(win_event, record_id) },
+        { "Channel", offsetof(win_event, channel) },
+        { "Computer", offsetof(win_event, computer) },
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (vg_str_eqc(name, fields[i].name))
+            *(vg_str *)((char *)ev + fields[i].off) = v;
+}
