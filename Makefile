@@ -23,7 +23,7 @@ endif
 comma := ,
 
 CC ?= cc
-PKGS := libmicrohttpd libzstd liblz4 libxxhash zlib libcurl sqlite3 libcrypto
+PKGS := libmicrohttpd libzstd liblz4 libxxhash zlib libcurl sqlite3 libcrypto libpcre2-8 libmaxminddb
 OPT ?= -O2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers -Wvla -Wformat=2 -fno-strict-aliasing -pthread \
