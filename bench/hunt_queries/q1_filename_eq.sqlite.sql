@@ -1,0 +1,1 @@
+SELECT count(*) AS Count FROM p WHERE FileName = 'powershell.exe';
