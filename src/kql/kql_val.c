@@ -7,7 +7,7 @@
  * Formats follow Kusto (and .NET underneath it): datetimes ISO-8601 with the
  * fraction's trailing zeros trimmed, timespans "[-][d.]hh:mm:ss[.fffffff]",
  * reals as the shortest text that reads back to the same double, switching
- * to "1E+15" notation from exponent 15 up or below -5 as .NET's "R" does.
+ * to "1E+15" notation from exponent 15 up or below -4 as .NET's "R" does.
  */
 #include "kql/kql_val.h"
 
@@ -61,7 +61,7 @@ static size_t real_text(double r, char *out, size_t cap)
     size_t n = 0;
     if (neg)
         t[n++] = '-';
-    if (ex >= 15 || ex < -5) {
+    if (ex >= 15 || ex < -4) {
         t[n++] = digits[0];
         if (nd > 1) {
             t[n++] = '.';
