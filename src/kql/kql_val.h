@@ -214,6 +214,9 @@ kql_regex *kql_regex_get(kql_ctx *ctx, vg_str pattern);
  * receives (start, end) byte offsets for up to max_groups groups including
  * group 0. Negative = error (reported in ctx). */
 int kql_regex_match(kql_regex *re, vg_str subject, size_t start, size_t *ovec, int max_groups);
+/* Number of capture groups of a pattern, group 0 not counted (kql_str.c).
+ * Unset groups of a match read as (SIZE_MAX, SIZE_MAX) in ovec. */
+int kql_regex_groups(const kql_regex *re);
 
 /* ---- aggregations ---- */
 
