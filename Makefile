@@ -43,7 +43,7 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 SCHEMA_TSV := schema/advanced-hunting-columns.tsv schema/vigil-extra-columns.tsv
 
-.PHONY: print-libs all check check-unit check-san check-golden check-integration check-fuzz bench fuzz demo deps clean lint
+.PHONY: print-libs all check check-unit check-san check-golden check-integration check-fuzz bench bench-hunt fuzz demo deps clean lint
 all: $(PROGS) $(TOOLS)
 
 $(BUILD)/gen/vg_schema_data.c: src/schema/gen_schema.awk $(SCHEMA_TSV)
@@ -107,6 +107,11 @@ fuzz:
 
 bench: $(PROGS) $(TOOLS) $(BENCH_BINS)
 	@bench/run.sh $(BUILD)
+	@bench/hunt.sh $(BUILD)
+
+# the hunting (KQL) benchmark alone; BENCH_HUNT_ROWS=200000 for a quick run
+bench-hunt: $(PROGS)
+	@bench/hunt.sh $(BUILD)
 
 demo: deps
 	@$(MAKE) --no-print-directory all
