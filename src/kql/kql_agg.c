@@ -1,0 +1,1367 @@
+/*
+ * kql_agg.c - the aggregation functions of summarize: the kql_agg_def table
+ * (count, dcount, sum, avg, min/max, make_list/make_set/make_bag, arg_max,
+ * take_any, percentiles, stdev/variance and their *if forms) and the lookup.
+ *
+ * Each aggregation is a fixed-size state (init/add/merge/finish) that the
+ * summarize operator keeps per group. Anything of variable size a state keeps
+ * (copied strings, dynamic trees, value lists, sketches) is allocated in the
+ * arena passed to add/merge, never on the heap, so dropping the operator's
+ * arena frees every group at once. Constant arguments (dcount accuracy,
+ * maxSize, the percentile p) arrive with every row and are read once, on the
+ * first row. Every state can be merged (two threads' partials of one group).
+ *
+ * Behaviour on no rows follows Kusto's "default values of aggregations":
+ * count, countif, dcount, dcountif, sum, sumif, stdev*, variance* give 0;
+ * make_list/make_set give [] and make_bag {}; everything else is null. A
+ * null whose type a state never saw (no rows at all) is returned as a null
+ * dynamic; the executor converts it to the column's type.
+ *
+ * Limits: make_list/make_set/make_bag keep at most KQL_AGG_LIST_MAX elements
+ * (Kusto's default and maximum maxSize). dcount is exact (a set of 64-bit
+ * hashes) up to 1,000 distinct values (8,000 at accuracy >= 2), then a
+ * HyperLogLog of 2^12..2^18 one-byte registers per Kusto's accuracy table,
+ * estimated with Ertl's improved estimator (no empirical bias tables).
+ * percentile(s) are exact nearest-rank up to KQL_AGG_PCT_K values per group;
+ * past that, values go through a hierarchy of compactors (each level holds
+ * up to K values of weight 2^level, and a full level is sorted and every
+ * other value promoted), which bounds memory by KQL_AGG_PCT_LEVELS * K
+ * values and keeps the rank error near 1/K; answers are still input values.
+ * A kept dynamic value (arg_max, take_any, min/max) is held as its JSON text
+ * in one reusable buffer, at most KQL_AGG_HELD_MAX bytes.
+ *
+ * add() has no error channel: when the arena runs out, a state stops
+ * growing (lists are cut short, sketches stop taking values) and finish()
+ * returns what it has.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/vg_map.h"
+#include "kql/kql_val.h"
+
+#define KQL_AGG_LIST_MAX 1048576u
+#define KQL_AGG_PCT_K 32768u
+#define KQL_AGG_PCT_LEVELS 40
+#define KQL_AGG_HELD_MAX (16u << 20)
+#define KQL_AGG_DCOUNT_EXACT_LO 1000u
+#define KQL_AGG_DCOUNT_EXACT_HI 8000u
+
+/* ------------------------------------------------------------------ */
+/* helpers                                                             */
+
+/* A dynamic scalar read as its natural type (numbers, strings, bools);
+ * arrays, bags and other types pass through. */
+static kql_val undyn(kql_val v)
+{
+    if (v.t != VG_T_DYNAMIC)
+        return v;
+    if (v.null || !v.u.d)
+        return kql_dynamic(NULL);
+    if (v.u.d->kind == VG_JSON_OBJECT || v.u.d->kind == VG_JSON_ARRAY)
+        return v;
+    return kql_dyn_scalar(v.u.d);
+}
+
+/* Argument i is a true bool (null and missing are false, as in Kusto). */
+static bool arg_true(const kql_val *args, uint32_t nargs, uint32_t i)
+{
+    if (i >= nargs)
+        return false;
+    kql_val v = undyn(args[i]);
+    return v.t == VG_T_BOOL && !v.null && v.u.i != 0;
+}
+
+/* Argument i as a number; false when absent, null or not numeric. */
+static bool arg_num(const kql_val *args, uint32_t nargs, uint32_t i, double *out)
+{
+    if (i >= nargs)
+        return false;
+    kql_val v = undyn(args[i]);
+    if (v.null)
+        return false;
+    switch (v.t) {
+    case VG_T_INT: case VG_T_LONG: *out = (double)v.u.i; return true;
+    case VG_T_REAL: if (isnan(v.u.r)) return false; *out = v.u.r; return true;
+    default: return false;
+    }
+}
+
+/* maxSize argument: Kusto's default and maximum is 1048576. */
+static uint32_t arg_max_size(const kql_val *args, uint32_t nargs, uint32_t i)
+{
+    double d;
+    if (!arg_num(args, nargs, i, &d) || d < 1 || d >= (double)KQL_AGG_LIST_MAX)
+        return KQL_AGG_LIST_MAX;
+    return (uint32_t)d;
+}
+
+/* A deep copy of a dynamic tree into a (bounded depth, as the parser's). */
+static vg_json *json_copy(vg_arena *a, const vg_json *s, unsigned depth)
+{
+    if (!s || depth > VG_JSON_MAX_DEPTH)
+        return NULL;
+    vg_json *d = vg_arena_alloc(a, sizeof *d);
+    if (!d)
+        return NULL;
+    d->kind = s->kind;
+    d->str = s->str.n ? vg_str_dup(a, s->str) : (vg_str){ "", 0 };
+    d->key = s->key.n ? vg_str_dup(a, s->key) : (vg_str){ "", 0 };
+    if (!d->str.p) d->str = (vg_str){ "", 0 };
+    if (!d->key.p) d->key = (vg_str){ "", 0 };
+    d->n = 0;
+    d->kids = NULL;
+    if (s->n && s->kids) {
+        d->kids = vg_arena_alloc(a, (size_t)s->n * sizeof *d->kids);
+        if (!d->kids)
+            return d;
+        for (uint32_t i = 0; i < s->n; i++) {
+            vg_json *k = json_copy(a, s->kids[i], depth + 1);
+            if (k)
+                d->kids[d->n++] = k;
+        }
+    }
+    return d;
+}
+
+/* A copy of v whose payload lives in a. */
+static kql_val val_copy(vg_arena *a, kql_val v)
+{
+    if (v.t == VG_T_STRING) {
+        if (v.u.s.n == 0)
+            return kql_string((vg_str){ "", 0 });
+        vg_str s = vg_str_dup(a, v.u.s);
+        return kql_string(s.p ? s : (vg_str){ "", 0 });
+    }
+    if (v.t == VG_T_DYNAMIC)
+        return v.null ? kql_dynamic(NULL) : kql_dynamic(json_copy(a, v.u.d, 0));
+    return v;
+}
+
+/* The null returned when a state never saw the type of its input. */
+static kql_val untyped_null(void) { return kql_dynamic(NULL); }
+
+/* ---- a kept value with a reusable buffer ----
+ * min/max/arg_max replace their kept value often; reusing one buffer keeps
+ * the arena from growing with every replacement. Dynamic values are kept as
+ * JSON text and parsed back at finish. */
+typedef struct held {
+    kql_val v;        /* strings point into buf; dynamic text: null placeholder */
+    char *buf;
+    uint32_t cap, dlen;
+    bool dtext;
+} held;
+
+static bool held_room(vg_arena *a, held *h, size_t n)
+{
+    if (n <= h->cap)
+        return true;
+    if (n > KQL_AGG_HELD_MAX)
+        return false;
+    size_t c = h->cap ? (size_t)h->cap * 2 : 32;
+    if (c < n) c = n;
+    if (c > KQL_AGG_HELD_MAX) c = KQL_AGG_HELD_MAX;
+    char *p = vg_arena_alloc(a, c);
+    if (!p)
+        return false;
+    h->buf = p;
+    h->cap = (uint32_t)c;
+    return true;
+}
+
+static void held_set(vg_arena *a, held *h, kql_val v)
+{
+    h->dtext = false;
+    if (v.t == VG_T_STRING) {
+        if (v.u.s.n && held_room(a, h, v.u.s.n)) {
+            memmove(h->buf, v.u.s.p, v.u.s.n);
+            h->v = kql_string((vg_str){ h->buf, v.u.s.n });
+        } else {
+            h->v = kql_string((vg_str){ "", 0 });
+        }
+        return;
+    }
+    if (v.t == VG_T_DYNAMIC) {
+        h->v = kql_dynamic(NULL);
+        if (v.null)
+            return;
+        vg_buf b;
+        vg_buf_init(&b, KQL_AGG_HELD_MAX);
+        vg_json_write(&b, v.u.d);
+        if (!b.failed && held_room(a, h, b.n)) {
+            memcpy(h->buf, b.p, b.n);
+            h->dlen = (uint32_t)b.n;
+            h->dtext = true;
+        }
+        vg_buf_free(&b);
+        return;
+    }
+    h->v = v;
+}
+
+static void held_copy(vg_arena *a, held *dst, const held *src)
+{
+    if (!src->dtext) {
+        held_set(a, dst, src->v);
+        return;
+    }
+    dst->v = kql_dynamic(NULL);
+    dst->dtext = false;
+    if (held_room(a, dst, src->dlen)) {
+        memcpy(dst->buf, src->buf, src->dlen);
+        dst->dlen = src->dlen;
+        dst->dtext = true;
+    }
+}
+
+/* The kept value, allocated in a (the caller's result arena). */
+static kql_val held_get(vg_arena *a, const held *h)
+{
+    if (h->dtext)
+        return kql_dynamic(kql_dyn_parse(a, (vg_str){ h->buf, h->dlen }));
+    return val_copy(a, h->v);
+}
+
+/* ---- growable arrays in an arena (old blocks are abandoned: the waste is
+ * at most the final size) ---- */
+static bool grow(vg_arena *a, void **p, uint32_t *cap, uint32_t need, size_t elsz, uint32_t limit)
+{
+    if (need <= *cap)
+        return true;
+    if (need > limit)
+        return false;
+    uint64_t c = *cap ? (uint64_t)*cap * 2 : 16;
+    if (c < need) c = need;
+    if (c > limit) c = limit;
+    void *n = vg_arena_alloc(a, (size_t)c * elsz);
+    if (!n)
+        return false;
+    if (*p && *cap)
+        memcpy(n, *p, (size_t)*cap * elsz);
+    *p = n;
+    *cap = (uint32_t)c;
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* typers                                                              */
+
+#define TB(t) (1u << (t))
+#define T_NUM (TB(VG_T_INT) | TB(VG_T_LONG) | TB(VG_T_REAL))
+#define T_ALL (0xffu)
+
+/* Checks argument i (when present) against a mask of accepted types. */
+static bool want(const char *fn, const vg_type *a, uint32_t n, uint32_t i, unsigned mask,
+                 const char *what, vg_diag *d)
+{
+    if (i >= n || a[i] == KQL_T_ANY || (a[i] < VG_T_COUNT_ && (mask & TB(a[i]))))
+        return true;
+    vg_diag_set(d, VG_ETYPE, "%s(): argument %u expects %s, got %s", fn, i + 1, what,
+                a[i] < VG_T_COUNT_ ? vg_type_name(a[i]) : "?");
+    return false;
+}
+
+static vg_type ty_long_pred(const char *fn, const vg_type *a, uint32_t n, uint32_t pred, uint32_t k,
+                            vg_diag *d)
+{
+    if (pred < 32 && !want(fn, a, n, pred, TB(VG_T_BOOL), "a bool predicate", d))
+        return VG_T_COUNT_;
+    if (k < 32 && !want(fn, a, n, k, T_NUM, "a constant integer", d))
+        return VG_T_COUNT_;
+    return VG_T_LONG;
+}
+
+static vg_type ty_count(const vg_type *a, uint32_t n, vg_diag *d) { return ty_long_pred("count", a, n, 99, 99, d); }
+static vg_type ty_countif(const vg_type *a, uint32_t n, vg_diag *d) { return ty_long_pred("countif", a, n, 0, 99, d); }
+static vg_type ty_dcount(const vg_type *a, uint32_t n, vg_diag *d) { return ty_long_pred("dcount", a, n, 99, 1, d); }
+static vg_type ty_dcountif(const vg_type *a, uint32_t n, vg_diag *d) { return ty_long_pred("dcountif", a, n, 1, 2, d); }
+
+static vg_type ty_sum_(const char *fn, const vg_type *a, uint32_t n, bool pred, vg_diag *d)
+{
+    if (!want(fn, a, n, 0, T_NUM | TB(VG_T_TIMESPAN), "a numeric or timespan argument", d))
+        return VG_T_COUNT_;
+    if (pred && !want(fn, a, n, 1, TB(VG_T_BOOL), "a bool predicate", d))
+        return VG_T_COUNT_;
+    if (n == 0 || a[0] == KQL_T_ANY || a[0] == VG_T_REAL)
+        return VG_T_REAL;
+    return a[0] == VG_T_TIMESPAN ? VG_T_TIMESPAN : VG_T_LONG;
+}
+static vg_type ty_sum(const vg_type *a, uint32_t n, vg_diag *d) { return ty_sum_("sum", a, n, false, d); }
+static vg_type ty_sumif(const vg_type *a, uint32_t n, vg_diag *d) { return ty_sum_("sumif", a, n, true, d); }
+
+static vg_type ty_real_(const char *fn, const vg_type *a, uint32_t n, bool pred, vg_diag *d)
+{
+    if (!want(fn, a, n, 0, T_NUM, "a numeric argument", d))
+        return VG_T_COUNT_;
+    if (pred && !want(fn, a, n, 1, TB(VG_T_BOOL), "a bool predicate", d))
+        return VG_T_COUNT_;
+    return VG_T_REAL;
+}
+static vg_type ty_avg(const vg_type *a, uint32_t n, vg_diag *d) { return ty_real_("avg", a, n, false, d); }
+static vg_type ty_avgif(const vg_type *a, uint32_t n, vg_diag *d) { return ty_real_("avgif", a, n, true, d); }
+static vg_type ty_stdev(const vg_type *a, uint32_t n, vg_diag *d) { return ty_real_("stdev", a, n, false, d); }
+static vg_type ty_stdevif(const vg_type *a, uint32_t n, vg_diag *d) { return ty_real_("stdevif", a, n, true, d); }
+static vg_type ty_stdevp(const vg_type *a, uint32_t n, vg_diag *d) { return ty_real_("stdevp", a, n, false, d); }
+static vg_type ty_variance(const vg_type *a, uint32_t n, vg_diag *d) { return ty_real_("variance", a, n, false, d); }
+static vg_type ty_varianceif(const vg_type *a, uint32_t n, vg_diag *d) { return ty_real_("varianceif", a, n, true, d); }
+static vg_type ty_variancep(const vg_type *a, uint32_t n, vg_diag *d) { return ty_real_("variancep", a, n, false, d); }
+
+/* Same type as the first argument (which may not be dynamic when it is
+ * compared). */
+static vg_type ty_same_(const char *fn, const vg_type *a, uint32_t n, bool ordered, uint32_t pred, vg_diag *d)
+{
+    if (ordered && !want(fn, a, n, 0, T_ALL & ~TB(VG_T_DYNAMIC), "a scalar (not dynamic) argument", d))
+        return VG_T_COUNT_;
+    if (pred < 32 && !want(fn, a, n, pred, TB(VG_T_BOOL), "a bool predicate", d))
+        return VG_T_COUNT_;
+    if (n == 0 || a[0] == KQL_T_ANY)
+        return VG_T_DYNAMIC;
+    return a[0];
+}
+static vg_type ty_min(const vg_type *a, uint32_t n, vg_diag *d) { return ty_same_("min", a, n, true, 99, d); }
+static vg_type ty_max(const vg_type *a, uint32_t n, vg_diag *d) { return ty_same_("max", a, n, true, 99, d); }
+static vg_type ty_minif(const vg_type *a, uint32_t n, vg_diag *d) { return ty_same_("minif", a, n, true, 1, d); }
+static vg_type ty_maxif(const vg_type *a, uint32_t n, vg_diag *d) { return ty_same_("maxif", a, n, true, 1, d); }
+static vg_type ty_arg_max(const vg_type *a, uint32_t n, vg_diag *d) { return ty_same_("arg_max", a, n, true, 99, d); }
+static vg_type ty_arg_min(const vg_type *a, uint32_t n, vg_diag *d) { return ty_same_("arg_min", a, n, true, 99, d); }
+static vg_type ty_take_any(const vg_type *a, uint32_t n, vg_diag *d) { return ty_same_("take_any", a, n, false, 99, d); }
+static vg_type ty_take_anyif(const vg_type *a, uint32_t n, vg_diag *d) { return ty_same_("take_anyif", a, n, false, 1, d); }
+
+static vg_type ty_dyn_(const char *fn, const vg_type *a, uint32_t n, bool bag, uint32_t pred, uint32_t k, vg_diag *d)
+{
+    if (bag && !want(fn, a, n, 0, TB(VG_T_DYNAMIC), "a dynamic property bag", d))
+        return VG_T_COUNT_;
+    if (pred < 32 && !want(fn, a, n, pred, TB(VG_T_BOOL), "a bool predicate", d))
+        return VG_T_COUNT_;
+    if (!want(fn, a, n, k, T_NUM, "a constant integer maxSize", d))
+        return VG_T_COUNT_;
+    return VG_T_DYNAMIC;
+}
+static vg_type ty_make_list(const vg_type *a, uint32_t n, vg_diag *d) { return ty_dyn_("make_list", a, n, false, 99, 1, d); }
+static vg_type ty_make_list_if(const vg_type *a, uint32_t n, vg_diag *d) { return ty_dyn_("make_list_if", a, n, false, 1, 2, d); }
+static vg_type ty_make_set(const vg_type *a, uint32_t n, vg_diag *d) { return ty_dyn_("make_set", a, n, false, 99, 1, d); }
+static vg_type ty_make_set_if(const vg_type *a, uint32_t n, vg_diag *d) { return ty_dyn_("make_set_if", a, n, false, 1, 2, d); }
+static vg_type ty_make_bag(const vg_type *a, uint32_t n, vg_diag *d) { return ty_dyn_("make_bag", a, n, true, 99, 1, d); }
+static vg_type ty_make_bag_if(const vg_type *a, uint32_t n, vg_diag *d) { return ty_dyn_("make_bag_if", a, n, true, 1, 2, d); }
+
+static vg_type ty_pct_(const char *fn, const vg_type *a, uint32_t n, vg_diag *d)
+{
+    if (!want(fn, a, n, 0, T_NUM | TB(VG_T_DATETIME) | TB(VG_T_TIMESPAN),
+              "a numeric, datetime or timespan argument", d))
+        return VG_T_COUNT_;
+    for (uint32_t i = 1; i < n; i++)
+        if (!want(fn, a, n, i, T_NUM, "a constant numeric percentile", d))
+            return VG_T_COUNT_;
+    if (n == 0 || a[0] == KQL_T_ANY)
+        return VG_T_REAL;
+    return a[0];
+}
+static vg_type ty_percentile(const vg_type *a, uint32_t n, vg_diag *d) { return ty_pct_("percentile", a, n, d); }
+static vg_type ty_percentiles(const vg_type *a, uint32_t n, vg_diag *d) { return ty_pct_("percentiles", a, n, d); }
+
+/* ------------------------------------------------------------------ */
+/* count, countif                                                      */
+
+typedef struct { int64_t n; } st_count;
+
+static void count_init(void *s) { memset(s, 0, sizeof(st_count)); }
+static void count_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    if (n == 0 || !args[0].null)
+        ((st_count *)s)->n++;
+}
+static void countif_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    if (arg_true(args, n, 0))
+        ((st_count *)s)->n++;
+}
+static void count_merge(vg_arena *a, void *d, const void *s) { ((st_count *)d)->n += ((const st_count *)s)->n; }
+static void count_finish(vg_arena *a, void *s, kql_val *out, uint32_t nout)
+{
+    if (nout) out[0] = kql_long(((st_count *)s)->n);
+}
+
+/* ------------------------------------------------------------------ */
+/* sum, sumif                                                          */
+
+enum { SUM_INT = 1, SUM_REAL = 2, SUM_TS = 4 };
+typedef struct { uint64_t i; double r; uint8_t kinds; } st_sum;
+
+static void sum_init(void *s) { memset(s, 0, sizeof(st_sum)); }
+static void sum_one(st_sum *S, kql_val v)
+{
+    v = undyn(v);
+    if (v.null)
+        return;
+    switch (v.t) {
+    case VG_T_INT: case VG_T_LONG: S->i += (uint64_t)v.u.i; S->kinds |= SUM_INT; break;
+    case VG_T_TIMESPAN: S->i += (uint64_t)v.u.i; S->kinds |= SUM_TS; break;
+    case VG_T_REAL: S->r += v.u.r; S->kinds |= SUM_REAL; break;
+    default: break;   /* not summable: ignored (the typer rejects it) */
+    }
+}
+static void sum_add(vg_arena *a, void *s, const kql_val *args, uint32_t n) { if (n) sum_one(s, args[0]); }
+static void sumif_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    if (arg_true(args, n, 1)) sum_one(s, args[0]);
+}
+static void sum_merge(vg_arena *a, void *d, const void *s)
+{
+    st_sum *D = d;
+    const st_sum *S = s;
+    D->i += S->i;
+    D->r += S->r;
+    D->kinds |= S->kinds;
+}
+static void sum_finish(vg_arena *a, void *s, kql_val *out, uint32_t nout)
+{
+    st_sum *S = s;
+    if (!nout) return;
+    if (S->kinds & SUM_REAL)
+        out[0] = kql_real(S->r + (double)(int64_t)S->i);
+    else if (S->kinds & SUM_TS)
+        out[0] = kql_timespan((int64_t)S->i);
+    else
+        out[0] = kql_long((int64_t)S->i);
+}
+
+/* ------------------------------------------------------------------ */
+/* avg, stdev, variance (Welford; merged with Chan's formula)          */
+
+typedef struct { uint64_t n; double mean, m2; } st_mom;
+
+static void mom_init(void *s) { memset(s, 0, sizeof(st_mom)); }
+static void mom_one(st_mom *S, kql_val v)
+{
+    double x;
+    if (!arg_num(&v, 1, 0, &x))
+        return;
+    S->n++;
+    double delta = x - S->mean;
+    S->mean += delta / (double)S->n;
+    S->m2 += delta * (x - S->mean);
+}
+static void mom_add(vg_arena *a, void *s, const kql_val *args, uint32_t n) { if (n) mom_one(s, args[0]); }
+static void momif_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    if (arg_true(args, n, 1)) mom_one(s, args[0]);
+}
+static void mom_merge(vg_arena *a, void *d, const void *s)
+{
+    st_mom *D = d;
+    const st_mom *S = s;
+    if (S->n == 0) return;
+    if (D->n == 0) { *D = *S; return; }
+    double na = (double)D->n, nb = (double)S->n, n = na + nb;
+    double delta = S->mean - D->mean;
+    D->mean += delta * nb / n;
+    D->m2 += S->m2 + delta * delta * na * nb / n;
+    D->n += S->n;
+}
+static void avg_finish(vg_arena *a, void *s, kql_val *out, uint32_t nout)
+{
+    st_mom *S = s;
+    if (nout) out[0] = S->n ? kql_real(S->mean) : kql_null(VG_T_REAL);
+}
+static double var_of(const st_mom *S, bool sample)
+{
+    if (S->n == 0 || (sample && S->n < 2))
+        return 0.0;
+    double v = S->m2 / (double)(sample ? S->n - 1 : S->n);
+    return v < 0 ? 0.0 : v;
+}
+static void variance_finish(vg_arena *a, void *s, kql_val *out, uint32_t nout) { if (nout) out[0] = kql_real(var_of(s, true)); }
+static void variancep_finish(vg_arena *a, void *s, kql_val *out, uint32_t nout) { if (nout) out[0] = kql_real(var_of(s, false)); }
+static void stdev_finish(vg_arena *a, void *s, kql_val *out, uint32_t nout) { if (nout) out[0] = kql_real(sqrt(var_of(s, true))); }
+static void stdevp_finish(vg_arena *a, void *s, kql_val *out, uint32_t nout) { if (nout) out[0] = kql_real(sqrt(var_of(s, false))); }
+
+/* ------------------------------------------------------------------ */
+/* min, max, minif, maxif                                              */
+
+typedef struct { held h; vg_type t; bool typed, has; } st_ext;
+
+static void ext_init(void *s) { memset(s, 0, sizeof(st_ext)); }
+/* dir: -1 keeps the smallest, +1 the largest; ties keep the first seen. */
+static void ext_one(vg_arena *a, st_ext *S, kql_val v, int dir)
+{
+    v = undyn(v);
+    if (!S->typed) { S->t = v.t; S->typed = true; }
+    if (v.null || v.t == VG_T_DYNAMIC)
+        return;
+    if (!S->has || kql_val_cmp(v, S->h.v) * dir > 0) {
+        held_set(a, &S->h, v);
+        S->has = true;
+    }
+}
+static void min_add(vg_arena *a, void *s, const kql_val *args, uint32_t n) { if (n) ext_one(a, s, args[0], -1); }
+static void max_add(vg_arena *a, void *s, const kql_val *args, uint32_t n) { if (n) ext_one(a, s, args[0], 1); }
+static void minif_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    if (n && arg_true(args, n, 1)) ext_one(a, s, args[0], -1);
+    else if (n && !((st_ext *)s)->typed) { ((st_ext *)s)->t = args[0].t; ((st_ext *)s)->typed = true; }
+}
+static void maxif_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    if (n && arg_true(args, n, 1)) ext_one(a, s, args[0], 1);
+    else if (n && !((st_ext *)s)->typed) { ((st_ext *)s)->t = args[0].t; ((st_ext *)s)->typed = true; }
+}
+static void ext_merge(vg_arena *a, void *d, const void *s, int dir)
+{
+    st_ext *D = d;
+    const st_ext *S = s;
+    if (!D->typed && S->typed) { D->t = S->t; D->typed = true; }
+    if (S->has && (!D->has || kql_val_cmp(S->h.v, D->h.v) * dir > 0)) {
+        held_copy(a, &D->h, &S->h);
+        D->has = true;
+    }
+}
+static void min_merge(vg_arena *a, void *d, const void *s) { ext_merge(a, d, s, -1); }
+static void max_merge(vg_arena *a, void *d, const void *s) { ext_merge(a, d, s, 1); }
+static void ext_finish(vg_arena *a, void *s, kql_val *out, uint32_t nout)
+{
+    st_ext *S = s;
+    if (!nout) return;
+    if (S->has) out[0] = held_get(a, &S->h);
+    else if (!S->typed || S->t == VG_T_DYNAMIC) out[0] = untyped_null();
+    else out[0] = kql_null(S->t);
+}
+
+/* ------------------------------------------------------------------ */
+/* arg_max, arg_min, take_any                                          */
+
+/* key: the maximized value (arg_*), vals: the values returned with it. */
+typedef struct { held key; held *vals; uint32_t nvals; bool has, started; } st_row;
+
+static void row_init(void *s) { memset(s, 0, sizeof(st_row)); }
+
+/* Allocates vals on the first row and records typed nulls, so that a
+ * group whose keys are all null still yields nulls of the right types. */
+static void row_start(vg_arena *a, st_row *S, const kql_val *vals, uint32_t nvals, kql_val key)
+{
+    if (S->started)
+        return;
+    S->started = true;
+    S->key.v = key.t == VG_T_DYNAMIC ? kql_dynamic(NULL) : kql_null(key.t);
+    if (nvals == 0)
+        return;
+    S->vals = vg_arena_zalloc(a, (size_t)nvals * sizeof *S->vals);
+    if (!S->vals)
+        return;
+    S->nvals = nvals;
+    for (uint32_t i = 0; i < nvals; i++)
+        S->vals[i].v = vals[i].t == VG_T_DYNAMIC ? kql_dynamic(NULL) : kql_null(vals[i].t);
+}
+
+static void row_take(vg_arena *a, st_row *S, kql_val key, const kql_val *vals, uint32_t nvals)
+{
+    held_set(a, &S->key, key);
+    for (uint32_t i = 0; i < S->nvals && i < nvals; i++)
+        held_set(a, &S->vals[i], vals[i]);
+    S->has = true;
+}
+
+static void argext_one(vg_arena *a, st_row *S, const kql_val *args, uint32_t n, int dir)
+{
+    if (n == 0)
+        return;
+    row_start(a, S, args + 1, n - 1, args[0]);
+    kql_val k = undyn(args[0]);
+    if (k.null || k.t == VG_T_DYNAMIC)
+        return;
+    if (!S->has || kql_val_cmp(k, S->key.v) * dir > 0)
+        row_take(a, S, k, args + 1, n - 1);
+}
+static void arg_max_add(vg_arena *a, void *s, const kql_val *args, uint32_t n) { argext_one(a, s, args, n, 1); }
+static void arg_min_add(vg_arena *a, void *s, const kql_val *args, uint32_t n) { argext_one(a, s, args, n, -1); }
+
+static void row_copy(vg_arena *a, st_row *D, const st_row *S)
+{
+    if (!D->started) {
+        D->started = true;
+        D->key.v = S->key.dtext ? kql_dynamic(NULL) : S->key.v;
+        if (D->key.v.t == VG_T_STRING) D->key.v = kql_string((vg_str){ "", 0 });
+        if (S->nvals) {
+            D->vals = vg_arena_zalloc(a, (size_t)S->nvals * sizeof *D->vals);
+            if (D->vals) {
+                D->nvals = S->nvals;
+                for (uint32_t i = 0; i < S->nvals; i++) {
+                    vg_type t = S->vals[i].dtext ? VG_T_DYNAMIC : S->vals[i].v.t;
+                    D->vals[i].v = t == VG_T_DYNAMIC ? kql_dynamic(NULL) : kql_null(t);
+                }
+            }
+        }
+    }
+    if (!S->has)
+        return;
+    held_copy(a, &D->key, &S->key);
+    for (uint32_t i = 0; i < D->nvals && i < S->nvals; i++)
+        held_copy(a, &D->vals[i], &S->vals[i]);
+    D->has = true;
+}
+
+static void argext_merge(vg_arena *a, void *d, const void *s, int dir)
+{
+    st_row *D = d;
+    const st_row *S = s;
+    if (!S->started)
+        return;
+    if (!D->started || (S->has && (!D->has || kql_val_cmp(S->key.v, D->key.v) * dir > 0)))
+        row_copy(a, D, S);
+}
+static void arg_max_merge(vg_arena *a, void *d, const void *s) { argext_merge(a, d, s, 1); }
+static void arg_min_merge(vg_arena *a, void *d, const void *s) { argext_merge(a, d, s, -1); }
+
+static kql_val held_out(vg_arena *a, const held *h, bool started)
+{
+    if (!started)
+        return untyped_null();
+    return held_get(a, h);
+}
+
+/* out[0] = the key, out[1..] = the values of its row. */
+static void arg_finish(vg_arena *a, void *s, kql_val *out, uint32_t nout)
+{
+    st_row *S = s;
+    if (!nout) return;
+    out[0] = held_out(a, &S->key, S->started);
+    for (uint32_t i = 1; i < nout; i++)
+        out[i] = i - 1 < S->nvals ? held_get(a, &S->vals[i - 1]) : untyped_null();
+}
+
+/* take_any: with one argument, the first non-null, non-empty value (as
+ * Kusto tries to return a non-empty value for a single column); with
+ * several, the values of the first row. Kusto's choice is arbitrary; this
+ * one is deterministic for a given input order. */
+static void take_any_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    st_row *S = s;
+    if (n == 0 || S->has)
+        return;
+    row_start(a, S, args, n, kql_null(VG_T_BOOL));
+    if (n == 1) {
+        kql_val v = args[0];
+        if (v.null || (v.t == VG_T_STRING && v.u.s.n == 0))
+            return;
+    }
+    for (uint32_t i = 0; i < S->nvals && i < n; i++)
+        held_set(a, &S->vals[i], args[i]);
+    S->has = true;
+}
+static void take_anyif_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    st_row *S = s;
+    if (n == 0 || S->has)
+        return;
+    row_start(a, S, args, 1, kql_null(VG_T_BOOL));
+    if (!arg_true(args, n, 1) || args[0].null || (args[0].t == VG_T_STRING && args[0].u.s.n == 0))
+        return;
+    if (S->nvals)
+        held_set(a, &S->vals[0], args[0]);
+    S->has = true;
+}
+static void take_any_merge(vg_arena *a, void *d, const void *s)
+{
+    st_row *D = d;
+    const st_row *S = s;
+    if (S->started && (!D->started || (!D->has && S->has)))
+        row_copy(a, D, S);
+}
+static void take_any_finish(vg_arena *a, void *s, kql_val *out, uint32_t nout)
+{
+    st_row *S = s;
+    for (uint32_t i = 0; i < nout; i++)
+        out[i] = i < S->nvals ? held_get(a, &S->vals[i]) : untyped_null();
+}
+
+/* ------------------------------------------------------------------ */
+/* make_list, make_set, make_bag                                       */
+
+/* A list of values; with a slot table it is a set (make_set: values, by
+ * kql_val_eq; make_bag: members, by key). */
+typedef struct {
+    kql_val *v;
+    uint64_t *h;          /* hash of each element (sets and bags) */
+    uint32_t n, cap, hcap;
+    uint32_t *slot;       /* index + 1, 0 = empty; nslot a power of two */
+    uint32_t nslot;
+    uint32_t max;
+    bool max_read;
+} st_list;
+
+static void list_init(void *s) { memset(s, 0, sizeof(st_list)); }
+
+static void list_max(st_list *L, const kql_val *args, uint32_t n, uint32_t i)
+{
+    if (!L->max_read) {
+        L->max = arg_max_size(args, n, i);
+        L->max_read = true;
+    }
+}
+
+static bool list_push(vg_arena *a, st_list *L, kql_val v, bool copy)
+{
+    uint32_t lim = L->max_read ? L->max : KQL_AGG_LIST_MAX;
+    if (L->n >= lim)
+        return false;
+    if (!grow(a, (void **)&L->v, &L->cap, L->n + 1, sizeof *L->v, lim))
+        return false;
+    L->v[L->n++] = copy ? val_copy(a, v) : v;
+    return true;
+}
+
+static vg_str member_key(kql_val v) { return v.u.d ? v.u.d->key : (vg_str){ "", 0 }; }
+
+static uint64_t elem_hash(kql_val v, bool bag)
+{
+    if (bag) {
+        vg_str k = member_key(v);
+        return vg_hash(k.p ? k.p : "", k.n);
+    }
+    return kql_val_hash(v);
+}
+static bool elem_eq(kql_val a, kql_val b, bool bag)
+{
+    return bag ? vg_str_eq(member_key(a), member_key(b)) : kql_val_eq(a, b);
+}
+
+static bool set_rehash(vg_arena *a, st_list *L, uint32_t nslot)
+{
+    uint32_t *slot = vg_arena_zalloc(a, (size_t)nslot * sizeof *slot);
+    if (!slot)
+        return false;
+    for (uint32_t i = 0; i < L->n; i++) {
+        uint32_t j = (uint32_t)L->h[i] & (nslot - 1);
+        while (slot[j]) j = (j + 1) & (nslot - 1);
+        slot[j] = i + 1;
+    }
+    L->slot = slot;
+    L->nslot = nslot;
+    return true;
+}
+
+/* Adds v unless an equal element is there; v is copied into a. */
+static void set_add(vg_arena *a, st_list *L, kql_val v, bool bag)
+{
+    uint32_t lim = L->max_read ? L->max : KQL_AGG_LIST_MAX;
+    if (L->n >= lim)
+        return;
+    uint64_t h = elem_hash(v, bag);
+    if (L->nslot) {
+        for (uint32_t j = (uint32_t)h & (L->nslot - 1), probes = 0; L->slot[j] && probes < L->nslot;
+             j = (j + 1) & (L->nslot - 1), probes++) {
+            uint32_t i = L->slot[j] - 1;
+            if (L->h[i] == h && elem_eq(L->v[i], v, bag))
+                return;
+        }
+    }
+    if (!grow(a, (void **)&L->h, &L->hcap, L->n + 1, sizeof *L->h, lim) ||
+        !grow(a, (void **)&L->v, &L->cap, L->n + 1, sizeof *L->v, lim))
+        return;
+    if ((uint64_t)(L->n + 1) * 2 > L->nslot && !set_rehash(a, L, L->nslot ? L->nslot * 2 : 32))
+        return;
+    kql_val c = bag ? kql_dynamic(json_copy(a, v.u.d, 0)) : val_copy(a, v);
+    if (bag && !c.u.d)
+        return;
+    uint32_t j = (uint32_t)h & (L->nslot - 1);
+    while (L->slot[j]) j = (j + 1) & (L->nslot - 1);
+    L->slot[j] = L->n + 1;
+    L->h[L->n] = h;
+    L->v[L->n++] = c;
+}
+
+static void list_one(vg_arena *a, st_list *L, kql_val v)
+{
+    if (v.null)
+        return;
+    list_push(a, L, v, true);
+}
+/* make_set takes the elements of a dynamic array one by one, as Kusto does. */
+static void set_one(vg_arena *a, st_list *L, kql_val v)
+{
+    if (v.null)
+        return;
+    if (v.t == VG_T_DYNAMIC && v.u.d && v.u.d->kind == VG_JSON_ARRAY) {
+        for (uint32_t i = 0; i < v.u.d->n; i++) {
+            kql_val e = kql_dyn_scalar(v.u.d->kids[i]);
+            if (!e.null)
+                set_add(a, L, e, false);
+        }
+        return;
+    }
+    set_add(a, L, undyn(v), false);
+}
+/* make_bag merges property bags; the first value of a key wins. */
+static void bag_one(vg_arena *a, st_list *L, kql_val v)
+{
+    if (v.t != VG_T_DYNAMIC || v.null || !v.u.d || v.u.d->kind != VG_JSON_OBJECT)
+        return;
+    for (uint32_t i = 0; i < v.u.d->n; i++)
+        set_add(a, L, (kql_val){ .t = VG_T_DYNAMIC, .u.d = v.u.d->kids[i] }, true);
+}
+
+static void make_list_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    list_max(s, args, n, 1);
+    if (n) list_one(a, s, args[0]);
+}
+static void make_list_if_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    list_max(s, args, n, 2);
+    if (arg_true(args, n, 1)) list_one(a, s, args[0]);
+}
+static void make_set_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    list_max(s, args, n, 1);
+    if (n) set_one(a, s, args[0]);
+}
+static void make_set_if_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    list_max(s, args, n, 2);
+    if (arg_true(args, n, 1)) set_one(a, s, args[0]);
+}
+static void make_bag_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    list_max(s, args, n, 1);
+    if (n) bag_one(a, s, args[0]);
+}
+static void make_bag_if_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    list_max(s, args, n, 2);
+    if (arg_true(args, n, 1)) bag_one(a, s, args[0]);
+}
+
+static void list_adopt_max(st_list *D, const st_list *S)
+{
+    if (!D->max_read && S->max_read) {
+        D->max = S->max;
+        D->max_read = true;
+    }
+}
+static void make_list_merge(vg_arena *a, void *d, const void *s)
+{
+    const st_list *S = s;
+    list_adopt_max(d, S);
+    for (uint32_t i = 0; i < S->n; i++)
+        if (!list_push(a, d, S->v[i], true))
+            break;
+}
+static void make_set_merge(vg_arena *a, void *d, const void *s)
+{
+    const st_list *S = s;
+    list_adopt_max(d, S);
+    for (uint32_t i = 0; i < S->n; i++)
+        set_add(a, d, S->v[i], false);
+}
+static void make_bag_merge(vg_arena *a, void *d, const void *s)
+{
+    const st_list *S = s;
+    list_adopt_max(d, S);
+    for (uint32_t i = 0; i < S->n; i++)
+        set_add(a, d, S->v[i], true);
+}
+
+static void list_finish(vg_arena *a, void *s, kql_val *out, uint32_t nout)
+{
+    st_list *L = s;
+    if (!nout) return;
+    vg_json *arr = kql_dyn_array(a, L->n);
+    if (!arr) { out[0] = kql_null(VG_T_DYNAMIC); return; }
+    for (uint32_t i = 0; i < L->n; i++) {
+        const vg_json *e = kql_dyn_from(a, val_copy(a, L->v[i]));
+        if (e) kql_dyn_push(arr, e);
+    }
+    out[0] = kql_dynamic(arr);
+}
+static void bag_finish(vg_arena *a, void *s, kql_val *out, uint32_t nout)
+{
+    st_list *L = s;
+    if (!nout) return;
+    vg_json *bag = kql_dyn_bag(a, L->n);
+    if (!bag) { out[0] = kql_null(VG_T_DYNAMIC); return; }
+    for (uint32_t i = 0; i < L->n; i++) {
+        const vg_json *e = json_copy(a, L->v[i].u.d, 0);
+        if (e) kql_dyn_put(a, bag, member_key(L->v[i]), e);
+    }
+    out[0] = kql_dynamic(bag);
+}
+
+/* ------------------------------------------------------------------ */
+/* dcount, dcountif                                                    */
+
+typedef struct {
+    uint64_t *sp;      /* exact phase: open-addressing set of hashes (0 = empty) */
+    uint32_t nsp, spcap, limit;
+    uint8_t *reg;      /* HyperLogLog phase: 2^p registers */
+    uint8_t p;         /* 0 = no row yet (accuracy not read) */
+} st_dc;
+
+static void dc_init(void *s) { memset(s, 0, sizeof(st_dc)); }
+
+/* splitmix64's finalizer: spreads whatever kql_val_hash gives over 64 bits. */
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30; x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27; x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+/* Kusto's accuracy levels 0..4: 2^12, 2^14, 2^16, 2^17, 2^18 registers. */
+static void dc_setup(st_dc *S, const kql_val *args, uint32_t n, uint32_t i)
+{
+    static const uint8_t prec[5] = { 12, 14, 16, 17, 18 };
+    if (S->p)
+        return;
+    double acc = 1;
+    if (!arg_num(args, n, i, &acc)) acc = 1;
+    int k = acc < 0 ? 0 : acc > 4 ? 4 : (int)acc;
+    S->p = prec[k];
+    S->limit = k >= 2 ? KQL_AGG_DCOUNT_EXACT_HI : KQL_AGG_DCOUNT_EXACT_LO;
+}
+
+static void reg_put(uint8_t *reg, uint8_t p, uint64_t h)
+{
+    uint32_t idx = (uint32_t)(h >> (64 - p));
+    uint64_t w = h << p;
+    uint8_t r = w ? (uint8_t)(__builtin_clzll(w) + 1) : (uint8_t)(64 - p + 1);
+    if (r > reg[idx]) reg[idx] = r;
+}
+
+static bool dc_dense(vg_arena *a, st_dc *S)
+{
+    if (S->reg)
+        return true;
+    S->reg = vg_arena_zalloc(a, (size_t)1 << S->p);
+    if (!S->reg)
+        return false;
+    for (uint32_t i = 0; i < S->spcap; i++)
+        if (S->sp[i]) reg_put(S->reg, S->p, S->sp[i]);
+    S->sp = NULL;
+    S->nsp = S->spcap = 0;
+    return true;
+}
+
+static void dc_hash(vg_arena *a, st_dc *S, uint64_t h)
+{
+    if (h == 0) h = 1;   /* 0 marks an empty slot */
+    if (S->reg) { reg_put(S->reg, S->p, h); return; }
+    if (S->spcap) {
+        uint32_t j = (uint32_t)h & (S->spcap - 1);
+        for (uint32_t k = 0; S->sp[j] && k < S->spcap; k++, j = (j + 1) & (S->spcap - 1))
+            if (S->sp[j] == h) return;
+    }
+    if (S->nsp + 1 > S->limit) {
+        if (dc_dense(a, S)) reg_put(S->reg, S->p, h);
+        return;
+    }
+    if ((S->nsp + 1) * 2 > S->spcap) {
+        uint32_t nc = S->spcap ? S->spcap * 2 : 64;
+        uint64_t *t = vg_arena_zalloc(a, (size_t)nc * sizeof *t);
+        if (!t) return;
+        for (uint32_t i = 0; i < S->spcap; i++) {
+            if (!S->sp[i]) continue;
+            uint32_t j = (uint32_t)S->sp[i] & (nc - 1);
+            while (t[j]) j = (j + 1) & (nc - 1);
+            t[j] = S->sp[i];
+        }
+        S->sp = t;
+        S->spcap = nc;
+    }
+    uint32_t j = (uint32_t)h & (S->spcap - 1);
+    while (S->sp[j]) j = (j + 1) & (S->spcap - 1);
+    S->sp[j] = h;
+    S->nsp++;
+}
+
+static void dc_one(vg_arena *a, st_dc *S, kql_val v)
+{
+    if (v.null)
+        return;
+    dc_hash(a, S, mix64(kql_val_hash(v)));
+}
+static void dcount_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    dc_setup(s, args, n, 1);
+    if (n) dc_one(a, s, args[0]);
+}
+static void dcountif_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    dc_setup(s, args, n, 2);
+    if (arg_true(args, n, 1)) dc_one(a, s, args[0]);
+}
+
+/* Registers of precision P folded into a table of precision p <= P. */
+static void reg_fold(uint8_t *dst, uint8_t p, const uint8_t *src, uint8_t P)
+{
+    uint32_t d = (uint32_t)(P - p);
+    for (uint32_t idx = 0; idx < (1u << P); idx++) {
+        uint32_t r = src[idx];
+        if (!r) continue;
+        uint32_t low = idx & ((1u << d) - 1);
+        uint32_t nr = low ? d - (32 - (uint32_t)__builtin_clz(low)) + 1 : d + r;
+        if (nr > 64u - p + 1) nr = 64u - p + 1;
+        uint32_t j = idx >> d;
+        if (nr > dst[j]) dst[j] = (uint8_t)nr;
+    }
+}
+
+static void dcount_merge(vg_arena *a, void *d, const void *s)
+{
+    st_dc *D = d;
+    const st_dc *S = s;
+    if (!S->p)
+        return;
+    if (!D->p) { D->p = S->p; D->limit = S->limit; }
+    if (!S->reg) {
+        for (uint32_t i = 0; i < S->spcap; i++)
+            if (S->sp[i]) dc_hash(a, D, S->sp[i]);
+        return;
+    }
+    if (!dc_dense(a, D))
+        return;
+    if (D->p > S->p) {
+        uint8_t *r = vg_arena_zalloc(a, (size_t)1 << S->p);
+        if (!r) return;
+        reg_fold(r, S->p, D->reg, D->p);
+        D->reg = r;
+        D->p = S->p;
+    }
+    reg_fold(D->reg, D->p, S->reg, S->p);
+}
+
+/* Ertl, "New cardinality estimation algorithms for HyperLogLog sketches"
+ * (2017): the improved raw estimator, unbiased over the whole range. */
+static double ertl_sigma(double x)
+{
+    if (x >= 1.0) return INFINITY;
+    double y = 1, z = x;
+    for (int i = 0; i < 200; i++) {
+        x *= x;
+        double zp = z;
+        z += x * y;
+        y += y;
+        if (z == zp) break;
+    }
+    return z;
+}
+static double ertl_tau(double x)
+{
+    if (x <= 0.0 || x >= 1.0) return 0.0;
+    double y = 1, z = 1 - x;
+    for (int i = 0; i < 200; i++) {
+        x = sqrt(x);
+        double zp = z;
+        y *= 0.5;
+        z -= (1 - x) * (1 - x) * y;
+        if (z == zp) break;
+    }
+    return z / 3;
+}
+static double hll_estimate(const uint8_t *reg, uint8_t p)
+{
+    uint32_t q = 64u - p, m = 1u << p;
+    uint32_t c[66] = { 0 };
+    for (uint32_t i = 0; i < m; i++)
+        c[reg[i] <= q + 1 ? reg[i] : q + 1]++;
+    double dm = (double)m;
+    double z = dm * ertl_tau((dm - c[q + 1]) / dm);
+    for (uint32_t k = q; k >= 1; k--)
+        z = 0.5 * (z + c[k]);
+    z += dm * ertl_sigma(c[0] / dm);
+    if (!isfinite(z) || z <= 0)
+        return 0;
+    return dm * dm / (2.0 * log(2.0)) / z;
+}
+
+static void dcount_finish(vg_arena *a, void *s, kql_val *out, uint32_t nout)
+{
+    st_dc *S = s;
+    if (!nout) return;
+    out[0] = kql_long(S->reg ? (int64_t)llround(hll_estimate(S->reg, S->p)) : (int64_t)S->nsp);
+}
+
+/* ------------------------------------------------------------------ */
+/* percentile, percentiles                                             */
+
+typedef struct {
+    uint64_t *lv[KQL_AGG_PCT_LEVELS];   /* level L: values of weight 2^L */
+    uint32_t n[KQL_AGG_PCT_LEVELS], cap[KQL_AGG_PCT_LEVELS];
+    uint64_t toggle;                    /* bit L: which half level L promotes next */
+    double *ps;                         /* the percentiles asked */
+    uint32_t nps;
+    vg_type t;
+    bool typed, ps_read;
+} st_pct;
+
+static void pct_init(void *s) { memset(s, 0, sizeof(st_pct)); }
+
+/* Values are kept as order-preserving unsigned keys. */
+static uint64_t enc_i64(int64_t i) { return (uint64_t)i ^ (1ULL << 63); }
+static int64_t dec_i64(uint64_t u) { return (int64_t)(u ^ (1ULL << 63)); }
+static uint64_t enc_f64(double d)
+{
+    uint64_t b;
+    if (d == 0) d = 0;   /* -0 and 0 are one value */
+    memcpy(&b, &d, sizeof b);
+    return (b >> 63) ? ~b : b | (1ULL << 63);
+}
+static double dec_f64(uint64_t u)
+{
+    uint64_t b = (u >> 63) ? u & ~(1ULL << 63) : ~u;
+    double d;
+    memcpy(&d, &b, sizeof d);
+    return d;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+static void pct_push(vg_arena *a, st_pct *S, unsigned L, uint64_t x);
+
+static void pct_compact(vg_arena *a, st_pct *S, unsigned L)
+{
+    uint32_t cnt = S->n[L];
+    qsort(S->lv[L], cnt, sizeof(uint64_t), cmp_u64);
+    uint32_t off = (uint32_t)((S->toggle >> L) & 1);
+    S->toggle ^= 1ULL << L;
+    S->n[L] = 0;
+    for (uint32_t i = off; i < cnt; i += 2)
+        pct_push(a, S, L + 1, S->lv[L][i]);
+}
+
+static void pct_push(vg_arena *a, st_pct *S, unsigned L, uint64_t x)
+{
+    if (L >= KQL_AGG_PCT_LEVELS)
+        return;   /* 2^40 * K values: not reachable */
+    if (!grow(a, (void **)&S->lv[L], &S->cap[L], S->n[L] + 1, sizeof(uint64_t), KQL_AGG_PCT_K))
+        return;
+    S->lv[L][S->n[L]++] = x;
+    if (S->n[L] >= KQL_AGG_PCT_K)
+        pct_compact(a, S, L);
+}
+
+static void pct_read_ps(vg_arena *a, st_pct *S, const kql_val *args, uint32_t n)
+{
+    if (S->ps_read)
+        return;
+    S->ps_read = true;
+    if (n < 2) return;
+    S->ps = vg_arena_alloc(a, (size_t)(n - 1) * sizeof *S->ps);
+    if (!S->ps) return;
+    S->nps = n - 1;
+    for (uint32_t i = 1; i < n; i++)
+        if (!arg_num(args, n, i, &S->ps[i - 1])) S->ps[i - 1] = NAN;
+}
+
+static void pct_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    st_pct *S = s;
+    if (n == 0) return;
+    pct_read_ps(a, S, args, n);
+    kql_val v = undyn(args[0]);
+    if (v.null) return;
+    if (v.t != VG_T_INT && v.t != VG_T_LONG && v.t != VG_T_REAL && v.t != VG_T_DATETIME && v.t != VG_T_TIMESPAN)
+        return;
+    if (!S->typed) { S->t = v.t; S->typed = true; }
+    uint64_t x;
+    if (S->t == VG_T_REAL) {
+        double d = v.t == VG_T_REAL ? v.u.r : (double)v.u.i;
+        if (isnan(d)) return;
+        x = enc_f64(d);
+    } else {
+        if (v.t == VG_T_REAL && (isnan(v.u.r) || fabs(v.u.r) >= 9.2e18)) return;
+        x = enc_i64(v.t == VG_T_REAL ? (int64_t)v.u.r : v.u.i);
+    }
+    pct_push(a, S, 0, x);
+}
+
+static void pct_merge(vg_arena *a, void *d, const void *s)
+{
+    st_pct *D = d;
+    const st_pct *S = s;
+    if (!D->ps_read && S->ps_read) {
+        D->ps_read = true;
+        if (S->nps && (D->ps = vg_arena_alloc(a, (size_t)S->nps * sizeof *D->ps))) {
+            memcpy(D->ps, S->ps, (size_t)S->nps * sizeof *D->ps);
+            D->nps = S->nps;
+        }
+    }
+    if (!S->typed) return;
+    if (!D->typed) { D->t = S->t; D->typed = true; }
+    bool conv = (D->t == VG_T_REAL) != (S->t == VG_T_REAL);
+    for (unsigned L = 0; L < KQL_AGG_PCT_LEVELS; L++)
+        for (uint32_t i = 0; i < S->n[L]; i++) {
+            uint64_t x = S->lv[L][i];
+            if (conv)
+                x = D->t == VG_T_REAL ? enc_f64((double)dec_i64(x)) : enc_i64((int64_t)dec_f64(x));
+            pct_push(a, D, L, x);
+        }
+}
+
+typedef struct { uint64_t v, w; } wval;
+static int cmp_wval(const void *x, const void *y)
+{
+    uint64_t a = ((const wval *)x)->v, b = ((const wval *)y)->v;
+    return a < b ? -1 : a > b;
+}
+
+static kql_val pct_value(const st_pct *S, uint64_t x)
+{
+    switch (S->t) {
+    case VG_T_REAL: return kql_real(dec_f64(x));
+    case VG_T_INT: return kql_int(dec_i64(x));
+    case VG_T_DATETIME: return kql_datetime(dec_i64(x));
+    case VG_T_TIMESPAN: return kql_timespan(dec_i64(x));
+    default: return kql_long(dec_i64(x));
+    }
+}
+
+/* Nearest rank: the smallest value v such that p% of the values are <= v,
+ * i.e. the value of rank ceil(p/100 * N) (rank 1 for p = 0). */
+static void pct_finish(vg_arena *a, void *s, kql_val *out, uint32_t nout)
+{
+    st_pct *S = s;
+    kql_val none = S->typed ? kql_null(S->t) : kql_null(VG_T_REAL);
+    size_t total = 0;
+    for (unsigned L = 0; L < KQL_AGG_PCT_LEVELS; L++) total += S->n[L];
+    wval *w = total ? vg_arena_alloc(a, total * sizeof *w) : NULL;
+    uint64_t W = 0;
+    size_t k = 0;
+    if (w) {
+        for (unsigned L = 0; L < KQL_AGG_PCT_LEVELS; L++)
+            for (uint32_t i = 0; i < S->n[L]; i++) {
+                w[k].v = S->lv[L][i];
+                w[k].w = 1ULL << L;
+                W += w[k++].w;
+            }
+        qsort(w, k, sizeof *w, cmp_wval);
+    }
+    for (uint32_t o = 0; o < nout; o++) {
+        double p = o < S->nps ? S->ps[o] : NAN;
+        if (!w || k == 0 || isnan(p) || p < 0 || p > 100) { out[o] = none; continue; }
+        long double r = ceill((long double)p * (long double)W / 100.0L);
+        uint64_t rank = r < 1 ? 1 : r > (long double)W ? W : (uint64_t)r;
+        uint64_t cum = 0;
+        size_t i = 0;
+        for (; i + 1 < k; i++) {
+            cum += w[i].w;
+            if (cum >= rank) break;
+        }
+        out[o] = pct_value(S, w[i].v);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* the table                                                           */
+
+#define AGG(nm, lo, hi, ty, st, in, ad, mg, fi, dc) \
+    { .name = nm, .min_args = lo, .max_args = hi, .ret = KQL_T_ANY, .typer = ty, \
+      .state_size = sizeof(st), .init = in, .add = ad, .merge = mg, .finish = fi, .doc = dc }
+
+static const kql_agg_def agg_defs[] = {
+    AGG("count", 0, 1, ty_count, st_count, count_init, count_add, count_merge, count_finish,
+        "count(): the number of rows in the group (count(x): rows where x is not null)."),
+    AGG("countif", 1, 1, ty_countif, st_count, count_init, countif_add, count_merge, count_finish,
+        "countif(predicate): the number of rows where predicate is true."),
+    AGG("dcount", 1, 2, ty_dcount, st_dc, dc_init, dcount_add, dcount_merge, dcount_finish,
+        "dcount(expr[, accuracy]): estimated number of distinct non-null values; accuracy 0..4 "
+        "(default 1, ~0.8% error); exact up to 1,000 values (8,000 at accuracy >= 2)."),
+    AGG("dcountif", 2, 3, ty_dcountif, st_dc, dc_init, dcountif_add, dcount_merge, dcount_finish,
+        "dcountif(expr, predicate[, accuracy]): dcount of expr over the rows where predicate is true."),
+    AGG("sum", 1, 1, ty_sum, st_sum, sum_init, sum_add, sum_merge, sum_finish,
+        "sum(expr): the sum of the non-null values (long for integers, real, timespan); 0 with no values."),
+    AGG("sumif", 2, 2, ty_sumif, st_sum, sum_init, sumif_add, sum_merge, sum_finish,
+        "sumif(expr, predicate): sum of expr over the rows where predicate is true."),
+    AGG("avg", 1, 1, ty_avg, st_mom, mom_init, mom_add, mom_merge, avg_finish,
+        "avg(expr): the mean of the non-null values, as real; null with no values."),
+    AGG("avgif", 2, 2, ty_avgif, st_mom, mom_init, momif_add, mom_merge, avg_finish,
+        "avgif(expr, predicate): avg of expr over the rows where predicate is true."),
+    AGG("min", 1, 1, ty_min, st_ext, ext_init, min_add, min_merge, ext_finish,
+        "min(expr): the smallest non-null value (strings bytewise); null with no values."),
+    AGG("max", 1, 1, ty_max, st_ext, ext_init, max_add, max_merge, ext_finish,
+        "max(expr): the largest non-null value (strings bytewise); null with no values."),
+    AGG("minif", 2, 2, ty_minif, st_ext, ext_init, minif_add, min_merge, ext_finish,
+        "minif(expr, predicate): min of expr over the rows where predicate is true."),
+    AGG("maxif", 2, 2, ty_maxif, st_ext, ext_init, maxif_add, max_merge, ext_finish,
+        "maxif(expr, predicate): max of expr over the rows where predicate is true."),
+    AGG("make_list", 1, 2, ty_make_list, st_list, list_init, make_list_add, make_list_merge, list_finish,
+        "make_list(expr[, maxSize]): dynamic array of the non-null values in input order "
+        "(maxSize default and maximum 1048576)."),
+    AGG("make_list_if", 2, 3, ty_make_list_if, st_list, list_init, make_list_if_add, make_list_merge, list_finish,
+        "make_list_if(expr, predicate[, maxSize]): make_list over the rows where predicate is true."),
+    AGG("makelist", 1, 2, ty_make_list, st_list, list_init, make_list_add, make_list_merge, list_finish,
+        "makelist(expr[, maxSize]): deprecated alias of make_list."),
+    AGG("make_set", 1, 2, ty_make_set, st_list, list_init, make_set_add, make_set_merge, list_finish,
+        "make_set(expr[, maxSize]): dynamic array of the distinct non-null values in first-seen order; "
+        "elements of dynamic arrays are taken one by one."),
+    AGG("make_set_if", 2, 3, ty_make_set_if, st_list, list_init, make_set_if_add, make_set_merge, list_finish,
+        "make_set_if(expr, predicate[, maxSize]): make_set over the rows where predicate is true."),
+    AGG("makeset", 1, 2, ty_make_set, st_list, list_init, make_set_add, make_set_merge, list_finish,
+        "makeset(expr[, maxSize]): deprecated alias of make_set."),
+    AGG("make_bag", 1, 2, ty_make_bag, st_list, list_init, make_bag_add, make_bag_merge, bag_finish,
+        "make_bag(expr[, maxSize]): property bag merging the bags of the group (other values are "
+        "skipped); the first value of a key wins."),
+    AGG("make_bag_if", 2, 3, ty_make_bag_if, st_list, list_init, make_bag_if_add, make_bag_merge, bag_finish,
+        "make_bag_if(expr, predicate[, maxSize]): make_bag over the rows where predicate is true."),
+    AGG("arg_max", 1, 255, ty_arg_max, st_row, row_init, arg_max_add, arg_max_merge, arg_finish,
+        "arg_max(expr, col, ...): the largest expr and the given columns of its row (first row "
+        "wins ties; rows with a null expr are skipped)."),
+    AGG("arg_min", 1, 255, ty_arg_min, st_row, row_init, arg_min_add, arg_min_merge, arg_finish,
+        "arg_min(expr, col, ...): the smallest expr and the given columns of its row."),
+    AGG("take_any", 1, 255, ty_take_any, st_row, row_init, take_any_add, take_any_merge, take_any_finish,
+        "take_any(expr, ...): the values of one row of the group (Vigil: the first row; with one "
+        "argument, the first non-null, non-empty value)."),
+    AGG("any", 1, 255, ty_take_any, st_row, row_init, take_any_add, take_any_merge, take_any_finish,
+        "any(expr, ...): deprecated alias of take_any."),
+    AGG("take_anyif", 2, 2, ty_take_anyif, st_row, row_init, take_anyif_add, take_any_merge, take_any_finish,
+        "take_anyif(expr, predicate): take_any over the rows where predicate is true."),
+    AGG("anyif", 2, 2, ty_take_anyif, st_row, row_init, take_anyif_add, take_any_merge, take_any_finish,
+        "anyif(expr, predicate): deprecated alias of take_anyif."),
+    AGG("percentile", 2, 2, ty_percentile, st_pct, pct_init, pct_add, pct_merge, pct_finish,
+        "percentile(expr, p): nearest-rank p-th percentile (0..100), an input value of expr's type; "
+        "exact up to 32,768 values per group, then a compacting sketch."),
+    AGG("percentiles", 2, 65, ty_percentiles, st_pct, pct_init, pct_add, pct_merge, pct_finish,
+        "percentiles(expr, p1, p2, ...): one column per percentile, as percentile()."),
+    AGG("stdev", 1, 1, ty_stdev, st_mom, mom_init, mom_add, mom_merge, stdev_finish,
+        "stdev(expr): sample standard deviation (n-1); 0 with fewer than two values."),
+    AGG("stdevif", 2, 2, ty_stdevif, st_mom, mom_init, momif_add, mom_merge, stdev_finish,
+        "stdevif(expr, predicate): stdev over the rows where predicate is true."),
+    AGG("stdevp", 1, 1, ty_stdevp, st_mom, mom_init, mom_add, mom_merge, stdevp_finish,
+        "stdevp(expr): population standard deviation (n)."),
+    AGG("variance", 1, 1, ty_variance, st_mom, mom_init, mom_add, mom_merge, variance_finish,
+        "variance(expr): sample variance (n-1); 0 with fewer than two values."),
+    AGG("varianceif", 2, 2, ty_varianceif, st_mom, mom_init, momif_add, mom_merge, variance_finish,
+        "varianceif(expr, predicate): variance over the rows where predicate is true."),
+    AGG("variancep", 1, 1, ty_variancep, st_mom, mom_init, mom_add, mom_merge, variancep_finish,
+        "variancep(expr): population variance (n)."),
+};
+
+#define N_AGG (sizeof agg_defs / sizeof agg_defs[0])
+
+const kql_agg_def *kql_agg_find(vg_str name)
+{
+    for (size_t i = 0; i < N_AGG; i++)
+        if (vg_str_eqc(name, agg_defs[i].name))
+            return &agg_defs[i];
+    return NULL;
+}
+
+static const kql_agg_def *agg_ptrs[N_AGG];
+static pthread_once_t agg_once = PTHREAD_ONCE_INIT;
+static void agg_fill(void)
+{
+    for (size_t i = 0; i < N_AGG; i++)
+        agg_ptrs[i] = &agg_defs[i];
+}
+
+const kql_agg_def *const *kql_agg_all(size_t *n)
+{
+    pthread_once(&agg_once, agg_fill);
+    if (n) *n = N_AGG;
+    return agg_ptrs;
+}
