@@ -299,7 +299,8 @@ table(["query", "Vigil (engine)", "Vigil (process)", "DuckDB", "SQLite", "DuckDB
 print("\nVigil (engine) is the ElapsedMs of `vigil hunt --stats`; Vigil (process) the wall time of the\n"
       "whole `vigil hunt` process (start, open the store, plan, run, print). DuckDB and SQLite are timed\n"
       "in-process around the query call on an open connection (result read into the host language).\n"
-      "Ratios divide by Vigil's engine time (by its process time if it gave no ElapsedMs).\n"
+      "Ratios are the peer's time over Vigil's engine time (its process time if it gave no ElapsedMs):\n"
+      "above 1.00x Vigil is faster, below it the peer is.\n"
       "DuckDB and SQLite hold only the 9 columns the queries use; Vigil holds every column. No indexes.\n"
       "dcount: DuckDB approx_count_distinct and Vigil dcount are compared with SQLite's exact\n"
       "count(distinct) within 3%; tops allow different keys among ties at the cut.")
