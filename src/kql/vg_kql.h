@@ -250,6 +250,65 @@ const char *vg_kql_kind_name(vg_kql_kind k);
  */
 vg_err vg_kql_parse(vg_arena *a, vg_str src, const vg_kql_node **out, vg_diag *d);
 
+/* ---- running queries (kql_query.c) ---- */
+
+struct vg_store;
+
+/* Defaults of the limits (Defender's API caps results at 100,000 rows). */
+#define VG_KQL_DEFAULT_MAX_ROWS 100000u
+#define VG_KQL_DEFAULT_TIMEOUT_MS 600000u
+#define VG_KQL_DEFAULT_MAX_MEMORY ((size_t)2 << 30)
+
+typedef struct vg_kql_opts {
+    uint64_t max_rows;         /* result rows kept (0 = VG_KQL_DEFAULT_MAX_ROWS); more set truncated */
+    uint64_t timeout_ms;       /* 0 = VG_KQL_DEFAULT_TIMEOUT_MS */
+    size_t max_memory;         /* bytes of materialized data (0 = VG_KQL_DEFAULT_MAX_MEMORY) */
+    int64_t now;               /* now() in vg_time ticks; 0 = the clock */
+    void *geo;                 /* MMDB_s * for geo_info_from_ip_address, or NULL */
+    int *cancel;               /* when non-NULL and set non-zero, the query stops (VG_ELIMIT) */
+} vg_kql_opts;
+
+typedef struct vg_kql_stats {
+    double elapsed_ms;
+    uint64_t rows_scanned;     /* rows returned by store scans */
+    uint64_t segments_total, segments_skipped, blocks_total, blocks_skipped;
+    size_t peak_memory;
+} vg_kql_stats;
+
+typedef struct vg_kql_result vg_kql_result;
+
+/*
+ * Parses, binds, plans and runs query over store (which may be NULL: then
+ * only datatable/print/range sources work). Errors are VG_EPARSE (syntax and
+ * binding: "line L, column C: Failed to resolve column 'X'"), VG_ETYPE,
+ * VG_EUNSUPPORTED, VG_ELIMIT (timeout, memory) with the message in d.
+ */
+vg_err vg_kql_run(struct vg_store *store, vg_str query, const vg_kql_opts *opts,
+                  vg_kql_result **out, vg_diag *d);
+void vg_kql_result_free(vg_kql_result *r);
+
+uint32_t vg_kql_result_ncols(const vg_kql_result *r);
+vg_str vg_kql_result_col_name(const vg_kql_result *r, uint32_t c);
+/* Kusto's type name ("string", "datetime", ...). */
+const char *vg_kql_result_col_type(const vg_kql_result *r, uint32_t c);
+uint64_t vg_kql_result_nrows(const vg_kql_result *r);
+bool vg_kql_result_truncated(const vg_kql_result *r);
+/* The chart kind of a trailing `render`, or an empty string. */
+vg_str vg_kql_result_render(const vg_kql_result *r);
+void vg_kql_result_stats(const vg_kql_result *r, vg_kql_stats *out);
+
+typedef enum vg_kql_format {
+    VG_KQL_FMT_DEFENDER,  /* {"Stats":{..},"Schema":[{"Name":..,"Type":..}],"Results":[{..}]} */
+    VG_KQL_FMT_GRAPH,     /* {"schema":[{"name":..,"type":..}],"results":[{..}]} */
+    VG_KQL_FMT_NDJSON,    /* one JSON object per row */
+    VG_KQL_FMT_CSV,       /* header line then RFC 4180 rows */
+    VG_KQL_FMT_TABLE,     /* aligned text for terminals */
+} vg_kql_format;
+
+/* Writes the whole result in a format (the schema line first for
+ * NDJSON when with_schema). */
+void vg_kql_result_write(const vg_kql_result *r, vg_kql_format f, bool with_schema, vg_buf *out);
+
 /* Dump flags: VG_KQL_DUMP_POS adds "@line:col" after each node's kind. */
 #define VG_KQL_DUMP_POS 1u
 

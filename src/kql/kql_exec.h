@@ -1,0 +1,289 @@
+/*
+ * kql_exec.h - private to src/kql: bound expressions, relations and the
+ * operator (iterator) interface of the executor.
+ *
+ * Stages: the binder (kql_bind.c) turns syntax nodes into kx_expr trees
+ * whose column references are indexes into the input schema and whose
+ * types are known; the planner (kql_plan.c) turns a pipeline into a chain
+ * of kx_op iterators, pushing predicates, time ranges and the projection
+ * into the store scan; kql_eval.c evaluates an expression over a whole
+ * chunk at once (vectorized); the operators live in kql_op_*.c.
+ *
+ * Ownership: everything bound or planned lives in the query arena (q->a).
+ * An operator's output chunk lives in that operator's own arena and is
+ * valid until the operator's next call to next(); a consumer that keeps
+ * rows (sort, summarize, join, materialize) copies them into a kx_rel.
+ */
+#ifndef KQL_EXEC_H
+#define KQL_EXEC_H
+
+#include <pthread.h>
+
+#include "kql/kql_val.h"
+#include "kql/vg_kql.h"
+#include "store/vg_store.h"
+
+/* Most columns in a relation, arguments in a call, groups in a summarize
+ * ... : the named limits of the executor. */
+#define KX_MAX_COLS 4096
+#define KX_MAX_ARGS 64
+#define KX_CHUNK 4096          /* rows per chunk produced by operators */
+
+typedef struct kx_query kx_query;
+
+/* A relation's columns: names and types. */
+typedef struct kx_schema {
+    uint32_t n;
+    vg_str *names;
+    vg_type *types;
+} kx_schema;
+
+int kx_schema_find(const kx_schema *s, vg_str name);
+
+/* ---- bound expressions ---- */
+
+typedef enum kx_ek {
+    KX_CONST,      /* k */
+    KX_COL,        /* col: index into the input chunk */
+    KX_CALL,       /* fn(args) */
+    KX_BIN,        /* op (vg_kql_tok) on args[0], args[1] */
+    KX_NEG,        /* -args[0] */
+    KX_AND, KX_OR, /* args[0], args[1] (three-valued as Kusto: null and false = false) */
+    KX_IN,         /* op IN/NIN/IN_CI/NIN_CI/HAS_ANY/HAS_ALL; args[0] value; set: constants */
+    KX_BETWEEN,    /* op BETWEEN/NBETWEEN; args: value, low, high */
+    KX_MEMBER,     /* args[0] dynamic, name */
+    KX_INDEX,      /* args[0] dynamic, args[1] index (long) or key (string) */
+    KX_ROWFN,      /* row_number(), prev(), next() in serialized input: op kind */
+    KX_CAST,       /* convert args[0] to type */
+} kx_ek;
+
+typedef struct kx_expr kx_expr;
+struct kx_expr {
+    kx_ek k;
+    vg_type type;
+    int op;
+    uint32_t n;
+    kx_expr **args;
+    kql_val kv;               /* KX_CONST */
+    int col;                  /* KX_COL */
+    const kql_fn_def *fn;     /* KX_CALL */
+    vg_str name;              /* KX_MEMBER; a printable name */
+    kql_val *set;             /* KX_IN: constant items */
+    uint32_t nset;
+    struct kx_inset *hset;    /* KX_IN: hash set for long lists (NULL = linear) */
+    vg_kql_pos pos;
+};
+
+/* A vector result: a column, or one constant value for every row. */
+typedef struct kx_vec {
+    bool konst;
+    kql_val k;
+    kql_col c;
+} kx_vec;
+
+static inline kql_val kx_vec_get(const kx_vec *v, uint32_t r)
+{
+    return v->konst ? v->k : kql_col_get(&v->c, r);
+}
+
+/* ---- chunks and relations ---- */
+
+typedef struct kx_chunk {
+    uint32_t n;
+    kql_col *cols;           /* schema.n columns */
+} kx_chunk;
+
+/* A materialized relation: chunks whose data live in arena. */
+typedef struct kx_rel {
+    kx_schema sch;
+    kx_chunk *chunks;
+    uint32_t nchunks, cap;
+    uint64_t rows;
+    vg_arena arena;
+} kx_rel;
+
+vg_err kx_rel_init(kx_query *q, kx_rel *r, const kx_schema *sch);
+/* Copies rows [sel] (or all rows when sel is NULL) of c into the relation. */
+vg_err kx_rel_append(kx_query *q, kx_rel *r, const kx_chunk *c, const uint32_t *sel, uint32_t nsel);
+void kx_rel_free(kx_rel *r);
+/* Row i of the relation: chunk and row within it. */
+static inline void kx_rel_locate(const kx_rel *r, uint64_t i, uint32_t *ci, uint32_t *ri)
+{
+    (void)r;
+    *ci = (uint32_t)(i / KX_CHUNK);
+    *ri = (uint32_t)(i % KX_CHUNK);
+}
+
+/* ---- operators ---- */
+
+typedef struct kx_op kx_op;
+struct kx_op {
+    kx_schema sch;
+    kx_query *q;
+    vg_err (*next)(kx_op *op, kx_chunk **out);   /* VG_EEOF at the end */
+    void (*close)(kx_op *op);
+    vg_arena arena;          /* the current output chunk's data */
+    kx_op *child;
+    bool serialized;         /* rows have an order (after sort, serialize, top, ...) */
+};
+
+/* Common setup: arena and links. */
+void kx_op_init(kx_query *q, kx_op *op, kx_op *child);
+void kx_op_close(kx_op *op);
+/* Drains op into a relation (row cap: max_rows, 0 = none; *truncated set). */
+vg_err kx_drain(kx_op *op, kx_rel *out, uint64_t max_rows, bool *truncated);
+
+/* ---- the query ---- */
+
+/* A let binding: a scalar (constant expression), a tabular expression
+ * (node, bound lazily each time it is used), a materialized relation, or a
+ * user function. */
+typedef struct kx_let {
+    vg_str name;
+    int kind;                           /* KX_LET_* */
+    kx_expr *scalar;
+    const vg_kql_node *node;            /* tabular expression or function */
+    struct kx_scope *scope;             /* where the binding was made */
+    kx_rel *rel;                        /* materialized */
+} kx_let;
+enum { KX_LET_SCALAR, KX_LET_TABULAR, KX_LET_FUNC, KX_LET_REL };
+
+typedef struct kx_scope {
+    struct kx_scope *up;
+    kx_let *lets;
+    uint32_t n, cap;
+} kx_scope;
+
+struct kx_query {
+    vg_arena *a;             /* binding and plan */
+    vg_store *store;
+    vg_diag *d;
+    vg_err err;
+    kql_ctx ctx;             /* now, regex cache, geo */
+    uint64_t deadline_ns;    /* vg_mono_ns() deadline; 0 = none */
+    size_t mem_cap;          /* bytes across materializing arenas */
+    size_t mem_used;
+    uint64_t rows_scanned;
+    vg_scan_stats scan;      /* summed over scans */
+    unsigned depth;          /* nesting of functions/sub-queries */
+    vg_str render;           /* render kind, when the query ends in render */
+    int *cancel;             /* set non-zero from outside to stop */
+};
+
+/* Fails the query with a message at pos (line:col). Returns VG_EPARSE-ish e. */
+vg_err kx_fail(kx_query *q, vg_kql_pos pos, vg_err e, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* VG_ELIMIT when the deadline passed, the memory cap is exceeded or the
+ * query was cancelled. Called by operators once per chunk. */
+vg_err kx_check(kx_query *q);
+/* Charges n bytes of materialized data to the query. */
+vg_err kx_charge(kx_query *q, size_t n);
+
+/* Runs the statements of a QUERY node (lets, then the last tabular
+ * statement planned into *out). */
+vg_err kx_run_query_node(kx_query *q, kx_scope *sc, const vg_kql_node *query, kx_op **out);
+struct vg_kql_result;
+const kx_rel *kx_result_rel(const struct vg_kql_result *r);
+
+/* kql_bind.c */
+typedef struct kx_bind {
+    kx_query *q;
+    kx_scope *scope;
+    const kx_schema *in;         /* the input row's columns */
+    const kx_schema *right;      /* join on: $right's schema (in is $left) */
+    const kx_schema *agg_in;     /* summarize: the input of aggregate arguments */
+    bool allow_rowfn;            /* serialized input: row_number/prev/next */
+    /* summarize: aggregate calls found while binding an output expression */
+    struct kx_aggs *aggs;
+    uint32_t agg_base;           /* summarize: index of the first aggregate slot in the mid row */
+} kx_bind;
+
+kx_expr *kx_bind_expr(kx_bind *b, const vg_kql_node *n);
+/* A constant expression's value (binds and folds); err when not constant. */
+vg_err kx_bind_const(kx_bind *b, const vg_kql_node *n, kql_val *out);
+/* A default output name for an expression ("Column1" when it has none). */
+vg_str kx_expr_name(kx_query *q, const vg_kql_node *n, uint32_t *auto_counter);
+kx_expr *kx_const_expr(kx_query *q, kql_val v);
+kx_let *kx_scope_find(kx_scope *s, vg_str name);
+kx_let *kx_scope_add(kx_query *q, kx_scope *s, vg_str name, int kind);
+/* The common type of two types for iff/case/union (KQL_T_ANY when none). */
+vg_type kx_common_type(vg_type a, vg_type b);
+/* Converts a syntax DYNAMIC/ARRAY/BAG literal into a vg_json tree. */
+const vg_json *kx_dyn_literal(kx_query *q, const vg_kql_node *n);
+
+/* prev()/next(): the serialized relation the evaluated rows belong to. */
+struct kx_rowwin {
+    const kx_rel *rel;
+};
+
+/* kql_eval.c */
+typedef struct kx_evalctx {
+    kx_query *q;
+    vg_arena *arena;          /* where results go */
+    const kx_chunk *in;
+    const kx_chunk *right;    /* join: the right row chunk (unused in v1) */
+    uint64_t row_base;        /* row_number of row 0 of in (serialized) */
+    const struct kx_rowwin *win; /* prev/next: neighbours across chunks */
+} kx_evalctx;
+vg_err kx_eval(kx_evalctx *e, const kx_expr *x, kx_vec *out);
+/* A predicate into a selection vector: rows where x is true. */
+vg_err kx_eval_sel(kx_evalctx *e, const kx_expr *x, uint32_t *sel, uint32_t *nsel);
+/* Materializes a vector as a column of n rows (constants broadcast). */
+vg_err kx_vec_col(vg_arena *a, const kx_vec *v, vg_type t, uint32_t n, kql_col *out);
+
+/* kql_plan.c */
+/* Plans a tabular syntax node (PIPELINE, TABLE, DATATABLE, PRINT, ...). */
+kx_op *kx_plan(kx_query *q, kx_scope *sc, const vg_kql_node *n);
+/* Plans a tabular node and drains it into a relation (let materialize, joins). */
+vg_err kx_plan_rel(kx_query *q, kx_scope *sc, const vg_kql_node *n, kx_rel **out);
+
+/* kql_op_*.c: constructors (the planner calls them). */
+kx_op *kx_op_rel(kx_query *q, const kx_rel *r);                    /* scans a relation */
+kx_op *kx_op_scan(kx_query *q, const vg_table_def *t, const vg_scan_spec *spec, const bool *cols);
+kx_op *kx_op_filter(kx_query *q, kx_op *child, kx_expr *pred);
+/* Evaluates exprs into a new schema (project/extend/rename...). */
+kx_op *kx_op_project(kx_query *q, kx_op *child, const kx_schema *sch, kx_expr **exprs);
+kx_op *kx_op_take(kx_query *q, kx_op *child, uint64_t n);
+kx_op *kx_op_count(kx_query *q, kx_op *child, vg_str name);
+kx_op *kx_op_sort(kx_query *q, kx_op *child, kx_expr **keys, const int *flags, uint32_t nkeys,
+                  uint64_t limit);
+kx_op *kx_op_distinct(kx_query *q, kx_op *child, kx_expr **keys, const kx_schema *sch);
+kx_op *kx_op_union(kx_query *q, kx_op **kids, uint32_t n, const kx_schema *sch, int **maps,
+                   vg_str source_col, vg_str *source_names);
+kx_op *kx_op_serialize(kx_query *q, kx_op *child);
+/* The relation behind a serialize or relation-scan operator, else NULL. */
+const kx_rel *kx_op_serialized_rel(kx_op *op);
+/* Copies rows sel[0..nsel) of in into out (columns allocated in a). */
+vg_err kx_chunk_gather(vg_arena *a, const kx_schema *sch, const kx_chunk *in, const uint32_t *sel,
+                       uint32_t nsel, kx_chunk *out);
+
+/* summarize: by keys and aggregate calls; post computes the final
+ * columns from [keys..., agg outputs...]. */
+typedef struct kx_aggcall {
+    const kql_agg_def *def;
+    kx_expr **args;
+    uint32_t nargs;
+    uint32_t nout;
+    uint32_t out0;          /* first output slot in the [keys, aggs] row */
+    vg_type *out_types;
+} kx_aggcall;
+typedef struct kx_aggs {
+    kx_aggcall *calls;
+    uint32_t n, cap;
+    uint32_t nslots;        /* total outputs */
+    vg_str *slot_names;
+} kx_aggs;
+kx_op *kx_op_summarize(kx_query *q, kx_op *child, kx_expr **keys, uint32_t nkeys,
+                       const kx_aggs *aggs, const kx_schema *mid, const kx_schema *out,
+                       kx_expr **post);
+
+/* join: kind as Kusto's names; keys evaluated on each side. */
+typedef enum kx_join_kind {
+    KX_J_INNERUNIQUE, KX_J_INNER, KX_J_LEFTOUTER, KX_J_RIGHTOUTER, KX_J_FULLOUTER,
+    KX_J_LEFTANTI, KX_J_RIGHTANTI, KX_J_LEFTSEMI, KX_J_RIGHTSEMI,
+} kx_join_kind;
+kx_op *kx_op_join(kx_query *q, kx_op *left, kx_rel *right, kx_join_kind kind,
+                  kx_expr **lkeys, kx_expr **rkeys, uint32_t nkeys, const kx_schema *out,
+                  const int *lmap, const int *rmap);
+
+#endif
