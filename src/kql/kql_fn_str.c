@@ -565,20 +565,27 @@ static kql_val fn_indexof(kql_ctx *ctx, const kql_val *a, uint32_t n)
         return kql_null(VG_T_LONG);
     if (start > total)
         return kql_long(-1);
-    size_t b0 = cp_off(s, start);
-    size_t b1 = s.n;
-    if (len >= 0)
-        b1 = b0 + cp_off(vg_str_make(s.p + b0, s.n - b0), len);
+    /* each occurrence is looked for in a window of length characters from
+     * where the search resumes, as Kusto's indexof(..., 1, 10, 2) finds 9
+     * in "abcdefgabcdefg" */
     if (occ == 0)
         occ = 1;
-    for (size_t i = b0; i + look.n <= b1;) {
-        const char *p = look.n ? memmem(s.p + i, b1 - i, look.p, look.n) : s.p + i;
+    size_t i = cp_off(s, start);
+    for (;;) {
+        size_t end = s.n;
+        if (len >= 0)
+            end = i + cp_off(vg_str_make(s.p + i, s.n - i), len);
+        if (i + look.n > end)
+            break;
+        const char *p = look.n ? memmem(s.p + i, end - i, look.p, look.n) : s.p + i;
         if (!p)
             break;
         size_t at = (size_t)(p - s.p);
         if (--occ == 0)
             return kql_long(cp_index(s, at));
-        i = at + 1;
+        if (at >= s.n)
+            break;
+        i = at + cp_len_at(s, at);
     }
     return kql_long(-1);
 }
