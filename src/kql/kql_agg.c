@@ -45,6 +45,8 @@
 #define KQL_AGG_LIST_MAX 1048576u
 #define KQL_AGG_PCT_K 32768u
 #define KQL_AGG_PCT_LEVELS 40
+#define KQL_AGG_PCT_MAXP 256        /* percentiles asked in one call */
+#define KQL_AGG_DISTINCT_EXACT (1u << 20)
 #define KQL_AGG_HELD_MAX (16u << 20)
 #define KQL_AGG_DCOUNT_EXACT_LO 1000u
 #define KQL_AGG_DCOUNT_EXACT_HI 8000u
@@ -1151,11 +1153,18 @@ static void pct_read_ps(vg_arena *a, st_pct *S, const kql_val *args, uint32_t n)
         return;
     S->ps_read = true;
     if (n < 2) return;
-    S->ps = vg_arena_alloc(a, (size_t)(n - 1) * sizeof *S->ps);
+    const vg_json *arr = NULL;
+    if (n == 2 && args[1].t == VG_T_DYNAMIC && !args[1].null && args[1].u.d->kind == VG_JSON_ARRAY)
+        arr = args[1].u.d;   /* percentiles_array(x, dynamic([50, 90])) */
+    uint32_t np = arr ? arr->n : n - 1;
+    if (np == 0 || np > KQL_AGG_PCT_MAXP) return;
+    S->ps = vg_arena_alloc(a, (size_t)np * sizeof *S->ps);
     if (!S->ps) return;
-    S->nps = n - 1;
-    for (uint32_t i = 1; i < n; i++)
-        if (!arg_num(args, n, i, &S->ps[i - 1])) S->ps[i - 1] = NAN;
+    S->nps = np;
+    for (uint32_t i = 0; i < np; i++) {
+        kql_val e = arr ? kql_dyn_scalar(arr->kids[i]) : args[i + 1];
+        if (!arg_num(&e, 1, 0, &S->ps[i])) S->ps[i] = NAN;
+    }
 }
 
 static void pct_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
@@ -1256,6 +1265,108 @@ static void pct_finish(vg_arena *a, void *s, kql_val *out, uint32_t nout)
     }
 }
 
+
+/* percentiles_array: the same answers as one dynamic array. */
+static void pct_array_finish(vg_arena *a, void *s, kql_val *out, uint32_t nout)
+{
+    st_pct *S = s;
+    if (!nout) return;
+    uint32_t np = S->nps;
+    kql_val *vals = np ? vg_arena_alloc(a, (size_t)np * sizeof *vals) : NULL;
+    vg_json *arr = kql_dyn_array(a, np);
+    if (!arr || (np && !vals)) { out[0] = kql_null(VG_T_DYNAMIC); return; }
+    if (np) pct_finish(a, s, vals, np);
+    for (uint32_t i = 0; i < np; i++)
+        kql_dyn_push(arr, kql_dyn_from(a, vals[i]));
+    out[0] = kql_dynamic(arr);
+}
+
+/* ------------------------------------------------------------------ */
+/* binary_all_and / _or / _xor                                         */
+
+typedef struct { uint64_t v; bool has; } st_bits;
+enum { BIT_AND, BIT_OR, BIT_XOR };
+
+static void bits_init(void *s) { memset(s, 0, sizeof(st_bits)); }
+static void bits_one(st_bits *S, kql_val v, int op)
+{
+    v = undyn(v);
+    if (v.null || (v.t != VG_T_INT && v.t != VG_T_LONG))
+        return;
+    uint64_t x = (uint64_t)v.u.i;
+    if (!S->has) { S->v = x; S->has = true; return; }
+    S->v = op == BIT_AND ? S->v & x : op == BIT_OR ? S->v | x : S->v ^ x;
+}
+static void bits_merge(void *d, const void *s, int op)
+{
+    const st_bits *S = s;
+    if (S->has) bits_one(d, kql_long((int64_t)S->v), op);
+}
+static void band_add(vg_arena *a, void *s, const kql_val *args, uint32_t n) { if (n) bits_one(s, args[0], BIT_AND); }
+static void bor_add(vg_arena *a, void *s, const kql_val *args, uint32_t n) { if (n) bits_one(s, args[0], BIT_OR); }
+static void bxor_add(vg_arena *a, void *s, const kql_val *args, uint32_t n) { if (n) bits_one(s, args[0], BIT_XOR); }
+static void band_merge(vg_arena *a, void *d, const void *s) { bits_merge(d, s, BIT_AND); }
+static void bor_merge(vg_arena *a, void *d, const void *s) { bits_merge(d, s, BIT_OR); }
+static void bxor_merge(vg_arena *a, void *d, const void *s) { bits_merge(d, s, BIT_XOR); }
+static void bits_finish(vg_arena *a, void *s, kql_val *out, uint32_t nout)
+{
+    st_bits *S = s;
+    if (nout) out[0] = S->has ? kql_long((int64_t)S->v) : kql_null(VG_T_LONG);
+}
+
+static vg_type ty_bits_(const char *fn, const vg_type *a, uint32_t n, vg_diag *d)
+{
+    if (!want(fn, a, n, 0, TB(VG_T_INT) | TB(VG_T_LONG), "an integer argument", d))
+        return VG_T_COUNT_;
+    return VG_T_LONG;
+}
+static vg_type ty_band(const vg_type *a, uint32_t n, vg_diag *d) { return ty_bits_("binary_all_and", a, n, d); }
+static vg_type ty_bor(const vg_type *a, uint32_t n, vg_diag *d) { return ty_bits_("binary_all_or", a, n, d); }
+static vg_type ty_bxor(const vg_type *a, uint32_t n, vg_diag *d) { return ty_bits_("binary_all_xor", a, n, d); }
+static vg_type ty_pct_array(const vg_type *a, uint32_t n, vg_diag *d)
+{
+    if (!want("percentiles_array", a, n, 0, T_NUM | TB(VG_T_DATETIME) | TB(VG_T_TIMESPAN),
+              "a numeric, datetime or timespan argument", d))
+        return VG_T_COUNT_;
+    for (uint32_t i = 1; i < n; i++)
+        if (!want("percentiles_array", a, n, i, T_NUM | (n == 2 ? TB(VG_T_DYNAMIC) : 0u),
+                  "constant numeric percentiles", d))
+            return VG_T_COUNT_;
+    return VG_T_DYNAMIC;
+}
+static vg_type ty_make_list_nulls(const vg_type *a, uint32_t n, vg_diag *d)
+{
+    return ty_dyn_("make_list_with_nulls", a, n, false, 99, 1, d);
+}
+static vg_type ty_count_distinct(const vg_type *a, uint32_t n, vg_diag *d) { return ty_long_pred("count_distinct", a, n, 99, 99, d); }
+static vg_type ty_count_distinctif(const vg_type *a, uint32_t n, vg_diag *d) { return ty_long_pred("count_distinctif", a, n, 1, 99, d); }
+
+/* make_list_with_nulls: nulls become JSON nulls. */
+static void make_list_nulls_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    list_max(s, args, n, 1);
+    if (n) list_push(a, s, args[0].null ? kql_dynamic(NULL) : args[0], true);
+}
+
+/* count_distinct: exact (a set of 64-bit hashes) up to 2^20 distinct
+ * values per group, then the 2^18-register HyperLogLog (~0.2%). */
+static void cd_setup(st_dc *S)
+{
+    if (S->p) return;
+    S->p = 18;
+    S->limit = KQL_AGG_DISTINCT_EXACT;
+}
+static void count_distinct_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    cd_setup(s);
+    if (n) dc_one(a, s, args[0]);
+}
+static void count_distinctif_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    cd_setup(s);
+    if (arg_true(args, n, 1)) dc_one(a, s, args[0]);
+}
+
 /* ------------------------------------------------------------------ */
 /* the table                                                           */
 
@@ -1339,6 +1450,22 @@ static const kql_agg_def agg_defs[] = {
         "varianceif(expr, predicate): variance over the rows where predicate is true."),
     AGG("variancep", 1, 1, ty_variancep, st_mom, mom_init, mom_add, mom_merge, variancep_finish,
         "variancep(expr): population variance (n)."),
+    AGG("percentiles_array", 2, 65, ty_pct_array, st_pct, pct_init, pct_add, pct_merge, pct_array_finish,
+        "percentiles_array(expr, p1, p2, ...) or (expr, dynamic([p1, ...])): the percentiles as one "
+        "dynamic array."),
+    AGG("make_list_with_nulls", 1, 2, ty_make_list_nulls, st_list, list_init, make_list_nulls_add, make_list_merge,
+        list_finish, "make_list_with_nulls(expr[, maxSize]): make_list that keeps nulls as JSON nulls."),
+    AGG("count_distinct", 1, 1, ty_count_distinct, st_dc, dc_init, count_distinct_add, dcount_merge, dcount_finish,
+        "count_distinct(expr): the number of distinct non-null values; exact up to 2^20 values per "
+        "group (64-bit hashes), then estimated (~0.2%)."),
+    AGG("count_distinctif", 2, 2, ty_count_distinctif, st_dc, dc_init, count_distinctif_add, dcount_merge,
+        dcount_finish, "count_distinctif(expr, predicate): count_distinct over the rows where predicate is true."),
+    AGG("binary_all_and", 1, 1, ty_band, st_bits, bits_init, band_add, band_merge, bits_finish,
+        "binary_all_and(expr): bitwise AND of the non-null values; null with none."),
+    AGG("binary_all_or", 1, 1, ty_bor, st_bits, bits_init, bor_add, bor_merge, bits_finish,
+        "binary_all_or(expr): bitwise OR of the non-null values; null with none."),
+    AGG("binary_all_xor", 1, 1, ty_bxor, st_bits, bits_init, bxor_add, bxor_merge, bits_finish,
+        "binary_all_xor(expr): bitwise XOR of the non-null values; null with none."),
 };
 
 #define N_AGG (sizeof agg_defs / sizeof agg_defs[0])

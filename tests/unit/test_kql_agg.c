@@ -651,6 +651,66 @@ static void test_merge_equals_single(void **state)
     }
 }
 
+static void test_more(void **state)
+{
+    run r;
+    /* percentiles_array, both call forms */
+    vg_arena tmp;
+    vg_arena_init(&tmp, 0, 0);
+    kql_val ps = kql_dynamic(kql_dyn_parse(&tmp, vg_str_c("[50, 100]")));
+    run_start(&r, "percentiles_array");
+    for (int i = 1; i <= 4; i++) {
+        kql_val a[2] = { kql_long(i * 10), ps };
+        run_add(&r, a, 2);
+    }
+    assert_string_equal(json_of(run_finish1(&r)), "[20,40]");
+    run_end(&r);
+    run_start(&r, "percentiles_array");
+    for (int i = 1; i <= 4; i++) {
+        kql_val a[3] = { kql_long(i * 10), kql_long(0), kql_long(75) };
+        run_add(&r, a, 3);
+    }
+    assert_string_equal(json_of(run_finish1(&r)), "[10,30]");
+    run_end(&r);
+    vg_arena_free(&tmp);
+
+    /* binary_all_*: nulls ignored; none: null */
+    const char *bn[] = { "binary_all_and", "binary_all_or", "binary_all_xor" };
+
+    kql_val bv[] = { kql_long(0x7f), kql_null(VG_T_LONG), kql_long(0x4 | 0x2), kql_long(0x4 | 0x1) };
+    for (int k = 0; k < 3; k++) {
+        run_start(&r, bn[k]);
+        for (int i = 0; i < 4; i++) run_add(&r, &bv[i], 1);
+        kql_val v = run_finish1(&r);
+        int64_t want = k == 0 ? (0x7f & 0x6 & 0x5) : k == 1 ? (0x7f | 0x6 | 0x5) : (0x7f ^ 0x6 ^ 0x5);
+
+        assert_false(v.null);
+        assert_int_equal(v.u.i, want);
+        run_end(&r);
+        run_start(&r, bn[k]);
+        run_add(&r, &bv[1], 1);
+        assert_true(run_finish1(&r).null);
+        run_end(&r);
+    }
+
+    /* make_list_with_nulls keeps the nulls */
+    run_start(&r, "make_list_with_nulls");
+    for (int i = 0; i < 3; i++) run_add(&r, &bv[i], 1);
+    assert_string_equal(json_of(run_finish1(&r)), "[127,null,6]");
+    run_end(&r);
+
+    /* count_distinct is exact well past dcount's exact range */
+    run_start(&r, "count_distinct");
+    for (int rep = 0; rep < 2; rep++)
+        for (int i = 0; i < 50000; i++) {
+            kql_val v = kql_long(i * 31);
+            run_add(&r, &v, 1);
+        }
+    kql_val v = run_finish1(&r);
+    assert_int_equal(v.u.i, 50000);
+    run_end(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -667,6 +727,7 @@ int main(void)
         cmocka_unit_test(test_percentiles_large),
         cmocka_unit_test(test_dcount),
         cmocka_unit_test(test_merge_equals_single),
+        cmocka_unit_test(test_more),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
