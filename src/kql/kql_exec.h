@@ -103,8 +103,11 @@ typedef struct kx_rel {
 } kx_rel;
 
 vg_err kx_rel_init(kx_query *q, kx_rel *r, const kx_schema *sch);
+/* A relation owned by the query (freed when the query ends). */
+kx_rel *kx_rel_new(kx_query *q, const kx_schema *sch);
 /* Copies rows [sel] (or all rows when sel is NULL) of c into the relation. */
 vg_err kx_rel_append(kx_query *q, kx_rel *r, const kx_chunk *c, const uint32_t *sel, uint32_t nsel);
+/* Frees the data; safe to call twice. */
 void kx_rel_free(kx_rel *r);
 /* Row i of the relation: chunk and row within it. */
 static inline void kx_rel_locate(const kx_rel *r, uint64_t i, uint32_t *ci, uint32_t *ri)
@@ -168,6 +171,8 @@ struct kx_query {
     unsigned depth;          /* nesting of functions/sub-queries */
     vg_str render;           /* render kind, when the query ends in render */
     int *cancel;             /* set non-zero from outside to stop */
+    kx_rel **rels;           /* every relation made by kx_rel_new; freed at the end */
+    uint32_t nrels, caprels;
 };
 
 /* Fails the query with a message at pos (line:col). Returns VG_EPARSE-ish e. */
@@ -236,6 +241,20 @@ vg_err kx_vec_col(vg_arena *a, const kx_vec *v, vg_type t, uint32_t n, kql_col *
 kx_op *kx_plan(kx_query *q, kx_scope *sc, const vg_kql_node *n);
 /* Plans a tabular node and drains it into a relation (let materialize, joins). */
 vg_err kx_plan_rel(kx_query *q, kx_scope *sc, const vg_kql_node *n, kx_rel **out);
+
+/* Plans operators ops[0..n) on top of src. */
+kx_op *kx_plan_pipes(kx_query *q, kx_scope *sc, kx_op *src, const vg_kql_node *const *ops,
+                     uint32_t nops);
+/* Operators planned in kql_plan_more.c (mv-expand, mv-apply, parse,
+ * parse-where, make-series, evaluate); NULL with q->err on failure. */
+kx_op *kx_plan_more(kx_query *q, kx_scope *sc, kx_op *in, const vg_kql_node *n);
+kx_op *kx_plan_union(kx_query *q, kx_scope *sc, kx_op *lead, const vg_kql_node *n, uint32_t first);
+kx_op *kx_plan_user_tabular(kx_query *q, kx_scope *sc, kx_let *fn, const vg_kql_node *call,
+                            kx_op *piped);
+kx_schema kx_schema_alloc(kx_query *q, uint32_t n);
+kx_expr *kx_col_expr(kx_query *q, const kx_schema *s, int c);
+/* Kusto wildcard match of a column name ("Device*"). */
+bool kx_wild_match(vg_str pat, vg_str s);
 
 /* kql_op_*.c: constructors (the planner calls them). */
 kx_op *kx_op_rel(kx_query *q, const kx_rel *r);                    /* scans a relation */

@@ -86,11 +86,36 @@ vg_err kx_rel_init(kx_query *q, kx_rel *r, const kx_schema *sch)
     return VG_OK;
 }
 
+kx_rel *kx_rel_new(kx_query *q, const kx_schema *sch)
+{
+    if (q->nrels == q->caprels) {
+        uint32_t nc = q->caprels ? q->caprels * 2 : 16;
+        kx_rel **n = vg_arena_alloc(q->a, nc * sizeof *n);
+        if (!n) {
+            kx_fail(q, (vg_kql_pos){ 0 }, VG_ENOMEM, "out of memory");
+            return NULL;
+        }
+        if (q->nrels)
+            memcpy(n, q->rels, q->nrels * sizeof *n);
+        q->rels = n;
+        q->caprels = nc;
+    }
+    kx_rel *r = vg_arena_zalloc(q->a, sizeof *r);
+    if (!r) {
+        kx_fail(q, (vg_kql_pos){ 0 }, VG_ENOMEM, "out of memory");
+        return NULL;
+    }
+    kx_rel_init(q, r, sch);
+    q->rels[q->nrels++] = r;
+    return r;
+}
+
 void kx_rel_free(kx_rel *r)
 {
     if (!r)
         return;
     vg_arena_free(&r->arena);
+    vg_arena_init(&r->arena, 1 << 20, 0);
     free(r->chunks);
     r->chunks = NULL;
     r->nchunks = r->cap = 0;
@@ -411,13 +436,17 @@ vg_err vg_kql_run(struct vg_store *store, vg_str query, const vg_kql_opts *opts,
             r->rel = rel;
             e = kx_drain(op, rel, o.max_rows, &r->truncated);
         }
+        /* the schema's names may point into relations freed below */
+        if (!e) {
+            for (uint32_t c = 0; c < rel->sch.n; c++)
+                rel->sch.names[c] = vg_str_dup(&r->a, rel->sch.names[c]);
+        }
     }
     if (op)
         kx_op_close(op);
-    /* relations bound by let materialize() */
-    for (uint32_t i = 0; i < top.n; i++)
-        if (top.lets[i].kind == KX_LET_REL)
-            kx_rel_free(top.lets[i].rel);
+    /* every relation the query made (lets, datatables, sub-queries) */
+    for (uint32_t i = 0; i < q.nrels; i++)
+        kx_rel_free(q.rels[i]);
     kql_ctx_free_regexes(&q.ctx);
     if (!e && q.err)
         e = q.err;
