@@ -81,13 +81,6 @@ static ptrdiff_t find_ci(vg_str hay, vg_str needle, size_t from)
         return -1;
     size_t last = hay.n - m;   /* last possible start */
     size_t i = from;
-    if (m == 1) {
-        unsigned char c = lower_tab[nd[0]];
-        for (; i <= last; i++)
-            if (lower_tab[h[i]] == c)
-                return (ptrdiff_t)i;
-        return -1;
-    }
 #ifdef __SSE2__
     const __m128i fold = _mm_set1_epi8(0x20);
     const __m128i first = _mm_set1_epi8((char)(nd[0] | 0x20));
@@ -108,7 +101,8 @@ static ptrdiff_t find_ci(vg_str hay, vg_str needle, size_t from)
 #endif
     unsigned char f = lower_tab[nd[0]], l = lower_tab[nd[m - 1]];
     for (; i <= last; i++)
-        if (lower_tab[h[i]] == f && lower_tab[h[i + m - 1]] == l && eq_ci(h + i + 1, nd + 1, m - 2))
+        if (lower_tab[h[i]] == f && lower_tab[h[i + m - 1]] == l &&
+            (m <= 2 || eq_ci(h + i + 1, nd + 1, m - 2)))
             return (ptrdiff_t)i;
     return -1;
 }
