@@ -131,7 +131,8 @@ void kql_timespan_text(vg_buf *b, int64_t ticks)
 void kql_val_text(vg_buf *b, kql_val v)
 {
     if (v.t == VG_T_STRING) {
-        vg_buf_putstr(b, v.u.s);
+        if (v.u.s.n)
+            vg_buf_putstr(b, v.u.s);
         return;
     }
     if (v.null)

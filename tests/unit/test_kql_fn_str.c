@@ -297,6 +297,10 @@ static void test_regex_fns(void **state)
     EQ(CALL("countof", S("aaaa"), S("aa"), S("regex")), "2");
     EQ(CALL("countof", S("abcabc"), S("a.c"), S("regex")), "2");
     EQ(CALL("countof", S("ababa"), S("ab"), S("normal")), "2");
+    EQ(CALL("countof", S("ababa"), S("aba")), "2");
+    EQ(CALL("countof", S("ababa"), S("aba"), S("regex")), "1");
+    EQ(CALL("countof", S("The cat sat on the mat"), S("at")), "3");
+    EQ(CALL("countof", S("abc"), S("b"), S("bogus")), "");
     EQ(CALL("countof", S("abc"), S("")), "0");
 
     EQ(CALL("indexof", S("abcdefg"), S("cde")), "2");
