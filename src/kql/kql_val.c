@@ -557,6 +557,93 @@ static bool str_to_real(vg_str s, double *out)
     return vg_str_to_double(s, out) == VG_OK;
 }
 
+/* RFC 822 / RFC 850 dates, which todatetime accepts besides ISO 8601:
+ * "Sat, 8 Nov 2014 15:05:02 GMT", "Saturday, 08-Nov-14 15:05:02 GMT",
+ * "8 Nov 14 15:05 +0200". */
+static bool parse_rfc_date(vg_str s, vg_time *out)
+{
+    static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+    static const struct { const char *z; int min; } zones[] = {
+        { "gmt", 0 }, { "ut", 0 }, { "utc", 0 }, { "z", 0 }, { "est", -300 }, { "edt", -240 },
+        { "cst", -360 }, { "cdt", -300 }, { "mst", -420 }, { "mdt", -360 }, { "pst", -480 },
+        { "pdt", -420 },
+    };
+    size_t i = 0;
+    s = vg_str_trim(s);
+    /* optional weekday and comma */
+    size_t w = 0;
+    while (w < s.n && ((s.p[w] | 0x20) >= 'a' && (s.p[w] | 0x20) <= 'z'))
+        w++;
+    if (w && w < s.n && s.p[w] == ',') {
+        i = w + 1;
+        while (i < s.n && s.p[i] == ' ')
+            i++;
+    }
+    int64_t day, year, h, mi, sec = 0;
+    size_t nd;
+    if (!ts_num(s, &i, &day, &nd) || nd > 2 || i >= s.n || (s.p[i] != ' ' && s.p[i] != '-'))
+        return false;
+    i++;
+    if (i + 3 > s.n)
+        return false;
+    int mon = 0;
+    for (int m = 0; m < 12; m++)
+        if ((s.p[i] | 0x20) == months[3 * m] && (s.p[i + 1] | 0x20) == months[3 * m + 1] &&
+            (s.p[i + 2] | 0x20) == months[3 * m + 2])
+            mon = m + 1;
+    if (!mon)
+        return false;
+    i += 3;
+    while (i < s.n && ((s.p[i] | 0x20) >= 'a' && (s.p[i] | 0x20) <= 'z'))
+        i++;
+    if (i >= s.n || (s.p[i] != ' ' && s.p[i] != '-'))
+        return false;
+    i++;
+    if (!ts_num(s, &i, &year, &nd) || (nd != 2 && nd != 4))
+        return false;
+    if (nd == 2)
+        year += year < 50 ? 2000 : 1900;
+    if (i >= s.n || s.p[i] != ' ')
+        return false;
+    i++;
+    if (!ts_num(s, &i, &h, NULL) || i >= s.n || s.p[i] != ':')
+        return false;
+    i++;
+    if (!ts_num(s, &i, &mi, NULL))
+        return false;
+    if (i < s.n && s.p[i] == ':') {
+        i++;
+        if (!ts_num(s, &i, &sec, NULL))
+            return false;
+    }
+    int offset = 0;
+    while (i < s.n && s.p[i] == ' ')
+        i++;
+    if (i < s.n) {
+        vg_str z = vg_str_make(s.p + i, s.n - i);
+        bool found = false;
+        for (size_t k = 0; k < sizeof zones / sizeof zones[0]; k++)
+            if (vg_str_eqc_ci(z, zones[k].z)) {
+                offset = zones[k].min;
+                found = true;
+            }
+        if (!found) {
+            if (z.n != 5 || (z.p[0] != '+' && z.p[0] != '-'))
+                return false;
+            int64_t hhmm;
+            size_t j = 1;
+            if (!ts_num(z, &j, &hhmm, &nd) || nd != 4 || j != z.n)
+                return false;
+            offset = (int)(hhmm / 100 * 60 + hhmm % 100) * (z.p[0] == '-' ? -1 : 1);
+        }
+    }
+    if (day < 1 || day > 31 || h > 23 || mi > 59 || sec > 60 || year < 1 || year > 9999)
+        return false;
+    *out = vg_time_from_civil((int)year, mon, (int)day, (int)h, (int)mi, (int)sec, 0) -
+           (int64_t)offset * 60 * VG_TICKS_PER_SEC;
+    return true;
+}
+
 static bool real_to_long(double r, int64_t *out)
 {
     if (!isfinite(r) || r >= 9223372036854775808.0 || r < -9223372036854775808.0)
@@ -649,7 +736,8 @@ kql_val kql_cast(vg_arena *a, kql_val v, vg_type to)
         switch (v.t) {
         case VG_T_STRING: {
             vg_time t;
-            if (vg_time_parse_any(v.u.s, &t) == VG_OK && t >= VG_TIME_MIN && t <= VG_TIME_MAX)
+            if ((vg_time_parse_any(v.u.s, &t) == VG_OK || parse_rfc_date(v.u.s, &t)) &&
+                t >= VG_TIME_MIN && t <= VG_TIME_MAX)
                 return kql_datetime(t);
             return kql_null(to);
         }

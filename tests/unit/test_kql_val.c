@@ -173,6 +173,18 @@ static void test_cast(void **state)
     v = kql_cast(&A, kql_string(VG_STR_LIT("2024-01-02 03:04:05.5")), VG_T_DATETIME);
     assert_int_equal(v.u.i, vg_time_from_civil(2024, 1, 2, 3, 4, 5, 5000000));
     assert_true(kql_cast(&A, kql_string(VG_STR_LIT("not a date")), VG_T_DATETIME).null);
+    vg_time want = vg_time_from_civil(2014, 11, 8, 15, 5, 2, 0);
+    v = kql_cast(&A, kql_string(VG_STR_LIT("Sat, 8 Nov 2014 15:05:02 GMT")), VG_T_DATETIME);
+    assert_false(v.null);
+    assert_int_equal(v.u.i, want);
+    v = kql_cast(&A, kql_string(VG_STR_LIT("Saturday, 08-Nov-14 15:05:02 GMT")), VG_T_DATETIME);
+    assert_int_equal(v.u.i, want);
+    v = kql_cast(&A, kql_string(VG_STR_LIT("8 Nov 14 17:05:02 +0200")), VG_T_DATETIME);
+    assert_int_equal(v.u.i, want);
+    v = kql_cast(&A, kql_string(VG_STR_LIT("Sat, 8 Nov 2014 10:05:02 EST")), VG_T_DATETIME);
+    assert_int_equal(v.u.i, want);
+    assert_true(kql_cast(&A, kql_string(VG_STR_LIT("Sat, 8 Foo 2014 10:05:02 EST")), VG_T_DATETIME).null);
+    assert_true(kql_cast(&A, kql_string(VG_STR_LIT("8 Nov 2014 10:05:02 XYZ")), VG_T_DATETIME).null);
     /* tolong(datetime) counts ticks from 0001-01-01 and back */
     v = kql_cast(&A, kql_datetime(0), VG_T_LONG);
     assert_int_equal(v.u.i, 621355968000000000LL);
