@@ -13,6 +13,7 @@ static const cli_cmd commands[] = {
     { "schema", cmd_schema, "list the tables of the schema, or one table's columns and types" },
     { "ingest", cmd_ingest,
       "load NDJSON, EVTX, evtx-JSON or Winlogbeat files into a data directory or a server" },
+    { "hunt", cmd_hunt, "run a KQL advanced hunting query over a data directory or a server" },
     { "count", cmd_count, "print the number of rows of a table in a data directory" },
     { "dump", cmd_dump, "print the rows of a table in a data directory as NDJSON" },
     { "gen", cmd_gen, "generate synthetic Defender telemetry (NDJSON) for demos and benchmarks" },

@@ -159,12 +159,13 @@ static void scan_close(kx_op *op)
     }
 }
 
-/* A relation of no rows with the table's schema, when there is no store. */
-static vg_err empty_next(kx_op *op, kx_chunk **out)
+/* Without a store (vigil hunt with no data directory) tables cannot be read. */
+static vg_err nostore_next(kx_op *op, kx_chunk **out)
 {
-    (void)op;
     (void)out;
-    return VG_EEOF;
+    return kx_fail(op->q, (vg_kql_pos){ 0 }, VG_ENOTFOUND,
+                   "no data directory to read table '%s' from (vigil hunt --data DIR)",
+                   ((scan_op *)op)->t->name);
 }
 
 kx_op *kx_op_scan(kx_query *q, const vg_table_def *t, const vg_scan_spec *spec, const bool *cols)
@@ -192,7 +193,7 @@ kx_op *kx_op_scan(kx_query *q, const vg_table_def *t, const vg_scan_spec *spec, 
     s->spec = *spec;
     s->spec.table = t;
     s->spec.cols = s->cols;
-    s->op.next = q->store ? scan_next : empty_next;
+    s->op.next = q->store ? scan_next : nostore_next;
     s->op.close = scan_close;
     return &s->op;
 }
