@@ -27,6 +27,9 @@
  * up to K values of weight 2^level, and a full level is sorted and every
  * other value promoted), which bounds memory by KQL_AGG_PCT_LEVELS * K
  * values and keeps the rank error near 1/K; answers are still input values.
+ * hll()/hll_merge() hand dcount's state around as a dynamic value (format
+ * below); kql_hll_dcount/kql_hll_merge serve the scalar dcount_hll and
+ * hll_merge functions.
  * A kept dynamic value (arg_max, take_any, min/max) is held as its JSON text
  * in one reusable buffer, at most KQL_AGG_HELD_MAX bytes.
  *
@@ -221,8 +224,11 @@ static void held_copy(vg_arena *a, held *dst, const held *src)
 /* The kept value, allocated in a (the caller's result arena). */
 static kql_val held_get(vg_arena *a, const held *h)
 {
-    if (h->dtext)
-        return kql_dynamic(kql_dyn_parse(a, (vg_str){ h->buf, h->dlen }));
+    if (h->dtext) {
+        /* the parsed tree may point into its text: parse a copy made in a */
+        char *t = vg_arena_memdup(a, h->buf, h->dlen);
+        return t ? kql_dynamic(kql_dyn_parse(a, (vg_str){ t, h->dlen })) : kql_dynamic(NULL);
+    }
     return val_copy(a, h->v);
 }
 
@@ -1367,6 +1373,153 @@ static void count_distinctif_add(vg_arena *a, void *s, const kql_val *args, uint
     if (arg_true(args, n, 1)) dc_one(a, s, args[0]);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* hll, hll_if, hll_merge: dcount's sketch as a dynamic value          */
+
+/* Vigil's sketch format (Kusto's is opaque too; only hll_merge and
+ * dcount_hll read it): ["vigil.hll.1", p, limit, "s"|"d", hex], where hex
+ * is the exact phase's 64-bit hashes (16 digits each) or the 2^p
+ * registers (2 digits each). */
+#define HLL_TAG "vigil.hll.1"
+
+static const char hexd[] = "0123456789abcdef";
+
+static int hexv(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static const vg_json *hll_to_dyn(vg_arena *a, const st_dc *S)
+{
+    vg_json *arr = kql_dyn_array(a, 5);
+    if (!arr)
+        return NULL;
+    size_t n = S->reg ? (size_t)2 << S->p : (size_t)S->nsp * 16;
+    char *hex = vg_arena_alloc(a, n + 1);
+    if (!hex)
+        return NULL;
+    size_t k = 0;
+    if (S->reg) {
+        for (uint32_t i = 0; i < (1u << S->p); i++) {
+            hex[k++] = hexd[S->reg[i] >> 4];
+            hex[k++] = hexd[S->reg[i] & 15];
+        }
+    } else {
+        for (uint32_t i = 0; i < S->spcap; i++) {
+            if (!S->sp[i]) continue;
+            for (int b = 60; b >= 0; b -= 4)
+                hex[k++] = hexd[(S->sp[i] >> b) & 15];
+        }
+    }
+    hex[k] = '\0';
+    kql_dyn_push(arr, kql_dyn_from(a, kql_string(VG_STR_LIT(HLL_TAG))));
+    kql_dyn_push(arr, kql_dyn_from(a, kql_long(S->p ? S->p : 14)));
+    kql_dyn_push(arr, kql_dyn_from(a, kql_long(S->p ? S->limit : KQL_AGG_DCOUNT_EXACT_LO)));
+    kql_dyn_push(arr, kql_dyn_from(a, kql_string(S->reg ? VG_STR_LIT("d") : VG_STR_LIT("s"))));
+    kql_dyn_push(arr, kql_dyn_from(a, kql_string((vg_str){ hex, k })));
+    return arr;
+}
+
+/* Reads a sketch into T (allocated in a); false when d is not one. */
+static bool hll_from_dyn(vg_arena *a, const vg_json *d, st_dc *T)
+{
+    memset(T, 0, sizeof *T);
+    if (!d || d->kind != VG_JSON_ARRAY || d->n != 5 || !vg_str_eqc(vg_json_text(d->kids[0]), HLL_TAG))
+        return false;
+    int64_t p, lim;
+    if (vg_str_to_i64(vg_json_text(d->kids[1]), &p) || vg_str_to_i64(vg_json_text(d->kids[2]), &lim))
+        return false;
+    if (p < 4 || p > 18 || lim < 1 || lim > (int64_t)KQL_AGG_DISTINCT_EXACT)
+        return false;
+    vg_str mode = vg_json_text(d->kids[3]), hex = vg_json_text(d->kids[4]);
+    T->p = (uint8_t)p;
+    T->limit = (uint32_t)lim;
+    if (vg_str_eqc(mode, "d")) {
+        if (hex.n != (size_t)2 << p)
+            return false;
+        T->reg = vg_arena_zalloc(a, (size_t)1 << p);
+        if (!T->reg)
+            return false;
+        for (uint32_t i = 0; i < (1u << p); i++) {
+            int hi = hexv(hex.p[2 * i]), lo = hexv(hex.p[2 * i + 1]);
+            if (hi < 0 || lo < 0 || hi * 16 + lo > 64 - p + 1)
+                return false;
+            T->reg[i] = (uint8_t)(hi * 16 + lo);
+        }
+        return true;
+    }
+    if (!vg_str_eqc(mode, "s") || hex.n % 16 || hex.n / 16 > (size_t)lim)
+        return false;
+    for (size_t i = 0; i < hex.n; i += 16) {
+        uint64_t h = 0;
+        for (size_t j = 0; j < 16; j++) {
+            int v = hexv(hex.p[i + j]);
+            if (v < 0)
+                return false;
+            h = h << 4 | (uint64_t)v;
+        }
+        dc_hash(a, T, h);
+    }
+    return true;
+}
+
+static void hll_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    dc_setup(s, args, n, 1);
+    if (n) dc_one(a, s, args[0]);
+}
+static void hll_if_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    dc_setup(s, args, n, 2);
+    if (arg_true(args, n, 1)) dc_one(a, s, args[0]);
+}
+static void hll_merge_add(vg_arena *a, void *s, const kql_val *args, uint32_t n)
+{
+    st_dc T;
+    if (n && args[0].t == VG_T_DYNAMIC && !args[0].null && hll_from_dyn(a, args[0].u.d, &T))
+        dcount_merge(a, s, &T);
+}
+static void hll_finish(vg_arena *a, void *s, kql_val *out, uint32_t nout)
+{
+    if (nout) out[0] = kql_dynamic(hll_to_dyn(a, s));
+}
+
+static vg_type ty_hll(const vg_type *a, uint32_t n, vg_diag *d)
+{
+    return ty_long_pred("hll", a, n, 99, 1, d) == VG_T_COUNT_ ? VG_T_COUNT_ : VG_T_DYNAMIC;
+}
+static vg_type ty_hll_if(const vg_type *a, uint32_t n, vg_diag *d)
+{
+    return ty_long_pred("hll_if", a, n, 1, 2, d) == VG_T_COUNT_ ? VG_T_COUNT_ : VG_T_DYNAMIC;
+}
+static vg_type ty_hll_merge(const vg_type *a, uint32_t n, vg_diag *d)
+{
+    return want("hll_merge", a, n, 0, TB(VG_T_DYNAMIC), "an hll() sketch", d) ? VG_T_DYNAMIC : VG_T_COUNT_;
+}
+
+int64_t kql_hll_dcount(vg_arena *a, const vg_json *sketch)
+{
+    st_dc T;
+    if (!hll_from_dyn(a, sketch, &T))
+        return -1;
+    kql_val v;
+    dcount_finish(a, &T, &v, 1);
+    return v.u.i;
+}
+
+const vg_json *kql_hll_merge(vg_arena *a, const vg_json *const *sketches, uint32_t n)
+{
+    st_dc D, T;
+    memset(&D, 0, sizeof D);
+    for (uint32_t i = 0; i < n; i++) {
+        if (!hll_from_dyn(a, sketches[i], &T))
+            return NULL;
+        dcount_merge(a, &D, &T);
+    }
+    return hll_to_dyn(a, &D);
+}
+
 /* ------------------------------------------------------------------ */
 /* the table                                                           */
 
@@ -1466,6 +1619,13 @@ static const kql_agg_def agg_defs[] = {
         "binary_all_or(expr): bitwise OR of the non-null values; null with none."),
     AGG("binary_all_xor", 1, 1, ty_bxor, st_bits, bits_init, bxor_add, bxor_merge, bits_finish,
         "binary_all_xor(expr): bitwise XOR of the non-null values; null with none."),
+    AGG("hll", 1, 2, ty_hll, st_dc, dc_init, hll_add, dcount_merge, hll_finish,
+        "hll(expr[, accuracy]): dcount's intermediate sketch, for hll_merge() and dcount_hll()."),
+    AGG("hll_if", 2, 3, ty_hll_if, st_dc, dc_init, hll_if_add, dcount_merge, hll_finish,
+        "hll_if(expr, predicate[, accuracy]): hll over the rows where predicate is true."),
+    AGG("hll_merge", 1, 1, ty_hll_merge, st_dc, dc_init, hll_merge_add, dcount_merge, hll_finish,
+        "hll_merge(sketch): merges the hll() sketches of the group into one (values that are not "
+        "sketches are skipped)."),
 };
 
 #define N_AGG (sizeof agg_defs / sizeof agg_defs[0])

@@ -241,4 +241,11 @@ typedef struct kql_agg_def {
 const kql_agg_def *kql_agg_find(vg_str name);
 const kql_agg_def *const *kql_agg_all(size_t *n);
 
+/* Sketches of hll()/hll_merge() (kql_agg.c), for the scalar functions
+ * dcount_hll(sketch) and hll_merge(s1, s2, ...): the estimate, or -1 when
+ * the value is not a sketch; the merged sketch (in a), or NULL when one of
+ * them is not a sketch. */
+int64_t kql_hll_dcount(vg_arena *a, const vg_json *sketch);
+const vg_json *kql_hll_merge(vg_arena *a, const vg_json *const *sketches, uint32_t n);
+
 #endif

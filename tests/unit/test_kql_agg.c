@@ -711,6 +711,59 @@ static void test_more(void **state)
     run_end(&r);
 }
 
+/* hll of rows [lo, hi) as JSON text, re-parsed (as a stored sketch would be). */
+static const vg_json *hll_of(vg_arena *keep, int64_t lo, int64_t hi, int acc)
+{
+    run r;
+    run_start(&r, "hll");
+    for (int64_t i = lo; i < hi; i++) {
+        kql_val a[2] = { kql_long(i), kql_long(acc) };
+        run_add(&r, a, 2);
+    }
+    kql_val v = run_finish1(&r);
+    assert_int_equal(v.t, VG_T_DYNAMIC);
+    vg_buf b;
+    vg_buf_init(&b, 0);
+    kql_val_json(&b, v);
+    char *text = vg_arena_memdup(keep, b.p, b.n);   /* the tree may point into its text */
+    const vg_json *d = kql_dyn_parse(keep, vg_str_make(text, b.n));
+    vg_buf_free(&b);
+    run_end(&r);
+    return d;
+}
+
+static void test_hll(void **state)
+{
+    vg_arena k;
+    vg_arena_init(&k, 0, 0);
+    /* small: exact through the sketch */
+    const vg_json *s1 = hll_of(&k, 0, 100, 1);
+    assert_int_equal(kql_hll_dcount(&k, s1), 100);
+    /* large, merged by the aggregation hll_merge and by the scalar helper */
+    const vg_json *a = hll_of(&k, 0, 60000, 1), *b = hll_of(&k, 40000, 100000, 1);
+    run r;
+    run_start(&r, "hll_merge");
+    kql_val rows[3] = { kql_dynamic(a), kql_long(5) /* not a sketch: skipped */, kql_dynamic(b) };
+    for (int i = 0; i < 3; i++) run_add(&r, &rows[i], 1);
+    kql_val m = run_finish1(&r);
+    int64_t e = kql_hll_dcount(&r.out, m.u.d);
+    assert_true(llabs(e - 100000) < 3000);
+    run_end(&r);
+    const vg_json *both[2] = { a, b };
+    const vg_json *m2 = kql_hll_merge(&k, both, 2);
+    assert_non_null(m2);
+    assert_true(llabs(kql_hll_dcount(&k, m2) - 100000) < 3000);
+    /* sparse + dense of different accuracies */
+    const vg_json *mix[2] = { s1, hll_of(&k, 50, 20000, 4) };
+    int64_t e2 = kql_hll_dcount(&k, kql_hll_merge(&k, mix, 2));
+    assert_true(llabs(e2 - 20000) < 600);
+    /* not sketches */
+    assert_int_equal(kql_hll_dcount(&k, kql_dyn_parse(&k, vg_str_c("[1,2,3]"))), -1);
+    assert_int_equal(kql_hll_dcount(&k, kql_dyn_parse(&k, vg_str_c("[\"vigil.hll.1\",14,1000,\"d\",\"zz\"]"))), -1);
+    assert_null(kql_hll_merge(&k, (const vg_json *const[]){ kql_dyn_parse(&k, vg_str_c("{}")) }, 1));
+    vg_arena_free(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -728,6 +781,7 @@ int main(void)
         cmocka_unit_test(test_dcount),
         cmocka_unit_test(test_merge_equals_single),
         cmocka_unit_test(test_more),
+        cmocka_unit_test(test_hll),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
