@@ -359,6 +359,43 @@ static void test_parse_command_line(void **state)
     EQ(CALL("parse_command_line", S("\"unterminated arg"), S("windows")), "[\"unterminated arg\"]");
 }
 
+/* Every function with arguments of every kind (nulls, odd strings, huge and
+ * negative numbers, dynamics): no crash, results of the declared type. */
+static void test_robust(void **state)
+{
+    const vg_json *arr = kql_dyn_parse(&A, VG_STR_LIT("[1, \"a\", [2], {\"k\": null}]"));
+    const kql_val vals[] = {
+        S(""), S("a"), S("a(b)c"), S("("), S("\\"), S("%"), S("%4"), S("\"\\\""), S("=="),
+        S("x\xff\xfe\xc3"), S("S3VzdG8="), S("windows"), S("regex"), S("(a*)*"), S(".*"),
+        L(0), L(-1), L(1), L(INT64_MAX), L(INT64_MIN), kql_int(-5), kql_real(1e300), kql_real(-0.5),
+        kql_null(VG_T_LONG), kql_null(VG_T_STRING), kql_null(VG_T_DYNAMIC), kql_null(VG_T_REAL),
+        kql_bool(true), kql_datetime(0), kql_timespan(-1), kql_dynamic(arr),
+        kql_dynamic(kql_dyn_parse(&A, VG_STR_LIT("[1]"))),
+    };
+    const size_t nv = sizeof vals / sizeof vals[0];
+    uint32_t rnd = 12345;
+    for (size_t f = 0; f < kql_fn_str_ndefs; f++) {
+        const kql_fn_def *d = &kql_fn_str_defs[f];
+        uint32_t maxn = d->max_args > 4 ? 4 : d->max_args;
+        for (int iter = 0; iter < 3000; iter++) {
+            kql_val args[4];
+            rnd = rnd * 1103515245u + 12345u;
+            uint32_t n = d->min_args + (rnd >> 16) % (maxn - d->min_args + 1);
+            for (uint32_t i = 0; i < n; i++) {
+                rnd = rnd * 1103515245u + 12345u;
+                args[i] = vals[(rnd >> 16) % nv];
+            }
+            kql_val r = d->fn(&C, args, n);
+            if (d->ret != KQL_T_ANY)
+                assert_int_equal(r.t, d->ret);
+            if (r.t == VG_T_STRING)
+                assert_non_null(r.u.s.p);
+            (void)txt(r);
+            C.err = VG_OK;
+        }
+    }
+}
+
 static void test_table(void **state)
 {
     /* every row is well formed and names are unique */
@@ -385,6 +422,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_regex_fns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_encodings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_command_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_robust, setup, teardown),
         cmocka_unit_test_setup_teardown(test_table, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
