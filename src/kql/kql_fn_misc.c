@@ -96,9 +96,24 @@ static const vg_json *get_bag(kql_val v)
     return v.t == VG_T_DYNAMIC && !v.null && v.u.d->kind == VG_JSON_OBJECT ? v.u.d : NULL;
 }
 
+/* kql_dyn_from, with a datetime outside 0001..9999 taken as null. */
+static const vg_json *dyn_from(vg_arena *a, kql_val v)
+{
+    if (v.t == VG_T_DATETIME && !v.null && (v.u.i < VG_TIME_MIN || v.u.i > VG_TIME_MAX))
+        v = kql_null(VG_T_DATETIME);
+    return kql_dyn_from(a, v);
+}
+
+static vg_str to_text(vg_arena *a, kql_val v)
+{
+    if (v.t == VG_T_DATETIME && !v.null && (v.u.i < VG_TIME_MIN || v.u.i > VG_TIME_MAX))
+        v = kql_null(VG_T_DATETIME);
+    return kql_to_string(a, v);
+}
+
 static kql_val dyn_result(const vg_json *d) { return d ? kql_dynamic(d) : kql_null(VG_T_DYNAMIC); }
 
-static const vg_json *dyn_str(kql_ctx *ctx, vg_str s) { return kql_dyn_from(ctx->arena, kql_string(s)); }
+static const vg_json *dyn_str(kql_ctx *ctx, vg_str s) { return dyn_from(ctx->arena, kql_string(s)); }
 
 /* ---- common type of branches ---- */
 
@@ -140,7 +155,7 @@ static kql_val promote(kql_ctx *ctx, kql_val v, vg_type t)
     if (t == VG_T_DYNAMIC) {
         if (v.null)
             return kql_null(VG_T_DYNAMIC);
-        return kql_dynamic(kql_dyn_from(ctx->arena, v));
+        return kql_dynamic(dyn_from(ctx->arena, v));
     }
     if (v.null)
         return kql_null(t);
@@ -478,7 +493,7 @@ static kql_val fn_todynamic(kql_ctx *ctx, const kql_val *a, uint32_t n)
         return dyn_result(kql_dyn_parse(ctx->arena, a[0].u.s));
     if (a[0].t == VG_T_DYNAMIC)
         return a[0];
-    return a[0].null ? kql_null(VG_T_DYNAMIC) : dyn_result(kql_dyn_from(ctx->arena, a[0]));
+    return a[0].null ? kql_null(VG_T_DYNAMIC) : dyn_result(dyn_from(ctx->arena, a[0]));
 }
 
 static kql_val fn_gettype(kql_ctx *ctx, const kql_val *a, uint32_t n)
@@ -754,7 +769,7 @@ static kql_val array_sort(kql_ctx *ctx, const kql_val *a, uint32_t n, bool desc)
         items[k++] = (sort_item){ v, arr->kids[i], i };
     }
     qsort(items, k, sizeof *items, cmp_asc);
-    const vg_json *null_el = kql_dyn_from(ctx->arena, kql_null(VG_T_DYNAMIC));
+    const vg_json *null_el = dyn_from(ctx->arena, kql_null(VG_T_DYNAMIC));
     if (!nulls_last)
         for (uint32_t i = 0; i < nulls; i++)
             kql_dyn_push(out, null_el);
@@ -777,7 +792,7 @@ static kql_val fn_pack_array(kql_ctx *ctx, const kql_val *a, uint32_t n)
     for (uint32_t i = 0; i < n; i++) {
         const vg_json *el = a[i].t == VG_T_DYNAMIC ? a[i].u.d : NULL;
         if (!el)
-            el = kql_dyn_from(ctx->arena, a[i]);
+            el = dyn_from(ctx->arena, a[i]);
         if (!el)
             return kql_null(VG_T_DYNAMIC);
         kql_dyn_push(out, el);
@@ -802,8 +817,8 @@ static kql_val fn_bag_pack(kql_ctx *ctx, const kql_val *a, uint32_t n)
     for (uint32_t i = 0; i + 1 < n; i += 2) {
         vg_str key;
         if (!get_str(a[i], &key))
-            key = kql_to_string(ctx->arena, a[i]);
-        const vg_json *el = a[i + 1].t == VG_T_DYNAMIC ? a[i + 1].u.d : kql_dyn_from(ctx->arena, a[i + 1]);
+            key = to_text(ctx->arena, a[i]);
+        const vg_json *el = a[i + 1].t == VG_T_DYNAMIC ? a[i + 1].u.d : dyn_from(ctx->arena, a[i + 1]);
         if (!kql_dyn_put(ctx->arena, out, key, el))
             return kql_null(VG_T_DYNAMIC);
     }
@@ -922,7 +937,7 @@ static kql_val series_fn(kql_ctx *ctx, const kql_val *a, series_op op)
                 r = kql_real(res);
             }
         }
-        const vg_json *el = kql_dyn_from(ctx->arena, r);
+        const vg_json *el = dyn_from(ctx->arena, r);
         if (!el)
             return kql_null(VG_T_DYNAMIC);
         kql_dyn_push(out, el);
@@ -1328,8 +1343,8 @@ static const vg_json *mmdb_num(kql_ctx *ctx, MMDB_entry_s *e, const char *const 
 {
     MMDB_entry_data_s d;
     if (MMDB_aget_value(e, &d, path) != MMDB_SUCCESS || !d.has_data || d.type != MMDB_DATA_TYPE_DOUBLE)
-        return kql_dyn_from(ctx->arena, kql_null(VG_T_REAL));
-    return kql_dyn_from(ctx->arena, kql_real(d.double_value));
+        return dyn_from(ctx->arena, kql_null(VG_T_REAL));
+    return dyn_from(ctx->arena, kql_real(d.double_value));
 }
 
 static kql_val fn_geo_info_from_ip_address(kql_ctx *ctx, const kql_val *a, uint32_t n)
@@ -1366,7 +1381,7 @@ static kql_val fn_hash(kql_ctx *ctx, const kql_val *a, uint32_t n)
 {
     if (a[0].null)
         return kql_null(VG_T_LONG);
-    vg_str s = a[0].t == VG_T_STRING ? a[0].u.s : kql_to_string(ctx->arena, a[0]);
+    vg_str s = a[0].t == VG_T_STRING ? a[0].u.s : to_text(ctx->arena, a[0]);
     uint64_t h = XXH64(s.p ? s.p : "", s.n, 0);
     if (n > 1) {
         int64_t m;

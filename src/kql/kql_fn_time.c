@@ -722,8 +722,16 @@ static kql_val fn_unix_ns(kql_ctx *ctx, const kql_val *a, uint32_t n) { return u
 
 /* ---- conversions ---- */
 
+/* A datetime outside 0001..9999 is not a datetime: it converts to null. */
+static kql_val cast_checked(kql_ctx *ctx, kql_val v, vg_type t)
+{
+    if (v.t == VG_T_DATETIME && !v.null && !in_range(v.u.i))
+        return kql_null(t);
+    return kql_cast(ctx->arena, v, t);
+}
+
 #define CAST_FN(name, t) \
-    static kql_val fn_##name(kql_ctx *ctx, const kql_val *a, uint32_t n) { return kql_cast(ctx->arena, a[0], t); }
+    static kql_val fn_##name(kql_ctx *ctx, const kql_val *a, uint32_t n) { return cast_checked(ctx, a[0], t); }
 CAST_FN(todatetime, VG_T_DATETIME)
 CAST_FN(totimespan, VG_T_TIMESPAN)
 CAST_FN(tolong, VG_T_LONG)
