@@ -51,6 +51,17 @@ static void check_json(kql_val v, const char *want)
     vg_buf_free(&b);
 }
 
+/* kql_val_json must always produce a JSON document vg_json_parse accepts. */
+static void check_json_valid(kql_val v)
+{
+    vg_buf b;
+    vg_buf_init(&b, 0);
+    kql_val_json(&b, v);
+    vg_json *j;
+    assert_int_equal(vg_json_parse(&A, vg_str_make(b.p, b.n), &j, NULL), VG_OK);
+    vg_buf_free(&b);
+}
+
 static void test_text(void **state)
 {
     check_text(kql_long(-42), "-42");
@@ -325,6 +336,43 @@ static void test_columns(void **state)
     assert_int_equal(kql_col_get(&c, 0).u.d->kind, VG_JSON_ARRAY);
 }
 
+/* Every value cast to every type and compared with every other: no crash,
+ * casts yield the target type, eq implies equal hashes and cmp == 0. */
+static void test_matrix(void **state)
+{
+    const kql_val vals[] = {
+        kql_long(0), kql_long(-7), kql_long(INT64_MAX), kql_long(INT64_MIN), kql_int(3), kql_real(3.0),
+        kql_real(-0.0), kql_real(NAN), kql_real(INFINITY), kql_real(1e300), kql_bool(true),
+        kql_bool(false), kql_datetime(VG_TIME_MIN), kql_datetime(VG_TIME_MAX), kql_timespan(INT64_MIN),
+        kql_timespan(INT64_MAX), kql_string(VG_STR_LIT("")), kql_string(VG_STR_LIT("3")),
+        kql_string(VG_STR_LIT("  -12 ")), kql_string(VG_STR_LIT("1e999")), kql_string(VG_STR_LIT("0x")),
+        kql_string(VG_STR_LIT("9223372036854775808")), kql_string(VG_STR_LIT("1.00:00:00")),
+        kql_string(VG_STR_LIT("[1,2]")), kql_string(VG_STR_LIT("Mon, 1 Jan")),
+        kql_dynamic(kql_dyn_parse(&A, VG_STR_LIT("{\"a\":[1,{}]}"))),
+        kql_dynamic(kql_dyn_parse(&A, VG_STR_LIT("3"))), kql_dynamic(kql_dyn_parse(&A, VG_STR_LIT("\"x\""))),
+        kql_null(VG_T_LONG), kql_null(VG_T_DYNAMIC), kql_null(VG_T_DATETIME), kql_null(VG_T_BOOL),
+    };
+    const size_t nv = sizeof vals / sizeof vals[0];
+    for (size_t i = 0; i < nv; i++) {
+        for (int t = 0; t < VG_T_COUNT_; t++) {
+            kql_val c = kql_cast(&A, vals[i], (vg_type)t);
+            assert_int_equal(c.t, t);
+            (void)kql_to_string(&A, c);
+            check_json_valid(c);
+        }
+        for (size_t j = 0; j < nv; j++) {
+            bool eq = kql_val_eq(vals[i], vals[j]);
+            int c1 = kql_val_cmp(vals[i], vals[j]), c2 = kql_val_cmp(vals[j], vals[i]);
+            assert_int_equal(c1, -c2);
+            assert_int_equal(eq, kql_val_eq(vals[j], vals[i]));
+            if (eq) {
+                assert_int_equal(c1, 0);
+                assert_true(kql_val_hash(vals[i]) == kql_val_hash(vals[j]));
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +383,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_eq_cmp_hash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dynamic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_matrix, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
