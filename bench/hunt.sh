@@ -87,7 +87,7 @@ if want vigil; then
             p=$("$VIGIL" count --data "$VDATA" DeviceProcessEvents)
             n=$("$VIGIL" count --data "$VDATA" DeviceNetworkEvents)
             printf 'Vigil %s (vigil ingest, all columns, durable)\t%s\t%s\t%s\t%s\t%s\n' \
-                "$(git -C "$HERE" rev-parse --short HEAD 2>/dev/null)" "$p" "$n" "$SEC" \
+                "$(git -C "$HERE" describe --always --dirty 2>/dev/null)" "$p" "$n" "$SEC" \
                 "$(du -sb "$VDATA" | cut -f1)" "$RSS" >"$DIR/vigil.load"
         fi
     fi
@@ -173,7 +173,7 @@ for f in files:
         cols = list(objs[0].keys()) if objs else []
         rows = [list(o.values()) for o in objs]
     out = {"query": name, "ms": eng if len(eng) == len(wall) and eng else None, "wall_ms": wall,
-           "columns": cols, "rows": rows}
+           "columns": cols, "rows": rows, "stats": stats}
     if err:
         out = {"query": name, "error": err}
     print(json.dumps(out), flush=True)
@@ -304,6 +304,12 @@ print("\nVigil (engine) is the ElapsedMs of `vigil hunt --stats`; Vigil (process
       "DuckDB and SQLite hold only the 9 columns the queries use; Vigil holds every column. No indexes.\n"
       "dcount: DuckDB approx_count_distinct and Vigil dcount are compared with SQLite's exact\n"
       "count(distinct) within 3%; tops allow different keys among ties at the cut.")
+vs = [(q, res["vigil"][q].get("stats")) for q in queries if res["vigil"].get(q, {}).get("stats")]
+if vs:
+    print("\nVigil's own statistics (last run):")
+    for q, st in vs:
+        print(f"  {q}: " + ", ".join(f"{k} {v:,}" if isinstance(v, int) and not isinstance(v, bool)
+                                     else f"{k} {v}" for k, v in st.items() if k != "ElapsedMs"))
 if problems:
     print("\n" + "*" * 72)
     for p in problems:
