@@ -30,6 +30,7 @@
  * hll()/hll_merge() hand dcount's state around as a dynamic value (format
  * below); kql_hll_dcount/kql_hll_merge serve the scalar dcount_hll and
  * hll_merge functions.
+ * NaN is skipped by min/max, arg_max/arg_min keys and make_set.
  * A kept dynamic value (arg_max, take_any, min/max) is held as its JSON text
  * in one reusable buffer, at most KQL_AGG_HELD_MAX bytes.
  *
@@ -496,7 +497,7 @@ static void ext_one(vg_arena *a, st_ext *S, kql_val v, int dir)
 {
     v = undyn(v);
     if (!S->typed) { S->t = v.t; S->typed = true; }
-    if (v.null || v.t == VG_T_DYNAMIC)
+    if (v.null || v.t == VG_T_DYNAMIC || (v.t == VG_T_REAL && isnan(v.u.r)))
         return;
     if (!S->has || kql_val_cmp(v, S->h.v) * dir > 0) {
         held_set(a, &S->h, v);
@@ -576,7 +577,7 @@ static void argext_one(vg_arena *a, st_row *S, const kql_val *args, uint32_t n, 
         return;
     row_start(a, S, args + 1, n - 1, args[0]);
     kql_val k = undyn(args[0]);
-    if (k.null || k.t == VG_T_DYNAMIC)
+    if (k.null || k.t == VG_T_DYNAMIC || (k.t == VG_T_REAL && isnan(k.u.r)))
         return;
     if (!S->has || kql_val_cmp(k, S->key.v) * dir > 0)
         row_take(a, S, k, args + 1, n - 1);
@@ -793,12 +794,15 @@ static void set_one(vg_arena *a, st_list *L, kql_val v)
     if (v.t == VG_T_DYNAMIC && v.u.d && v.u.d->kind == VG_JSON_ARRAY) {
         for (uint32_t i = 0; i < v.u.d->n; i++) {
             kql_val e = kql_dyn_scalar(v.u.d->kids[i]);
-            if (!e.null)
+            if (!e.null && !(e.t == VG_T_REAL && isnan(e.u.r)))
                 set_add(a, L, e, false);
         }
         return;
     }
-    set_add(a, L, undyn(v), false);
+    v = undyn(v);
+    if (v.t == VG_T_REAL && isnan(v.u.r))
+        return;   /* NaN equals nothing: it would be added again and again */
+    set_add(a, L, v, false);
 }
 /* make_bag merges property bags; the first value of a key wins. */
 static void bag_one(vg_arena *a, st_list *L, kql_val v)

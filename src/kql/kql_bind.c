@@ -448,6 +448,11 @@ static kx_expr *bind_agg(kx_bind *b, const kql_agg_def *def, const vg_kql_node *
                 /* skip the maximized column itself */
                 if (na && args[0]->k == KX_COL && args[0]->col == (int)c)
                     continue;
+                bool bykey = false;
+                for (uint32_t k = 0; k < b->nby && !bykey; k++)
+                    bykey = vg_str_eq(b->by_names[k], ab.in->names[c]);
+                if (bykey)
+                    continue;
                 kx_expr *x = new_expr(q, KX_COL, ab.in->types[c], 0, a->pos);
                 if (!x)
                     return NULL;
@@ -662,8 +667,7 @@ kx_expr *kx_bind_expr(kx_bind *b, const vg_kql_node *n)
                     (int)n->name.n, n->name.p, (int)n->name.n, n->name.p);
             break;
         }
-        kx_fail(q, n->pos, VG_EPARSE, "Failed to resolve scalar expression named '%.*s'",
-                (int)n->name.n, n->name.p);
+        kx_fail(q, n->pos, VG_EPARSE, "Failed to resolve column '%.*s'", (int)n->name.n, n->name.p);
         break;
     }
     case VG_KQL_BOOL:

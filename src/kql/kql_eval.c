@@ -211,14 +211,22 @@ static kql_val cmp_row(kx_evalctx *e, int op, kql_val a, kql_val b)
             return kql_bool(op == VG_KQL_T_EQEQ ? eq : !eq);
         }
     }
+    /* Kusto: null == value is false and null != value is true; two nulls
+     * (and orderings with a null) give null */
+    if (op == VG_KQL_T_EQEQ || op == VG_KQL_T_NEQ || op == VG_KQL_T_LTGT) {
+        kql_val ua = undyn(a), ub = undyn(b);
+        bool an = ua.null && ua.t != VG_T_STRING, bn = ub.null && ub.t != VG_T_STRING;
+        if (an && bn)
+            return kql_null(VG_T_BOOL);
+        if (an || bn)
+            return kql_bool(op != VG_KQL_T_EQEQ);
+    }
     int c = compare(a, b);
     if (c == -2) {
-        if (op == VG_KQL_T_NEQ || op == VG_KQL_T_LTGT) {
-            kql_val ua = undyn(a), ub = undyn(b);
-            if (ua.null || ub.null)
-                return kql_null(VG_T_BOOL);
+        if (op == VG_KQL_T_NEQ || op == VG_KQL_T_LTGT)
             return kql_bool(true);
-        }
+        if (op == VG_KQL_T_EQEQ)
+            return kql_bool(false);
         return kql_null(VG_T_BOOL);
     }
     switch (op) {
@@ -291,7 +299,13 @@ static vg_err eval_bin(kx_evalctx *e, const kx_expr *x, kx_vec *out)
         case VG_KQL_T_GT: for (uint32_t r = 0; r < n; r++) ob[r] = v[r] > k; break;
         default: for (uint32_t r = 0; r < n; r++) ob[r] = v[r] >= k; break;
         }
-        if (a.c.valid) {
+        if (a.c.valid && (op == VG_KQL_T_EQEQ || op == VG_KQL_T_NEQ)) {
+            /* null == k is false, null != k is true */
+            for (uint32_t r = 0; r < n; r++)
+                if (!vg_bit_get(a.c.valid, r))
+                    ob[r] = op == VG_KQL_T_NEQ;
+            o->valid = NULL;
+        } else if (a.c.valid) {
             size_t words = (n + 63) / 64;
             o->valid = vg_arena_alloc(e->arena, words * 8);
             if (!o->valid)

@@ -201,6 +201,8 @@ typedef struct kx_bind {
     /* summarize: aggregate calls found while binding an output expression */
     struct kx_aggs *aggs;
     uint32_t agg_base;           /* summarize: index of the first aggregate slot in the mid row */
+    const vg_str *by_names;      /* summarize: the by-columns (arg_max(T, *) leaves them out) */
+    uint32_t nby;
 } kx_bind;
 
 kx_expr *kx_bind_expr(kx_bind *b, const vg_kql_node *n);
@@ -304,5 +306,47 @@ typedef enum kx_join_kind {
 kx_op *kx_op_join(kx_query *q, kx_op *left, kx_rel *right, kx_join_kind kind,
                   kx_expr **lkeys, kx_expr **rkeys, uint32_t nkeys, const kx_schema *out,
                   const int *lmap, const int *rmap);
+
+/* ---- kql_op_more.c / kql_plan_more.c: mv-expand, parse (appended) ---- */
+
+/* mv-expand: the items expand in parallel (the shorter padded with null). */
+typedef struct kx_mvx_spec {
+    uint32_t nitems;
+    kx_expr **items;        /* the values to expand */
+    int *outcol;            /* output column of each item */
+    vg_type *to;            /* "to typeof(T)" per item; VG_T_DYNAMIC when absent */
+    bool bag_as_array;      /* kind=array: a bag member becomes [key, value] */
+    int idxcol;             /* with_itemindex column, -1 = none */
+    uint64_t limit;         /* rows per input row, 0 = no limit */
+    int *srcmap;            /* output column → input column, -1 = produced here */
+} kx_mvx_spec;
+kx_op *kx_op_mvexpand(kx_query *q, kx_op *child, const kx_schema *out, const kx_mvx_spec *spec);
+/* A dynamic element as type `to` (a cast, not a parse: "5" is no long). */
+kql_val kx_dyn_to_type(vg_arena *a, const vg_json *el, vg_type to);
+
+/* parse / parse-where: the pattern compiled into one regular expression. */
+typedef struct kx_parse_spec {
+    kx_expr *src;           /* the parsed expression (converted to string) */
+    kql_regex *re;
+    uint32_t ngroups;       /* capture groups of re */
+    uint32_t ncols;
+    int *outcol;            /* output column of each extracted column */
+    int *group;             /* its capture group */
+    vg_type *types;
+    bool relaxed;           /* kind=relaxed: a value that does not convert is null */
+    bool where;             /* parse-where: drop rows that do not match */
+    int *srcmap;            /* output column → input column, -1 = produced here */
+} kx_parse_spec;
+kx_op *kx_op_parse(kx_query *q, kx_op *child, const kx_schema *out, const kx_parse_spec *spec);
+
+/* kql_plan_more.c: a type name ("long", "date", ...); false when unknown. */
+bool kx_type_from_name(vg_str tn, vg_type *out);
+/* The OPTION `name` of an opts LIST, or NULL. */
+const vg_kql_node *kx_opt_find(const vg_kql_node *opts, const char *name);
+/* kql_op_more_tab.c: make-series and the evaluate plugins (bag_unpack,
+ * pivot); both materialize their input while planning (the output schema
+ * of the plugins depends on the data). */
+kx_op *kx_plan_make_series(kx_query *q, kx_scope *sc, kx_op *in, const vg_kql_node *n);
+kx_op *kx_plan_evaluate(kx_query *q, kx_scope *sc, kx_op *in, const vg_kql_node *n);
 
 #endif

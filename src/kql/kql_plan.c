@@ -517,11 +517,16 @@ kx_op *kx_plan_union(kx_query *q, kx_scope *sc, kx_op *lead, const vg_kql_node *
         for (uint32_t c = 0; c < kids[i]->sch.n; c++) {
             vg_str nm = kids[i]->sch.names[c];
             vg_type t = kids[i]->sch.types[c];
+            bool conflict = false;
+            for (uint32_t j = 0; j < nk && !conflict; j++) {
+                int g = kx_schema_find(&kids[j]->sch, nm);
+                conflict = g >= 0 && kids[j]->sch.types[g] != t;
+            }
+            if (conflict)
+                nm = vg_str_c(vg_arena_printf(q->a, "%.*s_%s", (int)nm.n, nm.p, vg_type_name(t)));
             int f = kx_schema_find(&s, nm);
             if (f >= 0 && s.types[f] == t)
                 continue;
-            if (f >= 0)
-                nm = vg_str_c(vg_arena_printf(q->a, "%.*s_%s", (int)nm.n, nm.p, vg_type_name(t)));
             if (kx_schema_find(&s, nm) >= 0)
                 continue;
             if (inner) {
@@ -552,9 +557,14 @@ kx_op *kx_plan_union(kx_query *q, kx_scope *sc, kx_op *lead, const vg_kql_node *
             for (uint32_t k = 0; k < kids[i]->sch.n; k++) {
                 vg_str nm = kids[i]->sch.names[k];
                 vg_type t = kids[i]->sch.types[k];
-                if (vg_str_eq(nm, s.names[c]) && t == s.types[c])
+                bool conflict = false;
+                for (uint32_t j = 0; j < nk && !conflict; j++) {
+                    int g = kx_schema_find(&kids[j]->sch, nm);
+                    conflict = g >= 0 && kids[j]->sch.types[g] != t;
+                }
+                if (!conflict && vg_str_eq(nm, s.names[c]) && t == s.types[c])
                     maps[i][c] = (int)k;
-                else {
+                else if (conflict) {
                     char *alt = vg_arena_printf(q->a, "%.*s_%s", (int)nm.n, nm.p, vg_type_name(t));
                     if (alt && vg_str_eqc(s.names[c], alt) && t == s.types[c])
                         maps[i][c] = (int)k;
@@ -660,7 +670,7 @@ static kx_op *plan_source(kx_query *q, kx_scope *sc, const vg_kql_node *n)
                 kx_fail(q, n->pos, VG_EPARSE, "table name patterns ('%.*s') are only allowed in union",
                         (int)n->name.n, n->name.p);
             else
-                kx_fail(q, n->pos, VG_EPARSE, "Failed to resolve table or column expression named '%.*s'",
+                kx_fail(q, n->pos, VG_EPARSE, "Failed to resolve table '%.*s' (vigil schema lists the tables)",
                         (int)n->name.n, n->name.p);
             return NULL;
         }

@@ -27,9 +27,14 @@ static kx_op *plan_project(kx_query *q, kx_scope *sc, kx_op *in, const vg_kql_no
             ex[s.n++] = kx_col_expr(q, &in->sch, (int)c);
         }
     uint32_t counter = 0;
+    /* later items may name the columns earlier items define */
+    kx_scope *defs = vg_arena_zalloc(q->a, sizeof *defs);
+    if (!defs)
+        return NULL;
+    defs->up = sc;
     for (uint32_t i = 0; i < n->n; i++) {
         const vg_kql_node *it = n->kids[i];
-        kx_bind b = { .q = q, .scope = sc, .in = &in->sch, .allow_rowfn = in->serialized };
+        kx_bind b = { .q = q, .scope = defs, .in = &in->sch, .allow_rowfn = in->serialized };
         const vg_kql_node *target = NULL, *e = it;
         if (it->kind == VG_KQL_ASSIGN) {
             target = it->kids[0];
@@ -52,9 +57,24 @@ static kx_op *plan_project(kx_query *q, kx_scope *sc, kx_op *in, const vg_kql_no
             return NULL;
         }
         vg_str name = target ? target->name : kx_expr_name(q, e, &counter);
-        /* Kusto: unnamed expressions in extend are Column1..; re-check against existing names */
+        if (kx_schema_find(&in->sch, name) < 0) {
+            kx_let *l = kx_scope_add(q, defs, name, KX_LET_SCALAR);
+            if (!l)
+                return NULL;
+            l->scalar = x;
+        }
         int at = kx_schema_find(&s, name);
-        if (at >= 0 && (extend || target)) {
+        if (at >= 0 && extend) {
+            /* extend replaces a column: it moves to the end, as in Kusto */
+            for (uint32_t k = (uint32_t)at; k + 1 < s.n; k++) {
+                s.names[k] = s.names[k + 1];
+                s.types[k] = s.types[k + 1];
+                ex[k] = ex[k + 1];
+            }
+            s.n--;
+            at = -1;
+        }
+        if (at >= 0 && target) {
             ex[at] = x;
             s.types[at] = x->type;
             continue;
@@ -136,6 +156,8 @@ static kx_op *plan_reorder(kx_query *q, kx_op *in, const vg_kql_node *n)
     for (uint32_t i = 0; i < n->n; i++) {
         const vg_kql_node *k = n->kids[i];
         vg_str pat = k->kind == VG_KQL_SORT_KEY ? k->kids[0]->name : k->name;
+        int dir = k->kind == VG_KQL_SORT_KEY ? k->op : 0;
+        uint32_t first = s.n;
         for (uint32_t c = 0; c < in->sch.n; c++)
             if (!used[c] && kx_wild_match(pat, in->sch.names[c])) {
                 used[c] = true;
@@ -143,6 +165,17 @@ static kx_op *plan_reorder(kx_query *q, kx_op *in, const vg_kql_node *n)
                 s.types[s.n] = in->sch.types[c];
                 ex[s.n++] = kx_col_expr(q, &in->sch, (int)c);
             }
+        /* `* asc` / `* desc`: the matched columns ordered by name */
+        if (dir & (VG_KQL_SORT_ASC | VG_KQL_SORT_DESC))
+            for (uint32_t a = first; a < s.n; a++)
+                for (uint32_t b2 = a + 1; b2 < s.n; b2++) {
+                    int c = vg_str_cmp(s.names[a], s.names[b2]);
+                    if ((dir & VG_KQL_SORT_ASC) ? c > 0 : c < 0) {
+                        vg_str tn = s.names[a]; s.names[a] = s.names[b2]; s.names[b2] = tn;
+                        vg_type tt = s.types[a]; s.types[a] = s.types[b2]; s.types[b2] = tt;
+                        kx_expr *te = ex[a]; ex[a] = ex[b2]; ex[b2] = te;
+                    }
+                }
     }
     for (uint32_t c = 0; c < in->sch.n; c++)
         if (!used[c]) {
@@ -221,7 +254,7 @@ static kx_op *plan_summarize(kx_query *q, kx_scope *sc, kx_op *in, const vg_kql_
         }
         uint32_t before = A->n;
         kx_bind b = { .q = q, .scope = sc, .in = NULL, .aggs = A, .agg_in = &in->sch,
-                      .agg_base = nkeys };
+                      .agg_base = nkeys, .by_names = knames, .nby = nkeys };
         static const kx_schema empty = { 0 };
         b.in = &empty;
         kx_expr *x = kx_bind_expr(&b, e);

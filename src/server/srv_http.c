@@ -62,6 +62,12 @@ const vg_route vg_routes[] = {
       "NDJSON events (?table=T, ?format=auto|ndjson|evtx-json|winlogbeat|evtx; "
       "Content-Encoding gzip, deflate or zstd); answers once rows are durable; "
       "ingest or admin" },
+    { "POST", "/api/advancedhunting/run", vg_h_hunt, VG_ROLES_READERS,
+      "advanced hunting: {\"Query\": KQL} -> {\"Stats\",\"Schema\",\"Results\"} as Defender's API; "
+      "400 with line:column on errors; viewer, analyst, responder or admin" },
+    { "POST", "/api/v1/security/runHuntingQuery", vg_h_hunt_graph, VG_ROLES_READERS,
+      "advanced hunting in Graph's shape: {\"Query\": KQL} -> {\"schema\",\"results\"}; "
+      "viewer, analyst, responder or admin" },
 };
 const size_t vg_nroutes = sizeof vg_routes / sizeof vg_routes[0];
 

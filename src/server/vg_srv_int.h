@@ -236,5 +236,7 @@ void vg_h_ingest(vg_req *rq);
 void vg_h_metrics(vg_req *rq);
 void vg_h_console(vg_req *rq);
 void vg_h_tables(vg_req *rq);
+void vg_h_hunt(vg_req *rq);
+void vg_h_hunt_graph(vg_req *rq);
 
 #endif

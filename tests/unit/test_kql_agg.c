@@ -274,6 +274,13 @@ static void test_min_max(void **state)
     assert_int_equal(run_finish1(&r).u.i, 3);
     run_end(&r);
 
+    /* NaN is skipped */
+    run_start(&r, "min");
+    kql_val nn[] = { kql_real(2), kql_real(NAN), kql_real(1) };
+    for (int i = 0; i < 3; i++) run_add(&r, &nn[i], 1);
+    assert_true(run_finish1(&r).u.r == 1.0);
+    run_end(&r);
+
     /* datetimes keep their type */
     run_start(&r, "max");
     kql_val dt[] = { kql_datetime(100), kql_datetime(300), kql_datetime(200) };
