@@ -156,10 +156,18 @@ void kql_val_text(vg_buf *b, kql_val v)
         break;
     case VG_T_TIMESPAN: kql_timespan_text(b, v.u.i); break;
     case VG_T_DYNAMIC:
-        if (v.u.d->kind == VG_JSON_STRING)
+        if (v.u.d->kind == VG_JSON_STRING) {
             vg_buf_putstr(b, v.u.d->str);
-        else
+        } else if (v.u.d->kind == VG_JSON_NUMBER) {
+            /* a real's JSON text ("1.50") prints as Kusto prints the real ("1.5") */
+            kql_val sc = kql_dyn_scalar(v.u.d);
+            if (sc.t == VG_T_REAL && !sc.null)
+                kql_val_text(b, sc);
+            else
+                vg_buf_putstr(b, v.u.d->str);
+        } else {
             vg_json_write(b, v.u.d);
+        }
         break;
     default: break;
     }
@@ -180,8 +188,14 @@ vg_str kql_to_string(vg_arena *a, kql_val v)
     case VG_T_REAL: n = real_text(v.u.r, t, sizeof t); break;
     case VG_T_DATETIME: n = datetime_text(v.u.i, t, sizeof t); break;
     case VG_T_DYNAMIC:
-        if (v.u.d->kind == VG_JSON_STRING || v.u.d->kind == VG_JSON_NUMBER)
+        if (v.u.d->kind == VG_JSON_STRING)
             return v.u.d->str;
+        if (v.u.d->kind == VG_JSON_NUMBER) {
+            kql_val sc = kql_dyn_scalar(v.u.d);
+            if (sc.t == VG_T_REAL && !sc.null)
+                return kql_to_string(a, sc);
+            return v.u.d->str;
+        }
         if (v.u.d->kind == VG_JSON_TRUE)
             return VG_STR_LIT("true");
         if (v.u.d->kind == VG_JSON_FALSE)

@@ -107,6 +107,9 @@ static void test_text(void **state)
     check_text(kql_dynamic(d), "{\"a\":[1,\"x\",null],\"b\":true}");
     check_text(kql_dynamic(kql_dyn_parse(&A, VG_STR_LIT("\"str\""))), "str");
     check_text(kql_null(VG_T_DYNAMIC), "");
+    check_text(kql_dynamic(kql_dyn_parse(&A, VG_STR_LIT("1.50"))), "1.5");
+    check_text(kql_dynamic(kql_dyn_parse(&A, VG_STR_LIT("-12"))), "-12");
+    check_text(kql_dynamic(kql_dyn_parse(&A, VG_STR_LIT("1e2"))), "100");
 }
 
 static void test_json(void **state)
