@@ -1,7 +1,9 @@
 /*
  * kql_agg.c - the aggregation functions of summarize: the kql_agg_def table
- * (count, dcount, sum, avg, min/max, make_list/make_set/make_bag, arg_max,
- * take_any, percentiles, stdev/variance and their *if forms) and the lookup.
+ * (count, dcount, count_distinct, sum, avg, min/max, make_list/make_set/
+ * make_bag, arg_max/arg_min, take_any, percentile(s)/percentiles_array,
+ * stdev/variance, binary_all_*, hll/hll_merge and their *if forms) and the
+ * lookup.
  *
  * Each aggregation is a fixed-size state (init/add/merge/finish) that the
  * summarize operator keeps per group. Anything of variable size a state keeps
@@ -14,7 +16,7 @@
  * Behaviour on no rows follows Kusto's "default values of aggregations":
  * count, countif, dcount, dcountif, sum, sumif, stdev*, variance* give 0;
  * make_list/make_set give [] and make_bag {}; everything else is null. A
- * null whose type a state never saw (no rows at all) is returned as a null
+ * group whose values are all null gets the same answers. A null whose type a state never saw (no rows at all) is returned as a null
  * dynamic; the executor converts it to the column's type.
  *
  * Limits: make_list/make_set/make_bag keep at most KQL_AGG_LIST_MAX elements
