@@ -35,8 +35,11 @@
 #include "kql/kql_val.h"
 
 /* Patterns cached per query; past it the cache is emptied and refilled
- * (patterns built per row would otherwise grow it without bound). */
-#define KQL_REGEX_CACHE_MAX 64
+ * (patterns built per row would otherwise grow it without bound). So a
+ * kql_regex pointer stays valid only until the next kql_regex_get of another
+ * pattern on the same ctx: callers match right after getting it. The cache
+ * and its match data belong to one ctx, hence to one thread. */
+#define KQL_REGEX_CACHE_MAX 256
 /* Longest pattern accepted. */
 #define KQL_REGEX_MAX_PATTERN 8192
 /* Backtracking bounds of one match (PCRE2 match and depth limits). */
