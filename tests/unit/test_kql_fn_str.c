@@ -183,7 +183,7 @@ static void test_regex_cache(void **state)
     C.err = VG_OK;
 
     /* many distinct patterns: the cache stays bounded and keeps working */
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < 600; i++) {
         char p[32];
         int n = snprintf(p, sizeof p, "x%d", i);
         kql_regex *r = kql_regex_get(&C, vg_str_make(p, (size_t)n));
