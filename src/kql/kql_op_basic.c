@@ -187,7 +187,9 @@ kx_op *kx_op_scan(kx_query *q, const vg_table_def *t, const vg_scan_spec *spec, 
         s->op.sch.names[c] = vg_str_c(t->cols[c].name);
         s->op.sch.types[c] = t->cols[c].type;
         s->cols[c] = cols ? cols[c] : true;
-        if (!s->cols[c] && kql_col_alloc(q->a, t->cols[c].type, VG_BATCH_ROWS, &s->nullcols[c]))
+        /* all-null stand-ins: for columns not projected, and for projected
+         * ones a segment does not hold */
+        if (kql_col_alloc(q->a, t->cols[c].type, VG_BATCH_ROWS, &s->nullcols[c]))
             return NULL;
     }
     s->spec = *spec;
