@@ -887,6 +887,35 @@ static kql_val fn_bag_merge(kql_ctx *ctx, const kql_val *a, uint32_t n)
     return kql_dynamic(out);
 }
 
+/* zip(array1, array2, ...): an array of arrays, the i-th holding the i-th
+ * element of each input; shorter inputs give null. */
+static kql_val fn_zip(kql_ctx *ctx, const kql_val *a, uint32_t n)
+{
+    uint32_t len = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const vg_json *arr = get_array(a[i]);
+        if (!arr)
+            return kql_null(VG_T_DYNAMIC);
+        if (arr->n > len)
+            len = arr->n;
+    }
+    if ((uint64_t)len * (n + 1) > KQL_FN_MAX_ELEMS)
+        return kql_null(VG_T_DYNAMIC);
+    vg_json *out = kql_dyn_array(ctx->arena, len);
+    const vg_json *null_el = dyn_from(ctx->arena, kql_null(VG_T_DYNAMIC));
+    if (!out || !null_el)
+        return kql_null(VG_T_DYNAMIC);
+    for (uint32_t r = 0; r < len; r++) {
+        vg_json *tuple = kql_dyn_array(ctx->arena, n);
+        if (!tuple)
+            return kql_null(VG_T_DYNAMIC);
+        for (uint32_t i = 0; i < n; i++)
+            kql_dyn_push(tuple, r < a[i].u.d->n ? a[i].u.d->kids[r] : null_el);
+        kql_dyn_push(out, tuple);
+    }
+    return kql_dynamic(out);
+}
+
 /* series_add/subtract/multiply/divide: element-wise over arrays (a number
  * stands for a constant series); the result has the longer length, and a
  * missing or non-numeric element gives null. Integers stay integers but for
@@ -1392,8 +1421,90 @@ static kql_val fn_hash(kql_ctx *ctx, const kql_val *a, uint32_t n)
     return kql_long((int64_t)h);
 }
 
+/* Argument checks at bind time: one letter per argument, the last one
+ * repeating: d datetime, t timespan, n number, s string, b bool, y dynamic,
+ * a anything. An argument of unknown type or of type dynamic always fits
+ * (a dynamic is checked when the row runs). The same rule as in
+ * kql_fn_time.c. */
+static vg_type check_sig(const char *fname, const char *sig, vg_type ret, const vg_type *t, uint32_t n,
+                         vg_diag *d)
+{
+    size_t len = strlen(sig);
+    for (uint32_t i = 0; i < n && len > 0; i++) {
+        char k = sig[i < len ? i : len - 1];
+        vg_type x = t[i];
+        if (x == KQL_T_ANY || x == VG_T_DYNAMIC || k == 'a')
+            continue;
+        bool ok = k == 'd' ? x == VG_T_DATETIME : k == 't' ? x == VG_T_TIMESPAN
+                : k == 'n' ? kql_type_numeric(x) : k == 's' ? x == VG_T_STRING
+                : k == 'b' ? x == VG_T_BOOL : false;
+        if (!ok) {
+            const char *want = k == 'd' ? "a datetime" : k == 't' ? "a timespan" : k == 'n' ? "a number"
+                             : k == 's' ? "a string" : k == 'b' ? "a bool" : "a dynamic value";
+            vg_diag_set(d, VG_ETYPE, "%s(): argument #%u must be %s, not %s", fname, i + 1, want,
+                        vg_type_name(x));
+            return VG_T_COUNT_;
+        }
+    }
+    return ret;
+}
+
+#define SIG(id, ret, sig) \
+    static vg_type sig_##id(const vg_type *t, uint32_t n, vg_diag *d) { return check_sig(#id, sig, ret, t, n, d); }
+SIG(not, VG_T_BOOL, "b")
+SIG(log, VG_T_REAL, "n")
+SIG(log10, VG_T_REAL, "n")
+SIG(log2, VG_T_REAL, "n")
+SIG(exp, VG_T_REAL, "n")
+SIG(exp2, VG_T_REAL, "n")
+SIG(exp10, VG_T_REAL, "n")
+SIG(sqrt, VG_T_REAL, "n")
+SIG(pow, VG_T_REAL, "n")
+SIG(isnan, VG_T_BOOL, "n")
+SIG(isinf, VG_T_BOOL, "n")
+SIG(isfinite, VG_T_BOOL, "n")
+SIG(binary_and, VG_T_LONG, "n")
+SIG(binary_or, VG_T_LONG, "n")
+SIG(binary_xor, VG_T_LONG, "n")
+SIG(binary_not, VG_T_LONG, "n")
+SIG(binary_shift_left, VG_T_LONG, "n")
+SIG(binary_shift_right, VG_T_LONG, "n")
+SIG(array_length, VG_T_LONG, "y")
+SIG(array_concat, VG_T_DYNAMIC, "y")
+SIG(array_slice, VG_T_DYNAMIC, "ynn")
+SIG(array_reverse, VG_T_DYNAMIC, "y")
+SIG(array_index_of, VG_T_LONG, "yann")
+SIG(array_sum, VG_T_REAL, "y")
+SIG(array_sort_asc, VG_T_DYNAMIC, "yb")
+SIG(array_sort_desc, VG_T_DYNAMIC, "yb")
+SIG(set_has_element, VG_T_BOOL, "ya")
+SIG(set_union, VG_T_DYNAMIC, "y")
+SIG(set_intersect, VG_T_DYNAMIC, "y")
+SIG(set_difference, VG_T_DYNAMIC, "y")
+SIG(bag_keys, VG_T_DYNAMIC, "y")
+SIG(bag_has_key, VG_T_BOOL, "ys")
+SIG(bag_remove_keys, VG_T_DYNAMIC, "yy")
+SIG(bag_merge, VG_T_DYNAMIC, "y")
+SIG(parse_ipv4, VG_T_LONG, "s")
+SIG(parse_ipv4_mask, VG_T_LONG, "sn")
+SIG(ipv4_is_private, VG_T_BOOL, "s")
+SIG(ipv4_is_in_range, VG_T_BOOL, "ss")
+SIG(ipv4_is_in_any_range, VG_T_BOOL, "sa")
+SIG(ipv4_is_match, VG_T_BOOL, "ssn")
+SIG(ipv4_compare, VG_T_LONG, "ssn")
+SIG(ipv4_netmask_suffix, VG_T_INT, "s")
+SIG(format_ipv4, VG_T_STRING, "an")
+SIG(format_ipv4_mask, VG_T_STRING, "an")
+SIG(parse_url, VG_T_DYNAMIC, "s")
+SIG(parse_path, VG_T_DYNAMIC, "s")
+SIG(geo_info_from_ip_address, VG_T_DYNAMIC, "s")
+SIG(hash, VG_T_LONG, "an")
+SIG(zip, VG_T_DYNAMIC, "y")
+
 #define R(name_, lo, hi, ret_, fn_, doc_) \
     { .name = name_, .min_args = lo, .max_args = hi, .ret = ret_, .fn = fn_, .doc = doc_ }
+#define S(name_, lo, hi, typer_, fn_, doc_) \
+    { .name = name_, .min_args = lo, .max_args = hi, .ret = KQL_T_ANY, .typer = typer_, .fn = fn_, .doc = doc_ }
 #define T(name_, lo, hi, typer_, fn_, doc_) \
     { .name = name_, .min_args = lo, .max_args = hi, .ret = KQL_T_ANY, .typer = typer_, .fn = fn_, .doc = doc_ }
 
@@ -1401,70 +1512,71 @@ const kql_fn_def kql_fn_misc_defs[] = {
     T("iff", 3, 3, iff_type, fn_iff, "iff(condition, then, else): a null condition counts as false"),
     T("case", 3, 255, case_type, fn_case, "case(predicate1, then1, ..., else): the value of the first true predicate"),
     T("coalesce", 1, 64, coalesce_type, fn_coalesce, "coalesce(a, b, ...): the first value that is not null (nor an empty string)"),
-    R("not", 1, 1, VG_T_BOOL, fn_not, "not(bool): negation; null stays null"),
+    S("not", 1, 1, sig_not, fn_not, "not(bool): negation; null stays null"),
     R("isnull", 1, 1, VG_T_BOOL, fn_isnull, "isnull(value): true for null (a string is never null)"),
     R("isnotnull", 1, 1, VG_T_BOOL, fn_isnotnull, "isnotnull(value)"),
     T("abs", 1, 1, abs_type, fn_abs, "abs(number)"),
     T("round", 1, 2, round_type, fn_round, "round(number[, precision]): half away from zero"),
     T("ceiling", 1, 1, ceiling_type, fn_ceiling, "ceiling(number)"),
     T("sign", 1, 1, sign_type, fn_sign, "sign(number): -1, 0 or 1"),
-    R("log", 1, 1, VG_T_REAL, fn_log, "log(x): natural logarithm; null for x <= 0"),
-    R("log10", 1, 1, VG_T_REAL, fn_log10, "log10(x); null for x <= 0"),
-    R("log2", 1, 1, VG_T_REAL, fn_log2, "log2(x); null for x <= 0"),
-    R("exp", 1, 1, VG_T_REAL, fn_exp, "exp(x)"),
-    R("exp2", 1, 1, VG_T_REAL, fn_exp2, "exp2(x)"),
-    R("exp10", 1, 1, VG_T_REAL, fn_exp10, "exp10(x)"),
-    R("sqrt", 1, 1, VG_T_REAL, fn_sqrt, "sqrt(x); null for x < 0"),
-    R("pow", 2, 2, VG_T_REAL, fn_pow, "pow(base, exponent)"),
-    R("isnan", 1, 1, VG_T_BOOL, fn_isnan, "isnan(x)"),
-    R("isinf", 1, 1, VG_T_BOOL, fn_isinf, "isinf(x)"),
-    R("isfinite", 1, 1, VG_T_BOOL, fn_isfinite, "isfinite(x)"),
+    S("log", 1, 1, sig_log, fn_log, "log(x): natural logarithm; null for x <= 0"),
+    S("log10", 1, 1, sig_log10, fn_log10, "log10(x); null for x <= 0"),
+    S("log2", 1, 1, sig_log2, fn_log2, "log2(x); null for x <= 0"),
+    S("exp", 1, 1, sig_exp, fn_exp, "exp(x)"),
+    S("exp2", 1, 1, sig_exp2, fn_exp2, "exp2(x)"),
+    S("exp10", 1, 1, sig_exp10, fn_exp10, "exp10(x)"),
+    S("sqrt", 1, 1, sig_sqrt, fn_sqrt, "sqrt(x); null for x < 0"),
+    S("pow", 2, 2, sig_pow, fn_pow, "pow(base, exponent)"),
+    S("isnan", 1, 1, sig_isnan, fn_isnan, "isnan(x)"),
+    S("isinf", 1, 1, sig_isinf, fn_isinf, "isinf(x)"),
+    S("isfinite", 1, 1, sig_isfinite, fn_isfinite, "isfinite(x)"),
     T("min_of", 1, 64, minmax_type, fn_min_of, "min_of(a, b, ...): the smallest argument; nulls ignored"),
     T("max_of", 1, 64, minmax_type, fn_max_of, "max_of(a, b, ...): the largest argument; nulls ignored"),
-    R("binary_and", 2, 2, VG_T_LONG, fn_binary_and, "binary_and(a, b)"),
-    R("binary_or", 2, 2, VG_T_LONG, fn_binary_or, "binary_or(a, b)"),
-    R("binary_xor", 2, 2, VG_T_LONG, fn_binary_xor, "binary_xor(a, b)"),
-    R("binary_not", 1, 1, VG_T_LONG, fn_binary_not, "binary_not(a)"),
-    R("binary_shift_left", 2, 2, VG_T_LONG, fn_binary_shift_left, "binary_shift_left(a, n)"),
-    R("binary_shift_right", 2, 2, VG_T_LONG, fn_binary_shift_right, "binary_shift_right(a, n): logical shift"),
+    S("binary_and", 2, 2, sig_binary_and, fn_binary_and, "binary_and(a, b)"),
+    S("binary_or", 2, 2, sig_binary_or, fn_binary_or, "binary_or(a, b)"),
+    S("binary_xor", 2, 2, sig_binary_xor, fn_binary_xor, "binary_xor(a, b)"),
+    S("binary_not", 1, 1, sig_binary_not, fn_binary_not, "binary_not(a)"),
+    S("binary_shift_left", 2, 2, sig_binary_shift_left, fn_binary_shift_left, "binary_shift_left(a, n)"),
+    S("binary_shift_right", 2, 2, sig_binary_shift_right, fn_binary_shift_right, "binary_shift_right(a, n): logical shift"),
     R("todynamic", 1, 1, VG_T_DYNAMIC, fn_todynamic, "todynamic(json): text that is not JSON becomes a dynamic string"),
     R("gettype", 1, 1, VG_T_STRING, fn_gettype, "gettype(value): long, real, string, datetime, ..., array, dictionary, null"),
-    R("array_length", 1, 1, VG_T_LONG, fn_array_length, "array_length(array): null when not an array"),
-    R("array_concat", 1, 64, VG_T_DYNAMIC, fn_array_concat, "array_concat(array1, ...)"),
-    R("array_slice", 3, 3, VG_T_DYNAMIC, fn_array_slice, "array_slice(array, start, end): end inclusive; negatives count from the end"),
-    R("array_reverse", 1, 1, VG_T_DYNAMIC, fn_array_reverse, "array_reverse(array)"),
-    R("array_index_of", 2, 5, VG_T_LONG, fn_array_index_of, "array_index_of(array, value[, start[, length[, occurrence]]]): -1 when absent"),
-    R("array_sum", 1, 1, VG_T_REAL, fn_array_sum, "array_sum(array)"),
-    R("array_sort_asc", 1, 2, VG_T_DYNAMIC, fn_array_sort_asc, "array_sort_asc(array[, nulls_last])"),
-    R("array_sort_desc", 1, 2, VG_T_DYNAMIC, fn_array_sort_desc, "array_sort_desc(array[, nulls_last])"),
-    R("set_has_element", 2, 2, VG_T_BOOL, fn_set_has_element, "set_has_element(array, value)"),
-    R("set_union", 2, 64, VG_T_DYNAMIC, fn_set_union, "set_union(array1, array2, ...): distinct values of all arrays"),
-    R("set_intersect", 2, 64, VG_T_DYNAMIC, fn_set_intersect, "set_intersect(array1, array2, ...): distinct values in every array"),
-    R("set_difference", 2, 64, VG_T_DYNAMIC, fn_set_difference, "set_difference(array1, array2, ...): distinct values of array1 in no other"),
+    S("array_length", 1, 1, sig_array_length, fn_array_length, "array_length(array): null when not an array"),
+    S("array_concat", 1, 64, sig_array_concat, fn_array_concat, "array_concat(array1, ...)"),
+    S("array_slice", 3, 3, sig_array_slice, fn_array_slice, "array_slice(array, start, end): end inclusive; negatives count from the end"),
+    S("array_reverse", 1, 1, sig_array_reverse, fn_array_reverse, "array_reverse(array)"),
+    S("array_index_of", 2, 5, sig_array_index_of, fn_array_index_of, "array_index_of(array, value[, start[, length[, occurrence]]]): -1 when absent"),
+    S("array_sum", 1, 1, sig_array_sum, fn_array_sum, "array_sum(array)"),
+    S("array_sort_asc", 1, 2, sig_array_sort_asc, fn_array_sort_asc, "array_sort_asc(array[, nulls_last])"),
+    S("array_sort_desc", 1, 2, sig_array_sort_desc, fn_array_sort_desc, "array_sort_desc(array[, nulls_last])"),
+    S("set_has_element", 2, 2, sig_set_has_element, fn_set_has_element, "set_has_element(array, value)"),
+    S("set_union", 2, 64, sig_set_union, fn_set_union, "set_union(array1, array2, ...): distinct values of all arrays"),
+    S("set_intersect", 2, 64, sig_set_intersect, fn_set_intersect, "set_intersect(array1, array2, ...): distinct values in every array"),
+    S("set_difference", 2, 64, sig_set_difference, fn_set_difference, "set_difference(array1, array2, ...): distinct values of array1 in no other"),
     R("pack_array", 1, 255, VG_T_DYNAMIC, fn_pack_array, "pack_array(v1, v2, ...)"),
     T("bag_pack", 0, 254, bag_pack_type, fn_bag_pack, "bag_pack(key1, value1, ...): a property bag"),
-    R("bag_keys", 1, 1, VG_T_DYNAMIC, fn_bag_keys, "bag_keys(bag): the keys"),
-    R("bag_has_key", 2, 2, VG_T_BOOL, fn_bag_has_key, "bag_has_key(bag, key)"),
-    R("bag_remove_keys", 2, 2, VG_T_DYNAMIC, fn_bag_remove_keys, "bag_remove_keys(bag, keysArray)"),
-    R("bag_merge", 2, 64, VG_T_DYNAMIC, fn_bag_merge, "bag_merge(bag1, bag2, ...): on duplicate keys the first wins"),
+    S("bag_keys", 1, 1, sig_bag_keys, fn_bag_keys, "bag_keys(bag): the keys"),
+    S("bag_has_key", 2, 2, sig_bag_has_key, fn_bag_has_key, "bag_has_key(bag, key)"),
+    S("bag_remove_keys", 2, 2, sig_bag_remove_keys, fn_bag_remove_keys, "bag_remove_keys(bag, keysArray)"),
+    S("bag_merge", 2, 64, sig_bag_merge, fn_bag_merge, "bag_merge(bag1, bag2, ...): on duplicate keys the first wins"),
+    S("zip", 2, 16, sig_zip, fn_zip, "zip(array1, array2, ...): an array of arrays pairing the elements (null past the end)"),
     R("series_add", 2, 2, VG_T_DYNAMIC, fn_series_add, "series_add(series1, series2): element-wise"),
     R("series_subtract", 2, 2, VG_T_DYNAMIC, fn_series_subtract, "series_subtract(series1, series2): element-wise"),
     R("series_multiply", 2, 2, VG_T_DYNAMIC, fn_series_multiply, "series_multiply(series1, series2): element-wise"),
     R("series_divide", 2, 2, VG_T_DYNAMIC, fn_series_divide, "series_divide(series1, series2): element-wise, real"),
-    R("parse_ipv4", 1, 1, VG_T_LONG, fn_parse_ipv4, "parse_ipv4(ip): the address as a long (masked by a /prefix)"),
-    R("parse_ipv4_mask", 2, 2, VG_T_LONG, fn_parse_ipv4_mask, "parse_ipv4_mask(ip, prefix)"),
-    R("ipv4_is_private", 1, 1, VG_T_BOOL, fn_ipv4_is_private, "ipv4_is_private(ip): in 10/8, 172.16/12 or 192.168/16"),
-    R("ipv4_is_in_range", 2, 2, VG_T_BOOL, fn_ipv4_is_in_range, "ipv4_is_in_range(ip, range)"),
-    R("ipv4_is_in_any_range", 2, 64, VG_T_BOOL, fn_ipv4_is_in_any_range, "ipv4_is_in_any_range(ip, range1, ...) or (ip, array)"),
-    R("ipv4_is_match", 2, 3, VG_T_BOOL, fn_ipv4_is_match, "ipv4_is_match(ip1, ip2[, prefix])"),
-    R("ipv4_compare", 2, 3, VG_T_LONG, fn_ipv4_compare, "ipv4_compare(ip1, ip2[, prefix]): -1, 0 or 1"),
-    R("ipv4_netmask_suffix", 1, 1, VG_T_INT, fn_ipv4_netmask_suffix, "ipv4_netmask_suffix(ip): the /prefix (32 when absent)"),
-    R("format_ipv4", 1, 2, VG_T_STRING, fn_format_ipv4, "format_ipv4(ip[, prefix])"),
-    R("format_ipv4_mask", 1, 2, VG_T_STRING, fn_format_ipv4_mask, "format_ipv4_mask(ip[, prefix]): a.b.c.d/prefix"),
-    R("parse_url", 1, 1, VG_T_DYNAMIC, fn_parse_url, "parse_url(url): Scheme, Host, Port, Path, Username, Password, Query Parameters, Fragment"),
-    R("parse_path", 1, 1, VG_T_DYNAMIC, fn_parse_path, "parse_path(path): Scheme, RootPath, DirectoryPath, DirectoryName, Filename, Extension, AlternateDataStreamName"),
-    R("geo_info_from_ip_address", 1, 1, VG_T_DYNAMIC, fn_geo_info_from_ip_address,
+    S("parse_ipv4", 1, 1, sig_parse_ipv4, fn_parse_ipv4, "parse_ipv4(ip): the address as a long (masked by a /prefix)"),
+    S("parse_ipv4_mask", 2, 2, sig_parse_ipv4_mask, fn_parse_ipv4_mask, "parse_ipv4_mask(ip, prefix)"),
+    S("ipv4_is_private", 1, 1, sig_ipv4_is_private, fn_ipv4_is_private, "ipv4_is_private(ip): in 10/8, 172.16/12 or 192.168/16"),
+    S("ipv4_is_in_range", 2, 2, sig_ipv4_is_in_range, fn_ipv4_is_in_range, "ipv4_is_in_range(ip, range)"),
+    S("ipv4_is_in_any_range", 2, 64, sig_ipv4_is_in_any_range, fn_ipv4_is_in_any_range, "ipv4_is_in_any_range(ip, range1, ...) or (ip, array)"),
+    S("ipv4_is_match", 2, 3, sig_ipv4_is_match, fn_ipv4_is_match, "ipv4_is_match(ip1, ip2[, prefix])"),
+    S("ipv4_compare", 2, 3, sig_ipv4_compare, fn_ipv4_compare, "ipv4_compare(ip1, ip2[, prefix]): -1, 0 or 1"),
+    S("ipv4_netmask_suffix", 1, 1, sig_ipv4_netmask_suffix, fn_ipv4_netmask_suffix, "ipv4_netmask_suffix(ip): the /prefix (32 when absent)"),
+    S("format_ipv4", 1, 2, sig_format_ipv4, fn_format_ipv4, "format_ipv4(ip[, prefix])"),
+    S("format_ipv4_mask", 1, 2, sig_format_ipv4_mask, fn_format_ipv4_mask, "format_ipv4_mask(ip[, prefix]): a.b.c.d/prefix"),
+    S("parse_url", 1, 1, sig_parse_url, fn_parse_url, "parse_url(url): Scheme, Host, Port, Path, Username, Password, Query Parameters, Fragment"),
+    S("parse_path", 1, 1, sig_parse_path, fn_parse_path, "parse_path(path): Scheme, RootPath, DirectoryPath, DirectoryName, Filename, Extension, AlternateDataStreamName"),
+    S("geo_info_from_ip_address", 1, 1, sig_geo_info_from_ip_address, fn_geo_info_from_ip_address,
       "geo_info_from_ip_address(ip): country, state, city, latitude, longitude (null without a GeoIP database)"),
-    R("hash", 1, 2, VG_T_LONG, fn_hash, "hash(value[, mod]): xxhash64 of the value's text"),
+    S("hash", 1, 2, sig_hash, fn_hash, "hash(value[, mod]): xxhash64 of the value's text"),
 };
 const size_t kql_fn_misc_ndefs = sizeof kql_fn_misc_defs / sizeof kql_fn_misc_defs[0];

@@ -14,6 +14,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "kql/kql_val.h"
 
@@ -739,53 +740,115 @@ CAST_FN(toint, VG_T_INT)
 CAST_FN(todouble, VG_T_REAL)
 CAST_FN(tobool, VG_T_BOOL)
 
+/* Argument checks at bind time: one letter per argument, the last one
+ * repeating: d datetime, t timespan, n number, s string, b bool, y dynamic,
+ * a anything. An argument of unknown type or of type dynamic always fits
+ * (a dynamic is checked when the row runs). */
+static vg_type check_sig(const char *fname, const char *sig, vg_type ret, const vg_type *t, uint32_t n,
+                         vg_diag *d)
+{
+    size_t len = strlen(sig);
+    for (uint32_t i = 0; i < n && len > 0; i++) {
+        char k = sig[i < len ? i : len - 1];
+        vg_type x = t[i];
+        if (x == KQL_T_ANY || x == VG_T_DYNAMIC || k == 'a')
+            continue;
+        bool ok = k == 'd' ? x == VG_T_DATETIME : k == 't' ? x == VG_T_TIMESPAN
+                : k == 'n' ? kql_type_numeric(x) : k == 's' ? x == VG_T_STRING
+                : k == 'b' ? x == VG_T_BOOL : false;
+        if (!ok) {
+            const char *want = k == 'd' ? "a datetime" : k == 't' ? "a timespan" : k == 'n' ? "a number"
+                             : k == 's' ? "a string" : k == 'b' ? "a bool" : "a dynamic value";
+            vg_diag_set(d, VG_ETYPE, "%s(): argument #%u must be %s, not %s", fname, i + 1, want,
+                        vg_type_name(x));
+            return VG_T_COUNT_;
+        }
+    }
+    return ret;
+}
+
+#define SIG(id, ret, sig) \
+    static vg_type sig_##id(const vg_type *t, uint32_t n, vg_diag *d) { return check_sig(#id, sig, ret, t, n, d); }
+SIG(ago, VG_T_DATETIME, "t")
+SIG(now, VG_T_DATETIME, "t")
+SIG(startofday, VG_T_DATETIME, "dn")
+SIG(startofweek, VG_T_DATETIME, "dn")
+SIG(startofmonth, VG_T_DATETIME, "dn")
+SIG(startofyear, VG_T_DATETIME, "dn")
+SIG(endofday, VG_T_DATETIME, "dn")
+SIG(endofweek, VG_T_DATETIME, "dn")
+SIG(endofmonth, VG_T_DATETIME, "dn")
+SIG(endofyear, VG_T_DATETIME, "dn")
+SIG(dayofweek, VG_T_TIMESPAN, "d")
+SIG(dayofmonth, VG_T_INT, "d")
+SIG(dayofyear, VG_T_INT, "d")
+SIG(hourofday, VG_T_INT, "d")
+SIG(getmonth, VG_T_INT, "d")
+SIG(monthofyear, VG_T_INT, "d")
+SIG(getyear, VG_T_INT, "d")
+SIG(weekofyear, VG_T_INT, "d")
+SIG(week_of_year, VG_T_INT, "d")
+SIG(datetime_part, VG_T_INT, "sd")
+SIG(datetime_add, VG_T_DATETIME, "snd")
+SIG(datetime_diff, VG_T_LONG, "sdd")
+SIG(make_datetime, VG_T_DATETIME, "n")
+SIG(make_timespan, VG_T_TIMESPAN, "n")
+SIG(unixtime_seconds_todatetime, VG_T_DATETIME, "n")
+SIG(unixtime_milliseconds_todatetime, VG_T_DATETIME, "n")
+SIG(unixtime_microseconds_todatetime, VG_T_DATETIME, "n")
+SIG(unixtime_nanoseconds_todatetime, VG_T_DATETIME, "n")
+SIG(format_datetime, VG_T_STRING, "ds")
+SIG(format_timespan, VG_T_STRING, "ts")
+
 #define R(name_, lo, hi, ret_, fn_, doc_) \
     { .name = name_, .min_args = lo, .max_args = hi, .ret = ret_, .fn = fn_, .doc = doc_ }
+#define S(name_, lo, hi, typer_, fn_, doc_) \
+    { .name = name_, .min_args = lo, .max_args = hi, .ret = KQL_T_ANY, .typer = typer_, .fn = fn_, .doc = doc_ }
 
 const kql_fn_def kql_fn_time_defs[] = {
-    R("ago", 1, 1, VG_T_DATETIME, fn_ago, "ago(timespan): now() minus the timespan"),
-    R("now", 0, 1, VG_T_DATETIME, fn_now, "now([offset]): the query's start time plus offset"),
+    S("ago", 1, 1, sig_ago, fn_ago, "ago(timespan): now() minus the timespan"),
+    S("now", 0, 1, sig_now, fn_now, "now([offset]): the query's start time plus offset"),
     { .name = "bin", .min_args = 2, .max_args = 2, .ret = KQL_T_ANY, .typer = bin_type, .fn = fn_bin,
       .doc = "bin(value, roundTo): value rounded down to a multiple of roundTo (datetimes aligned on 0001-01-01)" },
     { .name = "bin_at", .min_args = 3, .max_args = 3, .ret = KQL_T_ANY, .typer = bin_at_type,
       .fn = fn_bin_at, .doc = "bin_at(value, roundTo, fixedPoint): bin aligned so that fixedPoint is a bin start" },
-    R("startofday", 1, 2, VG_T_DATETIME, fn_startofday, "startofday(date[, offsetDays])"),
-    R("startofweek", 1, 2, VG_T_DATETIME, fn_startofweek, "startofweek(date[, offsetWeeks]): weeks start on Sunday"),
-    R("startofmonth", 1, 2, VG_T_DATETIME, fn_startofmonth, "startofmonth(date[, offsetMonths])"),
-    R("startofyear", 1, 2, VG_T_DATETIME, fn_startofyear, "startofyear(date[, offsetYears])"),
-    R("endofday", 1, 2, VG_T_DATETIME, fn_endofday, "endofday(date[, offsetDays]): last tick of the day"),
-    R("endofweek", 1, 2, VG_T_DATETIME, fn_endofweek, "endofweek(date[, offsetWeeks]): last tick of Saturday"),
-    R("endofmonth", 1, 2, VG_T_DATETIME, fn_endofmonth, "endofmonth(date[, offsetMonths])"),
-    R("endofyear", 1, 2, VG_T_DATETIME, fn_endofyear, "endofyear(date[, offsetYears])"),
-    R("dayofweek", 1, 1, VG_T_TIMESPAN, fn_dayofweek, "dayofweek(date): days since the preceding Sunday, as a timespan"),
-    R("dayofmonth", 1, 1, VG_T_INT, fn_dayofmonth, "dayofmonth(date): 1..31"),
-    R("dayofyear", 1, 1, VG_T_INT, fn_dayofyear, "dayofyear(date): 1..366"),
-    R("hourofday", 1, 1, VG_T_INT, fn_hourofday, "hourofday(date): 0..23"),
-    R("getmonth", 1, 1, VG_T_INT, fn_getmonth, "getmonth(date): 1..12"),
-    R("monthofyear", 1, 1, VG_T_INT, fn_getmonth, "monthofyear(date): 1..12"),
-    R("getyear", 1, 1, VG_T_INT, fn_getyear, "getyear(date): the year"),
-    R("weekofyear", 1, 1, VG_T_INT, fn_weekofyear, "weekofyear(date): ISO 8601 week number"),
-    R("week_of_year", 1, 1, VG_T_INT, fn_weekofyear, "week_of_year(date): ISO 8601 week number"),
-    R("datetime_part", 2, 2, VG_T_INT, fn_datetime_part,
+    S("startofday", 1, 2, sig_startofday, fn_startofday, "startofday(date[, offsetDays])"),
+    S("startofweek", 1, 2, sig_startofweek, fn_startofweek, "startofweek(date[, offsetWeeks]): weeks start on Sunday"),
+    S("startofmonth", 1, 2, sig_startofmonth, fn_startofmonth, "startofmonth(date[, offsetMonths])"),
+    S("startofyear", 1, 2, sig_startofyear, fn_startofyear, "startofyear(date[, offsetYears])"),
+    S("endofday", 1, 2, sig_endofday, fn_endofday, "endofday(date[, offsetDays]): last tick of the day"),
+    S("endofweek", 1, 2, sig_endofweek, fn_endofweek, "endofweek(date[, offsetWeeks]): last tick of Saturday"),
+    S("endofmonth", 1, 2, sig_endofmonth, fn_endofmonth, "endofmonth(date[, offsetMonths])"),
+    S("endofyear", 1, 2, sig_endofyear, fn_endofyear, "endofyear(date[, offsetYears])"),
+    S("dayofweek", 1, 1, sig_dayofweek, fn_dayofweek, "dayofweek(date): days since the preceding Sunday, as a timespan"),
+    S("dayofmonth", 1, 1, sig_dayofmonth, fn_dayofmonth, "dayofmonth(date): 1..31"),
+    S("dayofyear", 1, 1, sig_dayofyear, fn_dayofyear, "dayofyear(date): 1..366"),
+    S("hourofday", 1, 1, sig_hourofday, fn_hourofday, "hourofday(date): 0..23"),
+    S("getmonth", 1, 1, sig_getmonth, fn_getmonth, "getmonth(date): 1..12"),
+    S("monthofyear", 1, 1, sig_monthofyear, fn_getmonth, "monthofyear(date): 1..12"),
+    S("getyear", 1, 1, sig_getyear, fn_getyear, "getyear(date): the year"),
+    S("weekofyear", 1, 1, sig_weekofyear, fn_weekofyear, "weekofyear(date): ISO 8601 week number"),
+    S("week_of_year", 1, 1, sig_week_of_year, fn_weekofyear, "week_of_year(date): ISO 8601 week number"),
+    S("datetime_part", 2, 2, sig_datetime_part, fn_datetime_part,
       "datetime_part(part, date): Year, Quarter, Month, week_of_year, Day, DayOfYear, Hour, Minute, Second, Millisecond, Microsecond, Nanosecond"),
-    R("datetime_add", 3, 3, VG_T_DATETIME, fn_datetime_add,
+    S("datetime_add", 3, 3, sig_datetime_add, fn_datetime_add,
       "datetime_add(part, amount, date): calendar arithmetic (months clamp to the month's last day)"),
-    R("datetime_diff", 3, 3, VG_T_LONG, fn_datetime_diff,
+    S("datetime_diff", 3, 3, sig_datetime_diff, fn_datetime_diff,
       "datetime_diff(part, date1, date2): number of part boundaries between date2 and date1"),
-    { .name = "format_datetime", .min_args = 2, .max_args = 2, .ret = VG_T_STRING,
+    { .name = "format_datetime", .min_args = 2, .max_args = 2, .ret = KQL_T_ANY, .typer = sig_format_datetime,
       .fn = fn_format_datetime, .const_args = 2,
       .doc = "format_datetime(date, format): yyyy, yy, MM, M, dd, d, HH, H, hh, h, mm, m, ss, s, f..fffffff, F..FFFFFFF, tt" },
-    { .name = "format_timespan", .min_args = 2, .max_args = 2, .ret = VG_T_STRING,
+    { .name = "format_timespan", .min_args = 2, .max_args = 2, .ret = KQL_T_ANY, .typer = sig_format_timespan,
       .fn = fn_format_timespan, .const_args = 2,
       .doc = "format_timespan(timespan, format): d..dddddddd, hh, h, mm, m, ss, s, f..fffffff, F..FFFFFFF" },
-    R("make_datetime", 3, 6, VG_T_DATETIME, fn_make_datetime,
+    S("make_datetime", 3, 6, sig_make_datetime, fn_make_datetime,
       "make_datetime(year, month, day[, hour, minute, second])"),
-    R("make_timespan", 2, 4, VG_T_TIMESPAN, fn_make_timespan,
+    S("make_timespan", 2, 4, sig_make_timespan, fn_make_timespan,
       "make_timespan(hour, minute[, second]) or make_timespan(day, hour, minute, second)"),
-    R("unixtime_seconds_todatetime", 1, 1, VG_T_DATETIME, fn_unix_s, "unixtime_seconds_todatetime(seconds)"),
-    R("unixtime_milliseconds_todatetime", 1, 1, VG_T_DATETIME, fn_unix_ms, "unixtime_milliseconds_todatetime(ms)"),
-    R("unixtime_microseconds_todatetime", 1, 1, VG_T_DATETIME, fn_unix_us, "unixtime_microseconds_todatetime(us)"),
-    R("unixtime_nanoseconds_todatetime", 1, 1, VG_T_DATETIME, fn_unix_ns, "unixtime_nanoseconds_todatetime(ns)"),
+    S("unixtime_seconds_todatetime", 1, 1, sig_unixtime_seconds_todatetime, fn_unix_s, "unixtime_seconds_todatetime(seconds)"),
+    S("unixtime_milliseconds_todatetime", 1, 1, sig_unixtime_milliseconds_todatetime, fn_unix_ms, "unixtime_milliseconds_todatetime(ms)"),
+    S("unixtime_microseconds_todatetime", 1, 1, sig_unixtime_microseconds_todatetime, fn_unix_us, "unixtime_microseconds_todatetime(us)"),
+    S("unixtime_nanoseconds_todatetime", 1, 1, sig_unixtime_nanoseconds_todatetime, fn_unix_ns, "unixtime_nanoseconds_todatetime(ns)"),
     R("todatetime", 1, 1, VG_T_DATETIME, fn_todatetime, "todatetime(value): null when it does not convert"),
     R("totimespan", 1, 1, VG_T_TIMESPAN, fn_totimespan, "totimespan(value): null when it does not convert"),
     R("tolong", 1, 1, VG_T_LONG, fn_tolong, "tolong(value): null when it does not convert"),

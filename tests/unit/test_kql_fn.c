@@ -315,6 +315,34 @@ static void test_time_misc(void **state)
     assert_dt(CALL("todatetime", S("2015-12-24")), "2015-12-24");
 }
 
+/* Argument types are checked at bind time, naming the function. */
+static void test_signatures(void **state)
+{
+    vg_diag d = { "" };
+    vg_type s1[1] = { VG_T_STRING };
+    assert_int_equal(type_of("ago", s1, 1, &d), VG_T_COUNT_);
+    assert_non_null(strstr(d.msg, "ago(): argument #1 must be a timespan, not string"));
+    vg_type t1[1] = { VG_T_TIMESPAN };
+    assert_int_equal(type_of("ago", t1, 1, &d), VG_T_DATETIME);
+    vg_type u1[1] = { KQL_T_ANY };
+    assert_int_equal(type_of("dayofweek", u1, 1, &d), VG_T_TIMESPAN);
+    vg_type dd[3] = { VG_T_STRING, VG_T_DATETIME, VG_T_LONG };
+    assert_int_equal(type_of("datetime_diff", dd, 3, &d), VG_T_COUNT_);
+    assert_non_null(strstr(d.msg, "datetime_diff(): argument #3"));
+    dd[2] = VG_T_DATETIME;
+    assert_int_equal(type_of("datetime_diff", dd, 3, &d), VG_T_LONG);
+    vg_type sl[3] = { VG_T_DYNAMIC, VG_T_INT, VG_T_LONG };
+    assert_int_equal(type_of("array_slice", sl, 3, &d), VG_T_DYNAMIC);
+    sl[0] = VG_T_STRING;
+    assert_int_equal(type_of("array_slice", sl, 3, &d), VG_T_COUNT_);
+    vg_type ip[2] = { VG_T_STRING, VG_T_LONG };
+    assert_int_equal(type_of("ipv4_is_in_range", ip, 2, &d), VG_T_COUNT_);
+    vg_type b1[1] = { VG_T_LONG };
+    assert_int_equal(type_of("not", b1, 1, &d), VG_T_COUNT_);
+    /* an alias checks as its target */
+    assert_int_equal(type_of("toreal", s1, 1, &d), VG_T_REAL);
+}
+
 /* ---- misc ---- */
 
 static void test_logic(void **state)
@@ -446,6 +474,9 @@ static void test_arrays(void **state)
     assert_text(CALL("gettype", kql_long(1)), "long");
     assert_text(CALL("gettype", J("null")), "null");
     assert_json(CALL("todynamic", S("{\"a\":[1,2]}")), "{\"a\":[1,2]}");
+    assert_json(CALL("zip", J("[1,2]"), J("[\"a\",\"b\"]")), "[[1,\"a\"],[2,\"b\"]]");
+    assert_json(CALL("zip", J("[1,2]"), J("[true]")), "[[1,true],[2,null]]");
+    assert_null_of(CALL("zip", J("[1,2]"), S("x")), VG_T_DYNAMIC);
 }
 
 static void test_ipv4(void **state)
@@ -587,6 +618,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diff_add, setup, teardown),
         cmocka_unit_test_setup_teardown(test_format, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time_misc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signatures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_logic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_math, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arrays, setup, teardown),
