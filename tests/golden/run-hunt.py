@@ -9,7 +9,8 @@ from hunt/data/TABLE.ndjson (`vigil ingest --data TMP --table TABLE FILE`).
             compared as a multiset unless the query's first line is
             `// ordered`. Reals compare within 1e-9 relative.
   NAME.err  the query must fail (non-zero exit) and its stderr must contain
-            this file's text (first line, stripped).
+            this file's text; a file of several lines requires each line
+            (stripped), e.g. the position and the name apart from the wording.
 Prints each failure with the expected and actual rows, then
 "hunt golden: N passed, M failed"; exits 1 on any failure.
 Python 3 standard library only.
@@ -150,14 +151,16 @@ def run_case(vigil, datadir, name):
     stderr = p.stderr.decode("utf-8", "replace").strip()
     if has_err:
         with open(err_f, encoding="utf-8") as fh:
-            want = fh.read().strip().split("\n")[0].strip()
+            wants = [l.strip() for l in fh.read().split("\n") if l.strip()]
         if p.returncode == 0:
-            return "  expected an error containing %r; the query succeeded with:\n%s" % (
-                want, "\n".join("    " + l for l in stdout.strip().split("\n")[:10]))
+            return "  expected an error containing %s; the query succeeded with:\n%s" % (
+                " and ".join(repr(w) for w in wants), "\n".join("    " + l for l in stdout.strip().split("\n")[:10]))
         if p.returncode < 0:
             return "  crashed (signal %d); stderr: %s" % (-p.returncode, stderr[:1000])
-        if want not in stderr:
-            return "  error expected to contain: %s\n  error got:                 %s" % (want, stderr[:1000])
+        missing = [w for w in wants if w not in stderr]
+        if missing or not wants:
+            return "  error expected to contain: %s\n  error got:                 %s" % (
+                " and ".join(repr(w) for w in missing) or "(empty .err file)", stderr[:1000])
         return None
     if p.returncode != 0:
         return "  failed (exit %d): %s" % (p.returncode, stderr[:1000])
