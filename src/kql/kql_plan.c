@@ -460,13 +460,16 @@ kx_op *kx_plan_union(kx_query *q, kx_scope *sc, kx_op *lead, const vg_kql_node *
 {
     const vg_kql_node *opts = n->kids[0];
     vg_str withsource = VG_STR_NULL;
-    bool inner = false;
+    bool inner = false, fuzzy = false;
     for (uint32_t i = 0; opts && i < opts->n; i++) {
         const vg_kql_node *o = opts->kids[i];
         if (vg_str_eqc(o->name, "withsource"))
             withsource = o->kids[0]->name;
         else if (vg_str_eqc(o->name, "kind"))
             inner = vg_str_eqc(o->kids[0]->name, "inner");
+        else if (vg_str_eqc(o->name, "isfuzzy"))
+            fuzzy = o->kids[0]->kind == VG_KQL_BOOL ? o->kids[0]->i != 0
+                                                     : vg_str_eqc(o->kids[0]->name, "true");
     }
     kx_op *kids[256];
     vg_str names[256];
@@ -495,6 +498,9 @@ kx_op *kx_plan_union(kx_query *q, kx_scope *sc, kx_op *lead, const vg_kql_node *
             kx_fail(q, s->pos, VG_ELIMIT, "union: at most 256 tables");
             return NULL;
         }
+        /* isfuzzy=true: a leg naming a table that does not exist is left out */
+        if (fuzzy && s->kind == VG_KQL_TABLE && !kx_scope_find(sc, s->name) && !vg_schema_table(s->name))
+            continue;
         names[nk] = s->kind == VG_KQL_TABLE ? s->name
                                             : vg_str_c(vg_arena_printf(q->a, "union_arg%u", nk));
         if (!(kids[nk++] = kx_plan(q, sc, s)))
@@ -670,8 +676,7 @@ static kx_op *plan_source(kx_query *q, kx_scope *sc, const vg_kql_node *n)
                 kx_fail(q, n->pos, VG_EPARSE, "table name patterns ('%.*s') are only allowed in union",
                         (int)n->name.n, n->name.p);
             else
-                kx_fail(q, n->pos, VG_EPARSE, "Failed to resolve table '%.*s' (vigil schema lists the tables)",
-                        (int)n->name.n, n->name.p);
+                kx_fail(q, n->pos, VG_EPARSE, "Failed to resolve table '%.*s'", (int)n->name.n, n->name.p);
             return NULL;
         }
         return plan_table_pipe(q, sc, t, NULL, 0);
