@@ -477,6 +477,24 @@ kx_op *kx_plan_make_series(kx_query *q, kx_scope *sc, kx_op *in, const vg_kql_no
             for (uint32_t j = 0; j < A[a].c->nargs && !e; j++)
                 e = kx_eval(&ec, A[a].c->args[j], &argv[at2++]);
         for (uint32_t r = 0; r < ch->n && !e; r++) {
+            kql_val x = kx_vec_get(&av, r);
+            if (x.null || !nbins)
+                continue;
+            uint64_t bi;
+            if (real) {
+                if (!(x.u.r >= fv.u.r))
+                    continue;
+                double d = (x.u.r - fv.u.r) / sv.u.r;
+                if (d >= (double)nbins)
+                    continue;
+                bi = (uint64_t)d;
+            } else {
+                if (x.u.i < fv.u.i)
+                    continue;
+                bi = (uint64_t)(x.u.i - fv.u.i) / (uint64_t)sv.u.i;
+                if (bi >= nbins)
+                    continue;
+            }
             kql_val kvals[KX_MAX_ARGS];
             for (uint32_t k = 0; k < nkeys; k++)
                 kvals[k] = kx_vec_get(&kv[k], r);
@@ -503,24 +521,6 @@ kx_op *kx_plan_make_series(kx_query *q, kx_scope *sc, kx_op *in, const vg_kql_no
                     e = q->err ? q->err : kx_fail(q, n->pos, VG_ENOMEM, "out of memory");
                     break;
                 }
-            }
-            kql_val x = kx_vec_get(&av, r);
-            if (x.null || !nbins)
-                continue;
-            uint64_t bi;
-            if (real) {
-                if (!(x.u.r >= fv.u.r))
-                    continue;
-                double d = (x.u.r - fv.u.r) / sv.u.r;
-                if (d >= (double)nbins)
-                    continue;
-                bi = (uint64_t)d;
-            } else {
-                if (x.u.i < fv.u.i)
-                    continue;
-                bi = (uint64_t)(x.u.i - fv.u.i) / (uint64_t)sv.u.i;
-                if (bi >= nbins)
-                    continue;
             }
             size_t before = sarena.reserved;
             at2 = 0;
