@@ -49,7 +49,7 @@
 #define KQL_REGEX_JIT_STACK (1024 * 1024)
 
 static const unsigned char lower_tab[256] = {
-#define L4(i) ((i) >= 'A' && (i) <= 'Z' ? (i) + 32 : (i))
+#define L4(i) ((unsigned char)((i) >= 'A' && (i) <= 'Z' ? (i) + 32 : (i)))
 #define R4(i) L4(i), L4(i + 1), L4(i + 2), L4(i + 3)
 #define R16(i) R4(i), R4(i + 4), R4(i + 8), R4(i + 12)
 #define R64(i) R16(i), R16(i + 16), R16(i + 32), R16(i + 48)
