@@ -86,6 +86,16 @@ static const kcase cases[] = {
     { DT_PV " | evaluate pivot(State, sum(D))",
       "{\"EventType\":\"Wind\",\"AL\":5,\"AK\":2}\n{\"EventType\":\"Hail\",\"AL\":3,\"AK\":0}\n" },
     { DT_PV " | evaluate autocluster()", "!evaluate plugin 'autocluster' is not supported" },
+    /* errors on every path free what they made */
+    { "print s='a' | parse kind=regex s with \"(\" x", "!invalid regular expression" },
+    { "print a=dynamic([1]) | mv-apply a on (where nosuch > 1)", "!nosuch" },
+    { "print a=dynamic([1]) | mv-expand kind=list a", "!expected bag or array" },
+    { "print a=dynamic([1]) | make-series count() on a step 1", "!the axis must be" },
+    { DT_PV " | evaluate pivot(Nope)", "!Nope" },
+    { "print a=dynamic([1,2]), b=dynamic({\"k\":[1,2]}) | mv-apply a to typeof(long) on "
+      "(extend c = a * 2) | evaluate bag_unpack(b) | mv-expand k",
+      "{\"a\":1,\"c\":2,\"k\":1}\n{\"a\":1,\"c\":2,\"k\":2}\n{\"a\":2,\"c\":4,\"k\":1}\n"
+      "{\"a\":2,\"c\":4,\"k\":2}\n" },
 };
 
 static void test_cases(void **state)
