@@ -10,6 +10,7 @@
  * relation scanned by kx_op_rel. Aggregations come from the registry
  * (kql_agg.c) through the binder, exactly as summarize binds them.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -425,14 +426,13 @@ kx_op *kx_plan_make_series(kx_query *q, kx_scope *sc, kx_op *in, const vg_kql_no
             kql_val args[2] = { mn, sv };
             if (fv.null)
                 fv = kql_cast(q->a, bin->fn(&cx, args, 2), at);
-            args[0] = mx;
-            kql_val top = kql_cast(q->a, bin->fn(&cx, args, 2), at);
-            if (tv.null && !top.null) {
-                tv = top;
-                if (real)
-                    tv.u.r += sv.u.r;
-                else
-                    tv.u.i += sv.u.i;
+            /* to: just past the last bin (counted from `from`) that holds data */
+            if (tv.null && !fv.null) {
+                tv = fv;
+                if (real && mx.u.r >= fv.u.r)
+                    tv.u.r = fv.u.r + (floor((mx.u.r - fv.u.r) / sv.u.r) + 1) * sv.u.r;
+                else if (!real && mx.u.i >= fv.u.i)
+                    tv.u.i = fv.u.i + (int64_t)((uint64_t)(mx.u.i - fv.u.i) / (uint64_t)sv.u.i + 1) * sv.u.i;
                 inclusive = false;
             }
         }
