@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
 #include <xxhash.h>
 #include <maxminddb.h>
 
@@ -417,6 +418,38 @@ static kql_val fn_exp(kql_ctx *ctx, const kql_val *a, uint32_t n) { return real1
 static kql_val fn_exp2(kql_ctx *ctx, const kql_val *a, uint32_t n) { return real1(a, exp2, false, false); }
 static kql_val fn_exp10(kql_ctx *ctx, const kql_val *a, uint32_t n) { return real1(a, exp10_, false, false); }
 static kql_val fn_sqrt(kql_ctx *ctx, const kql_val *a, uint32_t n) { return real1(a, sqrt, false, true); }
+
+static kql_val fn_pi(kql_ctx *ctx, const kql_val *a, uint32_t n) { return kql_real(M_PI); }
+static double degrees_(double x) { return x * 180.0 / M_PI; }
+static double radians_(double x) { return x * M_PI / 180.0; }
+static double cot_(double x) { return 1.0 / tan(x); }
+static kql_val fn_sin(kql_ctx *ctx, const kql_val *a, uint32_t n) { return real1(a, sin, false, false); }
+static kql_val fn_cos(kql_ctx *ctx, const kql_val *a, uint32_t n) { return real1(a, cos, false, false); }
+static kql_val fn_tan(kql_ctx *ctx, const kql_val *a, uint32_t n) { return real1(a, tan, false, false); }
+static kql_val fn_cot(kql_ctx *ctx, const kql_val *a, uint32_t n) { return real1(a, cot_, false, false); }
+static kql_val fn_asin(kql_ctx *ctx, const kql_val *a, uint32_t n) { return real1(a, asin, false, false); }
+static kql_val fn_acos(kql_ctx *ctx, const kql_val *a, uint32_t n) { return real1(a, acos, false, false); }
+static kql_val fn_atan(kql_ctx *ctx, const kql_val *a, uint32_t n) { return real1(a, atan, false, false); }
+static kql_val fn_degrees(kql_ctx *ctx, const kql_val *a, uint32_t n) { return real1(a, degrees_, false, false); }
+static kql_val fn_radians(kql_ctx *ctx, const kql_val *a, uint32_t n) { return real1(a, radians_, false, false); }
+static kql_val fn_gamma(kql_ctx *ctx, const kql_val *a, uint32_t n) { return real1(a, tgamma, false, false); }
+static kql_val fn_loggamma(kql_ctx *ctx, const kql_val *a, uint32_t n) { return real1(a, lgamma, false, false); }
+
+static kql_val fn_atan2(kql_ctx *ctx, const kql_val *a, uint32_t n)
+{
+    double y, x;
+    if (!get_real(a[0], &y) || !get_real(a[1], &x))
+        return kql_null(VG_T_REAL);
+    return kql_real(atan2(y, x));
+}
+
+static kql_val fn_bitset_count_ones(kql_ctx *ctx, const kql_val *a, uint32_t n)
+{
+    int64_t x;
+    if (!get_i64(a[0], &x))
+        return kql_null(VG_T_LONG);
+    return kql_long(__builtin_popcountll((unsigned long long)x));
+}
 
 static kql_val fn_pow(kql_ctx *ctx, const kql_val *a, uint32_t n)
 {
@@ -887,6 +920,93 @@ static kql_val fn_bag_merge(kql_ctx *ctx, const kql_val *a, uint32_t n)
     return kql_dynamic(out);
 }
 
+/* range(start, stop[, step]): numbers, datetimes or timespans (step 1, or 1h
+ * for times); stop inclusive; truncated at KQL_FN_MAX_RANGE elements (2^20)
+ * as Kusto. */
+#define KQL_FN_MAX_RANGE 1048576
+static kql_val fn_range(kql_ctx *ctx, const kql_val *a, uint32_t n)
+{
+    if (a[0].null || a[1].null || (n > 2 && a[2].null))
+        return kql_null(VG_T_DYNAMIC);
+    bool real = a[0].t == VG_T_REAL || a[1].t == VG_T_REAL || (n > 2 && a[2].t == VG_T_REAL);
+    vg_json *out = NULL;
+    if (!real && (vg_type_is_i64(a[0].t) || a[0].t == VG_T_DYNAMIC)) {
+        int64_t st, en, step = 1;
+        bool timeish = a[0].t == VG_T_DATETIME || a[0].t == VG_T_TIMESPAN;
+        if (timeish) {
+            if (a[1].t != a[0].t || (n > 2 && a[2].t != VG_T_TIMESPAN))
+                return kql_null(VG_T_DYNAMIC);
+            st = a[0].u.i;
+            en = a[1].u.i;
+            if (n > 2)
+                step = a[2].u.i;
+            else
+                step = 3600 * VG_TICKS_PER_SEC;
+        } else if (!get_i64(a[0], &st) || !get_i64(a[1], &en) || (n > 2 && !get_i64(a[2], &step))) {
+            return kql_null(VG_T_DYNAMIC);
+        }
+        if (step == 0)
+            return kql_null(VG_T_DYNAMIC);
+        /* count = floor((en - st) / step) + 1, in 128-bit to avoid overflow */
+        __int128 diff = (__int128)en - st;
+        __int128 cnt = (diff >= 0) == (step > 0) || diff == 0 ? diff / step + 1 : 0;
+        if (cnt < 0)
+            cnt = 0;
+        if (cnt > KQL_FN_MAX_RANGE)
+            cnt = KQL_FN_MAX_RANGE;
+        out = kql_dyn_array(ctx->arena, (uint32_t)cnt);
+        if (!out)
+            return kql_null(VG_T_DYNAMIC);
+        for (int64_t i = 0; i < (int64_t)cnt; i++) {
+            int64_t v = (int64_t)((__int128)st + (__int128)i * step);
+            kql_val x = a[0].t == VG_T_DATETIME ? kql_datetime(v) : a[0].t == VG_T_TIMESPAN ? kql_timespan(v) : kql_long(v);
+            const vg_json *el = dyn_from(ctx->arena, x);
+            if (!el)
+                return kql_null(VG_T_DYNAMIC);
+            kql_dyn_push(out, el);
+        }
+        return kql_dynamic(out);
+    }
+    double st, en, step = 1;
+    if (!get_real(a[0], &st) || !get_real(a[1], &en) || (n > 2 && !get_real(a[2], &step)) || step == 0 ||
+        !isfinite(st) || !isfinite(en) || !isfinite(step))
+        return kql_null(VG_T_DYNAMIC);
+    double cnt = floor((en - st) / step) + 1;
+    if (!(cnt >= 0))
+        cnt = 0;
+    if (cnt > KQL_FN_MAX_RANGE)
+        cnt = KQL_FN_MAX_RANGE;
+    out = kql_dyn_array(ctx->arena, (uint32_t)cnt);
+    if (!out)
+        return kql_null(VG_T_DYNAMIC);
+    for (uint32_t i = 0; i < (uint32_t)cnt; i++) {
+        const vg_json *el = dyn_from(ctx->arena, kql_real(st + i * step));
+        if (!el)
+            return kql_null(VG_T_DYNAMIC);
+        kql_dyn_push(out, el);
+    }
+    return kql_dynamic(out);
+}
+
+/* repeat(value, count): an array of count copies (empty when count <= 0) */
+static kql_val fn_repeat(kql_ctx *ctx, const kql_val *a, uint32_t n)
+{
+    int64_t cnt;
+    if (!get_i64(a[1], &cnt))
+        return kql_null(VG_T_DYNAMIC);
+    if (cnt < 0)
+        cnt = 0;
+    if (cnt > KQL_FN_MAX_RANGE)
+        return kql_null(VG_T_DYNAMIC);
+    const vg_json *el = a[0].t == VG_T_DYNAMIC && a[0].u.d ? a[0].u.d : dyn_from(ctx->arena, a[0]);
+    vg_json *out = kql_dyn_array(ctx->arena, (uint32_t)cnt);
+    if (!el || !out)
+        return kql_null(VG_T_DYNAMIC);
+    for (int64_t i = 0; i < cnt; i++)
+        kql_dyn_push(out, el);
+    return kql_dynamic(out);
+}
+
 /* zip(array1, array2, ...): an array of arrays, the i-th holding the i-th
  * element of each input; shorter inputs give null. */
 static kql_val fn_zip(kql_ctx *ctx, const kql_val *a, uint32_t n)
@@ -1169,6 +1289,247 @@ static kql_val fn_ipv4_netmask_suffix(kql_ctx *ctx, const kql_val *a, uint32_t n
     return kql_int(p);
 }
 
+/* ---- IPv6 ---- */
+
+/* An IPv6 address with an optional "/prefix" (default 128); an IPv4
+ * address reads as its IPv4-mapped form ::ffff:a.b.c.d (prefix 96 + its own). */
+static bool ipv6_parse(vg_str s, uint8_t out[16], int *prefix)
+{
+    s = vg_str_trim(s);
+    uint32_t v4;
+    int p4;
+    if (vg_str_chr(s, ':') < 0) {
+        if (!ipv4_parse(s, &v4, &p4))
+            return false;
+        memset(out, 0, 10);
+        out[10] = out[11] = 0xff;
+        out[12] = (uint8_t)(v4 >> 24);
+        out[13] = (uint8_t)(v4 >> 16);
+        out[14] = (uint8_t)(v4 >> 8);
+        out[15] = (uint8_t)v4;
+        *prefix = 96 + p4;
+        return true;
+    }
+    int p = 128;
+    ptrdiff_t slash = vg_str_chr(s, '/');
+    vg_str addr = s;
+    if (slash >= 0) {
+        vg_str ps = vg_str_make(s.p + slash + 1, s.n - (size_t)slash - 1);
+        int64_t pv;
+        if (vg_str_to_i64(ps, &pv) != VG_OK || pv < 0 || pv > 128)
+            return false;
+        p = (int)pv;
+        addr = vg_str_make(s.p, (size_t)slash);
+    }
+    char buf[INET6_ADDRSTRLEN + 1];
+    if (addr.n == 0 || addr.n >= sizeof buf)
+        return false;
+    vg_str_copy_c(buf, sizeof buf, addr);
+    if (inet_pton(AF_INET6, buf, out) != 1)
+        return false;
+    *prefix = p;
+    return true;
+}
+
+static void ipv6_mask(uint8_t a[16], int prefix)
+{
+    for (int i = 0; i < 16; i++) {
+        int bits = prefix - i * 8;
+        a[i] &= bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+    }
+}
+
+static bool ipv6_pair(const kql_val *a, uint32_t n, uint8_t x[16], uint8_t y[16])
+{
+    vg_str s1, s2;
+    int p1, p2;
+    int64_t pm = 128;
+    if (!get_str(a[0], &s1) || !get_str(a[1], &s2) || !ipv6_parse(s1, x, &p1) || !ipv6_parse(s2, y, &p2) ||
+        (n > 2 && !get_i64(a[2], &pm)) || pm < 0 || pm > 128)
+        return false;
+    int p = p1 < p2 ? p1 : p2;
+    if (pm < p)
+        p = (int)pm;
+    ipv6_mask(x, p);
+    ipv6_mask(y, p);
+    return true;
+}
+
+static kql_val fn_ipv6_compare(kql_ctx *ctx, const kql_val *a, uint32_t n)
+{
+    uint8_t x[16], y[16];
+    if (!ipv6_pair(a, n, x, y))
+        return kql_null(VG_T_LONG);
+    int c = memcmp(x, y, 16);
+    return kql_long((c > 0) - (c < 0));
+}
+
+static kql_val fn_ipv6_is_match(kql_ctx *ctx, const kql_val *a, uint32_t n)
+{
+    uint8_t x[16], y[16];
+    if (!ipv6_pair(a, n, x, y))
+        return kql_null(VG_T_BOOL);
+    return kql_bool(memcmp(x, y, 16) == 0);
+}
+
+/* parse_ipv6(ip): the canonical text, eight groups of four hex digits */
+static kql_val fn_parse_ipv6(kql_ctx *ctx, const kql_val *a, uint32_t n)
+{
+    uint8_t x[16];
+    int p;
+    vg_str s;
+    if (!get_str(a[0], &s) || !ipv6_parse(s, x, &p))
+        return kql_null(VG_T_STRING);
+    ipv6_mask(x, p);
+    char *buf = vg_arena_alloc(ctx->arena, 40);
+    if (!buf)
+        return kql_null(VG_T_STRING);
+    static const char hex[] = "0123456789abcdef";
+    size_t k = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i > 0 && i % 2 == 0)
+            buf[k++] = ':';
+        buf[k++] = hex[x[i] >> 4];
+        buf[k++] = hex[x[i] & 15];
+    }
+    return kql_string(vg_str_make(buf, k));
+}
+
+/* ---- IPv4 addresses inside text (has_ipv4 and friends) ---- */
+
+/* An address in text must stand alone: no letter, digit or '.' right
+ * before it, and after it no letter or digit, nor a '.' followed by a digit
+ * (a sentence may end with the address). Calls found() for each; stops
+ * when it returns true. */
+static bool scan_ipv4(vg_str t, bool (*found)(uint32_t ip, void *arg), void *arg)
+{
+    for (size_t i = 0; i < t.n; i++) {
+        if (t.p[i] < '0' || t.p[i] > '9')
+            continue;
+        if (i > 0 && (isalnum((unsigned char)t.p[i - 1]) || t.p[i - 1] == '.'))
+            continue;
+        size_t j = i;
+        uint32_t v = 0;
+        int oct = 0;
+        bool ok = true;
+        for (; oct < 4; oct++) {
+            if (oct > 0) {
+                if (j >= t.n || t.p[j] != '.') {
+                    ok = false;
+                    break;
+                }
+                j++;
+            }
+            size_t st = j;
+            uint32_t o = 0;
+            while (j < t.n && j - st < 4 && t.p[j] >= '0' && t.p[j] <= '9')
+                o = o * 10 + (uint32_t)(t.p[j++] - '0');
+            if (j == st || j - st > 3 || o > 255) {
+                ok = false;
+                break;
+            }
+            v = v << 8 | o;
+        }
+        if (ok && j < t.n && (isalnum((unsigned char)t.p[j]) ||
+                              (t.p[j] == '.' && j + 1 < t.n && isdigit((unsigned char)t.p[j + 1]))))
+            ok = false;
+        if (ok && found(v, arg))
+            return true;
+        /* skip the rest of this run of digits and dots */
+        while (i + 1 < t.n && (isdigit((unsigned char)t.p[i + 1]) || t.p[i + 1] == '.'))
+            i++;
+    }
+    return false;
+}
+
+typedef struct ip_want {
+    const uint32_t *net;
+    const int *prefix;
+    uint32_t n;
+} ip_want;
+
+static bool ip_matches(uint32_t ip, void *arg)
+{
+    const ip_want *w = arg;
+    for (uint32_t i = 0; i < w->n; i++)
+        if ((ip & mask_of(w->prefix[i])) == (w->net[i] & mask_of(w->prefix[i])))
+            return true;
+    return false;
+}
+
+/* A prefix "10.1." or "10.1" (octets given) as a network and a prefix length;
+ * a full address is itself. */
+static bool ipv4_prefix_parse(vg_str s, uint32_t *net, int *bits)
+{
+    int p;
+    if (ipv4_parse(s, net, &p)) {
+        *bits = p;
+        return true;
+    }
+    s = vg_str_trim(s);
+    if (s.n > 0 && s.p[s.n - 1] == '.')
+        s.n--;
+    uint32_t v = 0;
+    int oct = 0;
+    size_t i = 0;
+    while (oct < 3) {
+        size_t st = i;
+        uint32_t o = 0;
+        while (i < s.n && i - st < 3 && s.p[i] >= '0' && s.p[i] <= '9')
+            o = o * 10 + (uint32_t)(s.p[i++] - '0');
+        if (i == st || o > 255)
+            return false;
+        v = v << 8 | o;
+        oct++;
+        if (i == s.n)
+            break;
+        if (s.p[i++] != '.')
+            return false;
+    }
+    if (i != s.n)
+        return false;
+    *net = v << (8 * (4 - oct));
+    *bits = 8 * oct;
+    return true;
+}
+
+/* has_ipv4(text, ip), has_ipv4_prefix(text, prefix), has_any_ipv4(text, ip...|array),
+ * has_any_ipv4_prefix(text, prefix...|array) */
+static kql_val has_ipv4_impl(const kql_val *a, uint32_t n, bool prefix, bool any)
+{
+    vg_str text;
+    if (!get_str(a[0], &text))
+        return kql_null(VG_T_BOOL);
+    uint32_t nets[64];
+    int bits[64];
+    uint32_t k = 0;
+    for (uint32_t i = 1; i < n && k < 64; i++) {
+        const vg_json *arr = any ? get_array(a[i]) : NULL;
+        uint32_t cnt = arr ? arr->n : 1;
+        for (uint32_t j = 0; j < cnt && k < 64; j++) {
+            kql_val v = arr ? kql_dyn_scalar(arr->kids[j]) : a[i];
+            vg_str s;
+            if (!get_str(v, &s))
+                continue;
+            bool ok = prefix ? ipv4_prefix_parse(s, &nets[k], &bits[k]) : ipv4_parse(s, &nets[k], &bits[k]);
+            if (ok) {
+                if (!prefix)
+                    bits[k] = 32;   /* has_ipv4 wants the exact address */
+                k++;
+            }
+        }
+    }
+    if (k == 0)
+        return any ? kql_bool(false) : kql_null(VG_T_BOOL);
+    ip_want w = { nets, bits, k };
+    return kql_bool(scan_ipv4(text, ip_matches, &w));
+}
+
+static kql_val fn_has_ipv4(kql_ctx *ctx, const kql_val *a, uint32_t n) { return has_ipv4_impl(a, n, false, false); }
+static kql_val fn_has_ipv4_prefix(kql_ctx *ctx, const kql_val *a, uint32_t n) { return has_ipv4_impl(a, n, true, false); }
+static kql_val fn_has_any_ipv4(kql_ctx *ctx, const kql_val *a, uint32_t n) { return has_ipv4_impl(a, n, false, true); }
+static kql_val fn_has_any_ipv4_prefix(kql_ctx *ctx, const kql_val *a, uint32_t n) { return has_ipv4_impl(a, n, true, true); }
+
 /* ---- parse_url, parse_path ---- */
 
 static int hexval(char c)
@@ -1213,6 +1574,57 @@ static size_t find_any(vg_str s, size_t from, const char *set)
 static bool put_str(kql_ctx *ctx, vg_json *bag, const char *key, vg_str v)
 {
     return kql_dyn_put(ctx->arena, bag, vg_str_c(key), dyn_str(ctx, v));
+}
+
+/* The bag of a query string's parameters (form-decoded; a repeated key
+ * gets its values joined with ',' as .NET's ParseQueryString). */
+static vg_json *query_bag(kql_ctx *ctx, vg_str query)
+{
+    vg_str empty = VG_STR_LIT("");
+    vg_str keys[KQL_URL_MAX_PARAMS], vals[KQL_URL_MAX_PARAMS];
+    uint32_t np = 0;
+    for (size_t qs = 0; qs < query.n && np < KQL_URL_MAX_PARAMS;) {
+        size_t qe = find_any(query, qs, "&");
+        vg_str kv = sub(query, qs, qe);
+        qs = qe + 1;
+        if (kv.n == 0)
+            continue;
+        ptrdiff_t eq = vg_str_chr(kv, '=');
+        vg_str k = url_decode(ctx->arena, eq >= 0 ? sub(kv, 0, (size_t)eq) : kv);
+        vg_str v = eq >= 0 ? url_decode(ctx->arena, sub(kv, (size_t)eq + 1, kv.n)) : empty;
+        uint32_t j = 0;
+        while (j < np && !vg_str_eq(keys[j], k))
+            j++;
+        if (j < np) {
+            char *joined = vg_arena_printf(ctx->arena, "%.*s,%.*s", VG_STR_FMT(vals[j]), VG_STR_FMT(v));
+            if (joined)
+                vals[j] = vg_str_c(joined);
+        } else {
+            keys[np] = k;
+            vals[np++] = v;
+        }
+    }
+    vg_json *qp = kql_dyn_bag(ctx->arena, np);
+    if (!qp)
+        return NULL;
+    for (uint32_t j = 0; j < np; j++)
+        kql_dyn_put(ctx->arena, qp, keys[j], dyn_str(ctx, vals[j]));
+    return qp;
+}
+
+/* parse_urlquery(query): {"Query Parameters": {...}}; a leading '?' is skipped */
+static kql_val fn_parse_urlquery(kql_ctx *ctx, const kql_val *a, uint32_t n)
+{
+    vg_str q;
+    if (!get_str(a[0], &q))
+        return kql_null(VG_T_DYNAMIC);
+    if (q.n > 0 && q.p[0] == '?')
+        q = sub(q, 1, q.n);
+    vg_json *qp = query_bag(ctx, q);
+    vg_json *bag = kql_dyn_bag(ctx->arena, 1);
+    if (!qp || !bag || !kql_dyn_put(ctx->arena, bag, VG_STR_LIT("Query Parameters"), qp))
+        return kql_null(VG_T_DYNAMIC);
+    return kql_dynamic(bag);
 }
 
 static kql_val fn_parse_url(kql_ctx *ctx, const kql_val *a, uint32_t n)
@@ -1260,35 +1672,9 @@ static kql_val fn_parse_url(kql_ctx *ctx, const kql_val *a, uint32_t n)
     vg_json *bag = kql_dyn_bag(ctx->arena, 8);
     if (!bag)
         return kql_null(VG_T_DYNAMIC);
-    /* query parameters: duplicate keys are joined with ',' as .NET's ParseQueryString */
-    vg_str keys[KQL_URL_MAX_PARAMS], vals[KQL_URL_MAX_PARAMS];
-    uint32_t np = 0;
-    for (size_t qs = 0; qs < query.n && np < KQL_URL_MAX_PARAMS;) {
-        size_t qe = find_any(query, qs, "&");
-        vg_str kv = sub(query, qs, qe);
-        qs = qe + 1;
-        if (kv.n == 0)
-            continue;
-        ptrdiff_t eq = vg_str_chr(kv, '=');
-        vg_str k = url_decode(ctx->arena, eq >= 0 ? sub(kv, 0, (size_t)eq) : kv);
-        vg_str v = eq >= 0 ? url_decode(ctx->arena, sub(kv, (size_t)eq + 1, kv.n)) : empty;
-        uint32_t j = 0;
-        while (j < np && !vg_str_eq(keys[j], k))
-            j++;
-        if (j < np) {
-            char *joined = vg_arena_printf(ctx->arena, "%.*s,%.*s", VG_STR_FMT(vals[j]), VG_STR_FMT(v));
-            if (joined)
-                vals[j] = vg_str_c(joined);
-        } else {
-            keys[np] = k;
-            vals[np++] = v;
-        }
-    }
-    vg_json *qp = kql_dyn_bag(ctx->arena, np);
+    vg_json *qp = query_bag(ctx, query);
     if (!qp)
         return kql_null(VG_T_DYNAMIC);
-    for (uint32_t j = 0; j < np; j++)
-        kql_dyn_put(ctx->arena, qp, keys[j], dyn_str(ctx, vals[j]));
     if (!put_str(ctx, bag, "Scheme", scheme) || !put_str(ctx, bag, "Host", host) ||
         !put_str(ctx, bag, "Port", port) || !put_str(ctx, bag, "Path", path) ||
         !put_str(ctx, bag, "Username", user) || !put_str(ctx, bag, "Password", pass) ||
@@ -1500,6 +1886,28 @@ SIG(parse_path, VG_T_DYNAMIC, "s")
 SIG(geo_info_from_ip_address, VG_T_DYNAMIC, "s")
 SIG(hash, VG_T_LONG, "an")
 SIG(zip, VG_T_DYNAMIC, "y")
+SIG(sin, VG_T_REAL, "n")
+SIG(cos, VG_T_REAL, "n")
+SIG(tan, VG_T_REAL, "n")
+SIG(cot, VG_T_REAL, "n")
+SIG(asin, VG_T_REAL, "n")
+SIG(acos, VG_T_REAL, "n")
+SIG(atan, VG_T_REAL, "n")
+SIG(atan2, VG_T_REAL, "n")
+SIG(degrees, VG_T_REAL, "n")
+SIG(radians, VG_T_REAL, "n")
+SIG(gamma, VG_T_REAL, "n")
+SIG(loggamma, VG_T_REAL, "n")
+SIG(bitset_count_ones, VG_T_LONG, "n")
+SIG(repeat, VG_T_DYNAMIC, "an")
+SIG(parse_urlquery, VG_T_DYNAMIC, "s")
+SIG(parse_ipv6, VG_T_STRING, "s")
+SIG(ipv6_compare, VG_T_LONG, "ssn")
+SIG(ipv6_is_match, VG_T_BOOL, "ssn")
+SIG(has_ipv4, VG_T_BOOL, "ss")
+SIG(has_ipv4_prefix, VG_T_BOOL, "ss")
+SIG(has_any_ipv4, VG_T_BOOL, "sa")
+SIG(has_any_ipv4_prefix, VG_T_BOOL, "sa")
 
 #define R(name_, lo, hi, ret_, fn_, doc_) \
     { .name = name_, .min_args = lo, .max_args = hi, .ret = ret_, .fn = fn_, .doc = doc_ }
@@ -1573,6 +1981,30 @@ const kql_fn_def kql_fn_misc_defs[] = {
     S("ipv4_netmask_suffix", 1, 1, sig_ipv4_netmask_suffix, fn_ipv4_netmask_suffix, "ipv4_netmask_suffix(ip): the /prefix (32 when absent)"),
     S("format_ipv4", 1, 2, sig_format_ipv4, fn_format_ipv4, "format_ipv4(ip[, prefix])"),
     S("format_ipv4_mask", 1, 2, sig_format_ipv4_mask, fn_format_ipv4_mask, "format_ipv4_mask(ip[, prefix]): a.b.c.d/prefix"),
+    R("pi", 0, 0, VG_T_REAL, fn_pi, "pi(): 3.14159..."),
+    S("sin", 1, 1, sig_sin, fn_sin, "sin(x)"),
+    S("cos", 1, 1, sig_cos, fn_cos, "cos(x)"),
+    S("tan", 1, 1, sig_tan, fn_tan, "tan(x)"),
+    S("cot", 1, 1, sig_cot, fn_cot, "cot(x)"),
+    S("asin", 1, 1, sig_asin, fn_asin, "asin(x)"),
+    S("acos", 1, 1, sig_acos, fn_acos, "acos(x)"),
+    S("atan", 1, 1, sig_atan, fn_atan, "atan(x)"),
+    S("atan2", 2, 2, sig_atan2, fn_atan2, "atan2(y, x)"),
+    S("degrees", 1, 1, sig_degrees, fn_degrees, "degrees(radians)"),
+    S("radians", 1, 1, sig_radians, fn_radians, "radians(degrees)"),
+    S("gamma", 1, 1, sig_gamma, fn_gamma, "gamma(x)"),
+    S("loggamma", 1, 1, sig_loggamma, fn_loggamma, "loggamma(x)"),
+    S("bitset_count_ones", 1, 1, sig_bitset_count_ones, fn_bitset_count_ones, "bitset_count_ones(long): number of set bits"),
+    R("range", 2, 3, VG_T_DYNAMIC, fn_range, "range(start, stop[, step]): an array from start to stop inclusive"),
+    S("repeat", 2, 2, sig_repeat, fn_repeat, "repeat(value, count): an array of count copies of value"),
+    S("parse_urlquery", 1, 1, sig_parse_urlquery, fn_parse_urlquery, "parse_urlquery(query): {\"Query Parameters\": {...}}"),
+    S("parse_ipv6", 1, 1, sig_parse_ipv6, fn_parse_ipv6, "parse_ipv6(ip): canonical IPv6 text (IPv4 as ::ffff:a.b.c.d)"),
+    S("ipv6_compare", 2, 3, sig_ipv6_compare, fn_ipv6_compare, "ipv6_compare(ip1, ip2[, prefix]): -1, 0 or 1 (IPv4 accepted)"),
+    S("ipv6_is_match", 2, 3, sig_ipv6_is_match, fn_ipv6_is_match, "ipv6_is_match(ip1, ip2[, prefix])"),
+    S("has_ipv4", 2, 2, sig_has_ipv4, fn_has_ipv4, "has_ipv4(text, ip): the address appears in the text, delimited"),
+    S("has_ipv4_prefix", 2, 2, sig_has_ipv4_prefix, fn_has_ipv4_prefix, "has_ipv4_prefix(text, prefix): an address of the text starts with prefix"),
+    S("has_any_ipv4", 2, 64, sig_has_any_ipv4, fn_has_any_ipv4, "has_any_ipv4(text, ip1, ...) or (text, array)"),
+    S("has_any_ipv4_prefix", 2, 64, sig_has_any_ipv4_prefix, fn_has_any_ipv4_prefix, "has_any_ipv4_prefix(text, prefix1, ...) or (text, array)"),
     S("parse_url", 1, 1, sig_parse_url, fn_parse_url, "parse_url(url): Scheme, Host, Port, Path, Username, Password, Query Parameters, Fragment"),
     S("parse_path", 1, 1, sig_parse_path, fn_parse_path, "parse_path(path): Scheme, RootPath, DirectoryPath, DirectoryName, Filename, Extension, AlternateDataStreamName"),
     S("geo_info_from_ip_address", 1, 1, sig_geo_info_from_ip_address, fn_geo_info_from_ip_address,

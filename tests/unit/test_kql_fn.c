@@ -418,6 +418,10 @@ static void test_math(void **state)
     assert_dt(CALL("max_of", DT("2020-01-01"), DT("2021-01-01")), "2021-01-01");
     assert_long(CALL("binary_and", kql_long(12), kql_long(10)), 8);
     assert_long(CALL("binary_shift_left", kql_long(1), kql_long(4)), 16);
+    assert_real(CALL("pi"), M_PI);
+    assert_real(CALL("degrees", kql_real(M_PI)), 180);
+    assert_real(CALL("atan2", kql_long(1), kql_long(1)), M_PI / 4);
+    assert_long(CALL("bitset_count_ones", kql_long(42)), 3);
 }
 
 static void test_arrays(void **state)
@@ -477,6 +481,20 @@ static void test_arrays(void **state)
     assert_json(CALL("zip", J("[1,2]"), J("[\"a\",\"b\"]")), "[[1,\"a\"],[2,\"b\"]]");
     assert_json(CALL("zip", J("[1,2]"), J("[true]")), "[[1,true],[2,null]]");
     assert_null_of(CALL("zip", J("[1,2]"), S("x")), VG_T_DYNAMIC);
+    assert_json(CALL("range", kql_long(1), kql_long(8), kql_long(3)), "[1,4,7]");
+    assert_json(CALL("range", kql_long(1), kql_long(3)), "[1,2,3]");
+    assert_json(CALL("range", kql_long(5), kql_long(1), kql_long(-2)), "[5,3,1]");
+    assert_json(CALL("range", kql_long(5), kql_long(1)), "[]");
+    assert_json(CALL("range", kql_real(0.5), kql_real(1.5), kql_real(0.5)), "[0.5,1,1.5]");
+    assert_json(CALL("range", TS(3600), TS(3 * 3600)), "[\"01:00:00\",\"02:00:00\",\"03:00:00\"]");
+    kql_val days = CALL("range", DT("2007-01-01"), DT("2007-01-03"), TS(86400));
+    assert_long(CALL("array_length", days), 3);
+    assert_dt(CALL("todatetime", kql_dynamic(days.u.d->kids[2])), "2007-01-03");
+    kql_val big = CALL("range", kql_long(1), kql_long(1000000000));
+    assert_int_equal(big.u.d->n, 1048576);   /* truncated at 2^20 */
+    assert_null_of(CALL("range", kql_long(1), kql_long(5), kql_long(0)), VG_T_DYNAMIC);
+    assert_json(CALL("repeat", S("a"), kql_long(3)), "[\"a\",\"a\",\"a\"]");
+    assert_json(CALL("repeat", kql_long(1), kql_long(-1)), "[]");
 }
 
 static void test_ipv4(void **state)
@@ -509,6 +527,27 @@ static void test_ipv4(void **state)
     assert_long(CALL("ipv4_compare", S("192.168.1.1/24"), S("192.168.1.255/24")), 0);
     assert_text(CALL("format_ipv4", kql_long(3232236031)), "192.168.1.255");
     assert_text(CALL("format_ipv4_mask", S("192.168.1.255"), kql_long(24)), "192.168.1.0/24");
+    /* IPv6 (the examples of Kusto's ipv6_compare/parse_ipv6 pages) */
+    assert_text(CALL("parse_ipv6", S("127.0.0.1")), "0000:0000:0000:0000:0000:ffff:7f00:0001");
+    assert_text(CALL("parse_ipv6", S("fe80::85d:e82c:9446:7994")), "fe80:0000:0000:0000:085d:e82c:9446:7994");
+    assert_text(CALL("parse_ipv6", S("fe80::85d:e82c:9446:7994/120")), "fe80:0000:0000:0000:085d:e82c:9446:7900");
+    assert_long(CALL("ipv6_compare", S("::ffff:7f00:1"), S("127.0.0.1")), 0);
+    assert_long(CALL("ipv6_compare", S("fe80::85d:e82c:9446:7994"), S("fe80::85d:e82c:9446:7995")), -1);
+    assert_long(CALL("ipv6_compare", S("fe80::85d:e82c:9446:7994/127"), S("fe80::85d:e82c:9446:7995/127")), 0);
+    assert_long(CALL("ipv6_compare", S("fe80::85d:e82c:9446:7994"), S("fe80::85d:e82c:9446:7995"), kql_long(127)), 0);
+    assert_bool(CALL("ipv6_is_match", S("192.168.1.1/24"), S("192.168.1.255/24")), true);
+    assert_null_of(CALL("ipv6_compare", S("zz::1"), S("::1")), VG_T_LONG);
+    /* addresses inside text */
+    assert_bool(CALL("has_ipv4", S("Requests from: 192.168.1.1, 10.1.1.115 and 10.1.1.201"), S("10.1.1.115")), true);
+    assert_bool(CALL("has_ipv4", S("Requests from: 192.168.1.1, 10.1.1.115 and 10.1.1.201"), S("10.1.1.11")), false);
+    assert_bool(CALL("has_ipv4", S("Requests from:192.168.1.1.15"), S("192.168.1.1")), false);
+    assert_bool(CALL("has_ipv4", S("from 192.168.1.1."), S("192.168.1.1")), true);
+    assert_bool(CALL("has_ipv4", S("id192.168.1.1"), S("192.168.1.1")), false);
+    assert_bool(CALL("has_ipv4_prefix", S("Requests from: 192.168.1.1, 10.1.1.115"), S("10.1.1.")), true);
+    assert_bool(CALL("has_ipv4_prefix", S("Requests from: 192.168.1.1, 10.1.1.115"), S("10.1.2.")), false);
+    assert_bool(CALL("has_any_ipv4", S("a 10.0.0.1 b"), J("[\"1.1.1.1\",\"10.0.0.1\"]")), true);
+    assert_bool(CALL("has_any_ipv4", S("a 10.0.0.1 b"), S("1.1.1.1"), S("2.2.2.2")), false);
+    assert_bool(CALL("has_any_ipv4_prefix", S("a 10.0.0.1 b"), S("127."), S("10.")), true);
 }
 
 static void test_url_path(void **state)
@@ -545,6 +584,8 @@ static void test_url_path(void **state)
                 "{\"Scheme\":\"\",\"RootPath\":\"\",\"DirectoryPath\":\"/usr/lib/temp\",\"DirectoryName\":\"temp\","
                 "\"Filename\":\"file.txt\",\"Extension\":\"txt\",\"AlternateDataStreamName\":\"\"}");
     assert_null_of(CALL("parse_path", kql_long(1)), VG_T_DYNAMIC);
+    assert_json(CALL("parse_urlquery", S("k1=v1&k2=v2&k3=v3")),
+                "{\"Query Parameters\":{\"k1\":\"v1\",\"k2\":\"v2\",\"k3\":\"v3\"}}");
 }
 
 static void test_geo_hash(void **state)
@@ -562,6 +603,10 @@ static void test_geo_hash(void **state)
  * valid type and nothing may crash (the suite also runs under ASan/UBSan). */
 static void run_table(const kql_fn_def *t, size_t n, const kql_val *pool, size_t npool)
 {
+    /* results go to their own arena, reset per function; the pool stays in A */
+    vg_arena res;
+    vg_arena_init(&res, 0, 0);
+    C.arena = &res;
     uint64_t rng = 0x9e3779b97f4a7c15ull;
     for (size_t i = 0; i < n; i++) {
         uint32_t hi = t[i].max_args < 6 ? t[i].max_args : 6;
@@ -582,10 +627,12 @@ static void run_table(const kql_fn_def *t, size_t n, const kql_val *pool, size_t
                 /* (a datetime outside 0001..9999 passed through by iff/min_of
                  * is not rendered: that is kql_val.c's concern) */
                 if (r.t != VG_T_DATETIME || r.null || (r.u.i >= VG_TIME_MIN && r.u.i <= VG_TIME_MAX))
-                    (void)kql_to_string(&A, r);
+                    (void)kql_to_string(&res, r);
             }
-        vg_arena_reset(&A);
+        vg_arena_reset(&res);
     }
+    vg_arena_free(&res);
+    C.arena = &A;
 }
 
 static void test_no_crash(void **state)
