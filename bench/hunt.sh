@@ -252,7 +252,7 @@ def compare(q, ref, other):
         bad = [(k, a[k], b[k]) for k in a if abs(b[k] - a[k]) > 0.03 * max(abs(a[k]), 1)]
         worst = max((abs(b[k] - a[k]) / max(abs(a[k]), 1) for k in a), default=0.0)
         return (f"APPROX: {len(bad)} of {len(a)} groups off by more than 3% (worst {100 * worst:.1f}%), "
-                f"e.g. (group, exact, approx) {bad[:3]}") if bad else None
+                f"e.g. (group, reference, this engine) {bad[:3]}") if bad else None
     if re.search(r"\|\s*top\s", text):  # ties at the cut may pick different keys
         va, vb = sorted(a.values()), sorted(b.values())
         if va != vb:
@@ -282,7 +282,7 @@ for q in queries:
     v = v if v and "error" not in v else None
     ve, vw = (med(v["ms"]) if v and v["ms"] else None), (med(v["wall_ms"]) if v else None)
     dm, sm = (med(d["ms"]) if d else None), (med(s["ms"]) if s else None)
-    # the exact engines are the reference: SQLite first (its count(distinct) is exact)
+    # the reference: SQLite if it ran (exact, and its count(distinct) is exact), then DuckDB
     have = [(n, r) for n, r in (("SQLite", s), ("DuckDB", d), ("Vigil", v)) if r]
     check = "ok" if len(have) > 1 else "-"
     for n, r in have[1:]:
