@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <maxminddb.h>
+#include <stdio.h>
+#include <unistd.h>
+
 #include "kql/kql_val.h"
 
 static vg_arena A;
@@ -593,6 +597,119 @@ static void test_url_path(void **state)
                 "{\"Query Parameters\":{\"k1\":\"v1\",\"k2\":\"v2\",\"k3\":\"v3\"}}");
 }
 
+/* A minimal MaxMind DB (IPv4, one search node whose both records point at
+ * one data map), written by hand from the MMDB format specification. */
+static void put_bytes(vg_buf *b, const char *p, size_t n) { vg_buf_put(b, p, n); }
+static void mm_str(vg_buf *b, const char *s)
+{
+    vg_buf_putc(b, (char)(0x40 | strlen(s)));
+    put_bytes(b, s, strlen(s));
+}
+static void mm_map(vg_buf *b, int pairs) { vg_buf_putc(b, (char)(0xe0 | pairs)); }
+static void mm_double(vg_buf *b, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    vg_buf_putc(b, 0x68);
+    for (int i = 7; i >= 0; i--)
+        vg_buf_putc(b, (char)(u >> (i * 8)));
+}
+static void mm_u16(vg_buf *b, unsigned v)
+{
+    vg_buf_putc(b, (char)0xa2);
+    vg_buf_putc(b, (char)(v >> 8));
+    vg_buf_putc(b, (char)v);
+}
+static void mm_names(vg_buf *b, const char *en)
+{
+    mm_map(b, 1);
+    mm_str(b, "names");
+    mm_map(b, 1);
+    mm_str(b, "en");
+    mm_str(b, en);
+}
+
+static bool write_test_mmdb(const char *path)
+{
+    vg_buf b;
+    vg_buf_init(&b, 0);
+    /* search tree: node 0, 24-bit records, both = node_count + 16 + 0 */
+    static const char tree[6] = { 0, 0, 17, 0, 0, 17 };
+    put_bytes(&b, tree, 6);
+    for (int i = 0; i < 16; i++)
+        vg_buf_putc(&b, 0);
+    mm_map(&b, 4);
+    mm_str(&b, "country");
+    mm_names(&b, "Testland");
+    mm_str(&b, "city");
+    mm_names(&b, "Testville");
+    mm_str(&b, "subdivisions");
+    vg_buf_putc(&b, 0x01);   /* array of 1 (extended type 11) */
+    vg_buf_putc(&b, 0x04);
+    mm_names(&b, "Teststate");
+    mm_str(&b, "location");
+    mm_map(&b, 2);
+    mm_str(&b, "latitude");
+    mm_double(&b, 47.5);
+    mm_str(&b, "longitude");
+    mm_double(&b, -122.25);
+    put_bytes(&b, "\xab\xcd\xefMaxMind.com", 14);
+    mm_map(&b, 9);
+    mm_str(&b, "languages");
+    vg_buf_putc(&b, 0x01);
+    vg_buf_putc(&b, 0x04);
+    mm_str(&b, "en");
+    mm_str(&b, "description");
+    mm_map(&b, 1);
+    mm_str(&b, "en");
+    mm_str(&b, "test");
+    mm_str(&b, "node_count");
+    vg_buf_putc(&b, (char)0xc1);
+    vg_buf_putc(&b, 1);
+    mm_str(&b, "record_size");
+    mm_u16(&b, 24);
+    mm_str(&b, "ip_version");
+    mm_u16(&b, 4);
+    mm_str(&b, "database_type");
+    mm_str(&b, "Vigil-Test");
+    mm_str(&b, "binary_format_major_version");
+    mm_u16(&b, 2);
+    mm_str(&b, "binary_format_minor_version");
+    mm_u16(&b, 0);
+    mm_str(&b, "build_epoch");
+    vg_buf_putc(&b, 0x01);   /* uint64 (extended type 9), 1 byte */
+    vg_buf_putc(&b, 0x02);
+    vg_buf_putc(&b, 1);
+    FILE *f = fopen(path, "wb");
+    bool ok = f && !b.failed && fwrite(b.p, 1, b.n, f) == b.n;
+    if (f)
+        ok = fclose(f) == 0 && ok;
+    vg_buf_free(&b);
+    return ok;
+}
+
+static void test_geo_db(void **state)
+{
+    char path[] = "/tmp/vigil-test-geo-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_true(write_test_mmdb(path));
+    MMDB_s db;
+    int rc = MMDB_open(path, MMDB_MODE_MMAP, &db);
+    unlink(path);
+    if (rc != MMDB_SUCCESS)
+        fail_msg("MMDB_open: %s", MMDB_strerror(rc));
+    C.geo = &db;
+    assert_json(CALL("geo_info_from_ip_address", S("20.53.203.50")),
+                "{\"country\":\"Testland\",\"state\":\"Teststate\",\"city\":\"Testville\","
+                "\"latitude\":47.5,\"longitude\":-122.25}");
+    assert_null_of(CALL("geo_info_from_ip_address", S("not an ip")), VG_T_DYNAMIC);
+    assert_null_of(CALL("geo_info_from_ip_address", S("")), VG_T_DYNAMIC);
+    C.geo = NULL;
+    MMDB_close(&db);
+}
+
 static void test_geo_hash(void **state)
 {
     /* no database: null */
@@ -680,6 +797,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ipv4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_url_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_geo_hash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_geo_db, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_crash, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
