@@ -1744,6 +1744,40 @@ static kql_val fn_parse_path(kql_ctx *ctx, const kql_val *a, uint32_t n)
     return kql_dynamic(bag);
 }
 
+/* format_bytes(size[, precision[, units[, base]]]): "564 Bytes", "10.1 KB",
+ * "19 MB"; base 2 (1024, default) or 10 (1000); units Bytes, KB .. EB, or
+ * empty to choose the largest unit not above the size. */
+static kql_val fn_format_bytes(kql_ctx *ctx, const kql_val *a, uint32_t n)
+{
+    static const char *const units[] = { "Bytes", "KB", "MB", "GB", "TB", "PB", "EB" };
+    double x;
+    int64_t prec = 0, base = 2;
+    vg_str unit = VG_STR_LIT("");
+    if (!get_real(a[0], &x) || !isfinite(x) || (n > 1 && !get_i64(a[1], &prec)) ||
+        (n > 2 && !get_str(a[2], &unit)) || (n > 3 && !get_i64(a[3], &base)) || (base != 2 && base != 10))
+        return kql_null(VG_T_STRING);
+    if (prec < 0)
+        prec = 0;
+    if (prec > 15)
+        prec = 15;
+    double step = base == 2 ? 1024.0 : 1000.0;
+    int u = -1;
+    for (int i = 0; i < 7 && unit.n; i++)
+        if (vg_str_eqc_ci(unit, units[i]))
+            u = i;
+    if (u < 0) {
+        u = 0;
+        for (double ax = fabs(x); ax >= step && u < 6; ax /= step)
+            u++;
+    }
+    double v = x;
+    for (int i = 0; i < u; i++)
+        v /= step;
+    char *t = u == 0 ? vg_arena_printf(ctx->arena, "%.0f %s", v, units[u])
+                     : vg_arena_printf(ctx->arena, "%.*f %s", (int)prec, v, units[u]);
+    return t ? kql_string(vg_str_c(t)) : kql_null(VG_T_STRING);
+}
+
 /* ---- geo, hash ---- */
 
 static vg_str mmdb_text(kql_ctx *ctx, MMDB_entry_s *e, const char *const *path)
@@ -1886,6 +1920,7 @@ SIG(parse_path, VG_T_DYNAMIC, "s")
 SIG(geo_info_from_ip_address, VG_T_DYNAMIC, "s")
 SIG(hash, VG_T_LONG, "an")
 SIG(zip, VG_T_DYNAMIC, "y")
+SIG(format_bytes, VG_T_STRING, "nnsn")
 SIG(sin, VG_T_REAL, "n")
 SIG(cos, VG_T_REAL, "n")
 SIG(tan, VG_T_REAL, "n")
@@ -2005,6 +2040,7 @@ const kql_fn_def kql_fn_misc_defs[] = {
     S("has_ipv4_prefix", 2, 2, sig_has_ipv4_prefix, fn_has_ipv4_prefix, "has_ipv4_prefix(text, prefix): an address of the text starts with prefix"),
     S("has_any_ipv4", 2, 64, sig_has_any_ipv4, fn_has_any_ipv4, "has_any_ipv4(text, ip1, ...) or (text, array)"),
     S("has_any_ipv4_prefix", 2, 64, sig_has_any_ipv4_prefix, fn_has_any_ipv4_prefix, "has_any_ipv4_prefix(text, prefix1, ...) or (text, array)"),
+    S("format_bytes", 1, 4, sig_format_bytes, fn_format_bytes, "format_bytes(size[, precision[, units[, base]]]): \"10.1 KB\""),
     S("parse_url", 1, 1, sig_parse_url, fn_parse_url, "parse_url(url): Scheme, Host, Port, Path, Username, Password, Query Parameters, Fragment"),
     S("parse_path", 1, 1, sig_parse_path, fn_parse_path, "parse_path(path): Scheme, RootPath, DirectoryPath, DirectoryName, Filename, Extension, AlternateDataStreamName"),
     S("geo_info_from_ip_address", 1, 1, sig_geo_info_from_ip_address, fn_geo_info_from_ip_address,

@@ -426,6 +426,14 @@ static void test_math(void **state)
     assert_real(CALL("degrees", kql_real(M_PI)), 180);
     assert_real(CALL("atan2", kql_long(1), kql_long(1)), M_PI / 4);
     assert_long(CALL("bitset_count_ones", kql_long(42)), 3);
+    /* the examples of Kusto's format_bytes page */
+    assert_text(CALL("format_bytes", kql_long(564)), "564 Bytes");
+    assert_text(CALL("format_bytes", kql_long(10332), kql_long(1)), "10.1 KB");
+    assert_text(CALL("format_bytes", kql_long(20010332)), "19 MB");
+    assert_text(CALL("format_bytes", kql_long(20010332), kql_long(2)), "19.08 MB");
+    assert_text(CALL("format_bytes", kql_long(20010332), kql_long(0), S("KB")), "19541 KB");
+    assert_text(CALL("format_bytes", kql_long(20010332), kql_long(0), S(""), kql_long(10)), "20 MB");
+    assert_text(CALL("format_bytes", kql_null(VG_T_LONG)), "");
 }
 
 static void test_arrays(void **state)
