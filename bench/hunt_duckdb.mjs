@@ -7,6 +7,9 @@
 //       Timestamp is a native TIMESTAMP (microseconds: the 7th fractional digit
 //       of the 100 ns ticks is dropped, which no query bound depends on).
 //       Prints {"p":ROWS,"n":ROWS,"seconds":S,"threads":T}.
+//   node hunt_duckdb.mjs export DB DIR
+//       writes DIR/p.csv and DIR/n.csv (Timestamp as 100 ns ticks), for
+//       hunt_sqlite.py load-csv.
 //   node hunt_duckdb.mjs query DB RUNS Q1.duckdb.sql [Q2...]
 //       runs each query 1 + RUNS times on one warm connection; the time is
 //       taken around runAndReadAll (planning, execution and reading the whole
@@ -51,6 +54,20 @@ if (mode === 'load') {
     "SELECT (SELECT count(*) FROM p) AS p, (SELECT count(*) FROM n) AS n, current_setting('threads') AS th");
   const row = r.getRowObjects()[0];
   console.log(JSON.stringify({ p: Number(row.p), n: Number(row.n), seconds: sec, threads: Number(row.th) }));
+} else if (mode === 'export') {
+  // CSV of the loaded tables for the SQLite loader's faster path (hunt.sh,
+  // BENCH_HUNT_SQLITE_LOAD=csv): Timestamp as 100 ns ticks (7th digit 0)
+  const [db, dir] = args;
+  const inst = await DuckDBInstance.create(db, { access_mode: 'READ_ONLY' });
+  const con = await inst.connect();
+  const d = dir.replace(/'/g, "''");
+  const t0 = process.hrtime.bigint();
+  await con.run(`COPY (SELECT epoch_us(Timestamp) * 10 AS Timestamp, DeviceId, DeviceName, FileName,
+      ProcessCommandLine, SHA256, AccountName, ProcessId, InitiatingProcessId FROM p)
+      TO '${d}/p.csv' (HEADER false)`);
+  await con.run(`COPY (SELECT epoch_us(Timestamp) * 10 AS Timestamp, DeviceId, DeviceName, InitiatingProcessId FROM n)
+      TO '${d}/n.csv' (HEADER false)`);
+  console.log(JSON.stringify({ seconds: Number(process.hrtime.bigint() - t0) / 1e9 }));
 } else if (mode === 'query') {
   const [db, runsArg, ...files] = args;
   const runs = Math.max(1, Number(runsArg) || 3);
