@@ -31,16 +31,10 @@ static const struct {
     { "parsejson", "todynamic" },
     { "toobject", "todynamic" },
     { "parseurl", "parse_url" },
-    { "parsepath", "parse_path" },
     { "notnull", "isnotnull" },
     { "notempty", "isnotempty" },
     { "isnotempty", "notempty" },
-    { "isempty", "empty" },
-    { "empty", "isempty" },
     { "totime", "totimespan" },
-    { "datediff", "datetime_diff" },
-    { "dateadd", "datetime_add" },
-    { "datepart", "datetime_part" },
     { "array_iif", "array_iff" },
 };
 
