@@ -619,20 +619,22 @@ static bool elem_eq(const vg_json *el, kql_val v)
     return kql_val_eq(e, v);
 }
 
-/* array_index_of(array, value[, start[, length[, occurrence]]]) */
+/* array_index_of(array, value[, start[, length[, occurrence]]]): -1 when
+ * absent; null for occurrence < 0 or length < -1 (length -1 = unlimited);
+ * a negative start counts from the end. */
 static kql_val fn_array_index_of(kql_ctx *ctx, const kql_val *a, uint32_t n)
 {
     const vg_json *arr = get_array(a[0]);
     if (!arr)
         return kql_null(VG_T_LONG);
     int64_t len = arr->n, start = 0, cnt = -1, occ = 1;
-    if ((n > 2 && !get_i64(a[2], &start)) || (n > 3 && !a[3].null && !get_i64(a[3], &cnt)) ||
-        (n > 4 && !get_i64(a[4], &occ)))
+    if ((n > 2 && !get_i64(a[2], &start)) || (n > 3 && !get_i64(a[3], &cnt)) ||
+        (n > 4 && !get_i64(a[4], &occ)) || occ < 0 || cnt < -1)
         return kql_null(VG_T_LONG);
     if (start < 0)
-        start += len;
-    if (start < 0 || start >= len || occ < 1)
-        return start < 0 || occ < 1 ? kql_null(VG_T_LONG) : kql_long(-1);
+        start = start + len < 0 ? 0 : start + len;
+    if (start >= len || occ == 0)
+        return kql_long(-1);
     int64_t end = cnt < 0 || cnt > len - start ? len : start + cnt;
     for (int64_t i = start; i < end; i++)
         if (elem_eq(arr->kids[i], a[1]) && --occ == 0)

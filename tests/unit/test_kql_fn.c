@@ -452,6 +452,19 @@ static void test_arrays(void **state)
     assert_long(CALL("array_index_of", J("[\"a\",\"b\",\"c\"]"), S("b")), 1);
     assert_long(CALL("array_index_of", J("[1,2,3]"), kql_long(4)), -1);
     assert_long(CALL("array_index_of", J("[1,2,1,2]"), kql_long(2), kql_long(0), kql_long(-1), kql_long(2)), 3);
+    /* the examples of Kusto's array_index_of page */
+    kql_val words = J("[\"this\", \"is\", \"an\", \"example\", \"an\", \"example\"]");
+    assert_long(CALL("array_index_of", words, S("an")), 2);
+    assert_long(CALL("array_index_of", words, S("example"), kql_long(1), kql_long(3)), 3);
+    assert_long(CALL("array_index_of", words, S("example"), kql_long(1), kql_long(2)), -1);
+    assert_long(CALL("array_index_of", words, S("is"), kql_long(2), kql_long(4)), -1);
+    assert_long(CALL("array_index_of", words, S("example"), kql_long(2), kql_long(-1)), 3);
+    assert_long(CALL("array_index_of", words, S("an"), kql_long(1), kql_long(-1), kql_long(2)), 4);
+    assert_long(CALL("array_index_of", words, S("an"), kql_long(1), kql_long(-1), kql_long(3)), -1);
+    assert_long(CALL("array_index_of", words, S("an"), kql_long(-3)), 4);
+    assert_long(CALL("array_index_of", words, S("is"), kql_long(-4)), -1);
+    assert_null_of(CALL("array_index_of", words, S("is"), kql_long(0), kql_long(-2)), VG_T_LONG);
+    assert_null_of(CALL("array_index_of", words, S("is"), kql_long(0), kql_long(-1), kql_long(-1)), VG_T_LONG);
     assert_real(CALL("array_sum", J("[1,2.5,3]")), 6.5);
     assert_json(CALL("array_reverse", J("[1,2,3]")), "[3,2,1]");
     assert_json(CALL("array_sort_asc", J("[3,null,1,2]")), "[1,2,3,null]");
