@@ -311,7 +311,8 @@ typedef enum { P_DAY, P_WEEK, P_MONTH, P_YEAR } period;
 
 static bool start_of(vg_time t, period p, int64_t offset, vg_time *out)
 {
-    if (offset > 1000000 || offset < -1000000)
+    /* more periods than the 3.7 million days of 0001..9999 never land in range */
+    if (offset > 5000000 || offset < -5000000)
         return false;
     if (p == P_DAY || p == P_WEEK) {
         int64_t day = vg_time_day(t);
@@ -346,9 +347,11 @@ static kql_val start_end(const kql_val *a, uint32_t n, period p, bool end)
         return kql_null(VG_T_DATETIME);
     if (!end)
         return start_of(t, p, off, &r) ? kql_datetime(r) : kql_null(VG_T_DATETIME);
-    if (off == INT64_MAX || !start_of(t, p, off + 1, &r)) {
-        /* the end of 9999-12 is the last tick */
-        if (start_of(t, p, off, &r) && off >= 0)
+    if (off >= 5000000 || off < -5000000)
+        return kql_null(VG_T_DATETIME);
+    if (!start_of(t, p, off + 1, &r)) {
+        /* the period holding 9999-12-31 ends on the last tick */
+        if (start_of(t, p, off, &r))
             return kql_datetime(VG_TIME_MAX);
         return kql_null(VG_T_DATETIME);
     }

@@ -206,6 +206,11 @@ static void test_start_end(void **state)
     assert_dt(CALL("endofyear", DT("2017-01-01T10:10:17Z"), kql_long(1)), "2018-12-31T23:59:59.9999999Z");
     assert_dt(CALL("endofyear", DT("9999-05-01")), "9999-12-31T23:59:59.9999999Z");
     assert_null_of(CALL("startofyear", DT("9999-05-01"), kql_long(1)), VG_T_DATETIME);
+    assert_dt(CALL("endofday", DT("9999-12-31T05:00:00Z")), "9999-12-31T23:59:59.9999999Z");
+    assert_dt(CALL("endofweek", DT("9999-12-30")), "9999-12-31T23:59:59.9999999Z");
+    assert_dt(CALL("endofday", DT("2020-01-01"), kql_long(1000000)), "4757-11-28T23:59:59.9999999Z");
+    assert_null_of(CALL("endofday", DT("2020-01-01"), kql_long(5000000)), VG_T_DATETIME);
+    assert_dt(CALL("startofday", DT("2020-01-01"), kql_long(-737424)), "0001-01-01");
     assert_null_of(CALL("startofday", kql_null(VG_T_DATETIME)), VG_T_DATETIME);
 }
 
