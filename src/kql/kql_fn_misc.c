@@ -1,17 +1,24 @@
 /*
- * kql_fn_misc.c - Kusto's logic, math, dynamic/array/set, IPv4, URL/path and
- * geo functions: table kql_fn_misc_defs, joined into the registry by kql_fn.c.
+ * kql_fn_misc.c - Kusto's logic, math, dynamic/array/set/bag, IPv4/IPv6,
+ * URL/path, geo and hash functions: table kql_fn_misc_defs, joined into the
+ * registry by kql_fn.c.
  *
  * Null rules follow Kusto: math on a null is null; iff() takes a null
  * condition as false; coalesce() skips nulls and empty strings; array and
  * set functions return null when an argument is not an array. Dynamic
- * results are built in ctx->arena with the kql_dyn_* helpers.
+ * results are built in ctx->arena with the kql_dyn_* helpers; a datetime
+ * outside 0001..9999 reaching a dynamic or a text is taken as null.
  *
  * Typing of iff/case/coalesce/min_of/max_of: the common type of the
  * branches (INT+LONG -> LONG, any number + REAL -> REAL, anything + DYNAMIC
  * -> DYNAMIC, same type -> that type); other mixes are an error at bind time.
  * At run time the chosen branch is promoted the same way, so the value's
- * type matches what the typer announced.
+ * type matches what the typer announced. Most other rows check their
+ * argument types at bind time through a signature string (check_sig).
+ *
+ * Limits: arrays built here hold at most KQL_FN_MAX_ELEMS elements (range()
+ * truncates at 2^20 as Kusto), parse_url keeps KQL_URL_MAX_PARAMS query
+ * parameters, has_any_ipv4 looks for at most 64 addresses.
  */
 #include <ctype.h>
 #include <math.h>
