@@ -148,6 +148,8 @@ static void test_registry(void **state)
     assert_ptr_equal(fn("pack")->fn, fn("bag_pack")->fn);
     assert_ptr_equal(fn("parse_json")->fn, fn("todynamic")->fn);
     assert_string_equal(fn("iif")->name, "iif");
+    assert_ptr_equal(fn("notempty")->fn, fn("isnotempty")->fn);   /* alias of a string function */
+    assert_null(kql_fn_find(vg_str_c("empty")));                   /* not a Kusto name */
     /* a counted name, not NUL-terminated */
     assert_non_null(kql_fn_find(vg_str_make("agoxyz", 3)));
 }
