@@ -10,6 +10,7 @@
  * folded into constants here, so that `Timestamp > ago(7d)` reaches the
  * planner as a column compared with a constant and can prune the store.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -370,6 +371,17 @@ static kx_expr *bind_call(kx_bind *b, const vg_kql_node *n)
         x->type = x->args[0]->type;
         return x;
     }
+    /* typeof(T): a type name, as extract()'s 4th argument takes it;
+     * real(nan), real(+inf), real(-inf): the special reals */
+    if (vg_str_eqc(n->name, "typeof") && n->n == 1 && n->kids[0]->kind == VG_KQL_NAME)
+        return kx_const_expr(q, kql_string(n->kids[0]->name));
+    if ((vg_str_eqc(n->name, "real") || vg_str_eqc(n->name, "double")) && n->n == 1) {
+        const vg_kql_node *k = n->kids[0];
+        if (k->kind == VG_KQL_NAME && (vg_str_eqc(k->name, "nan") || vg_str_eqc(k->name, "inf")))
+            return kx_const_expr(q, kql_real(k->name.p[0] == 'n' ? NAN : INFINITY));
+        if (k->kind == VG_KQL_UNARY && k->kids[0]->kind == VG_KQL_NAME && vg_str_eqc(k->kids[0]->name, "inf"))
+            return kx_const_expr(q, kql_real(k->op == VG_KQL_T_MINUS ? -INFINITY : INFINITY));
+    }
     kx_let *l = kx_scope_find(b->scope, n->name);
     if (l && l->kind == KX_LET_FUNC)
         return bind_user_fn(b, l, n);
@@ -391,6 +403,8 @@ static kx_expr *bind_call(kx_bind *b, const vg_kql_node *n)
     if (n->n < fd->min_args || n->n > fd->max_args)
         return kx_fail(q, n->pos, VG_EPARSE, "%s(): expects %u to %u arguments, got %u", fd->name,
                        fd->min_args, fd->max_args, n->n), NULL;
+    if (n->n > KX_MAX_ARGS)
+        return kx_fail(q, n->pos, VG_ELIMIT, "%s(): at most %d arguments", fd->name, KX_MAX_ARGS), NULL;
     kx_expr *x = new_expr(q, KX_CALL, VG_T_COUNT_, n->n, n->pos);
     if (!x)
         return NULL;
@@ -406,6 +420,28 @@ static kx_expr *bind_call(kx_bind *b, const vg_kql_node *n)
         if ((fd->const_args >> i & 1) && !is_const(x->args[i]))
             return kx_fail(q, a->pos, VG_EPARSE, "%s(): argument %u must be a constant", fd->name,
                            i + 1), NULL;
+    }
+    if (!strcmp(fd->name, "extract") && n->n == 4) {
+        /* extract(re, group, source, typeof(T)): the match converted to T */
+        static const struct { const char *n; vg_type t; } tt[] = {
+            { "long", VG_T_LONG }, { "int", VG_T_INT }, { "real", VG_T_REAL }, { "double", VG_T_REAL },
+            { "bool", VG_T_BOOL }, { "datetime", VG_T_DATETIME }, { "timespan", VG_T_TIMESPAN },
+            { "string", VG_T_STRING }, { "dynamic", VG_T_DYNAMIC },
+        };
+        vg_type to = VG_T_COUNT_;
+        if (x->args[3]->k == KX_CONST && x->args[3]->kv.t == VG_T_STRING)
+            for (size_t i = 0; i < sizeof tt / sizeof tt[0]; i++)
+                if (vg_str_eqc(x->args[3]->kv.u.s, tt[i].n))
+                    to = tt[i].t;
+        if (to == VG_T_COUNT_)
+            return kx_fail(q, n->kids[3]->pos, VG_EPARSE, "extract(): the 4th argument is typeof(type)"), NULL;
+        x->n = 3;
+        x->type = VG_T_STRING;
+        kx_expr *c = new_expr(q, KX_CAST, to, 1, n->pos);
+        if (!c)
+            return NULL;
+        c->args[0] = x;
+        return fold(b, c);
     }
     if (fd->ret != KQL_T_ANY) {
         x->type = fd->ret;

@@ -150,6 +150,26 @@ static kql_val fn_substring(kql_ctx *ctx, const kql_val *a, uint32_t n)
     return kql_string(slice(s, b0, b1));
 }
 
+/* Case mapping of one two-byte code point for the scripts whose upper and
+ * lower cases have the same UTF-8 length (Latin-1, Greek, Cyrillic). */
+static unsigned map_cp(unsigned c, bool upper)
+{
+    if (upper) {
+        if ((c >= 0xE0 && c <= 0xFE && c != 0xF7) || (c >= 0x3B1 && c <= 0x3C9 && c != 0x3C2) ||
+            (c >= 0x430 && c <= 0x44F))
+            return c - 0x20;
+        if (c >= 0x450 && c <= 0x45F)
+            return c - 0x50;
+    } else {
+        if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3A9) ||
+            (c >= 0x410 && c <= 0x42F))
+            return c + 0x20;
+        if (c >= 0x400 && c <= 0x40F)
+            return c + 0x50;
+    }
+    return c;
+}
+
 static kql_val map_case(kql_ctx *ctx, kql_val v, bool upper)
 {
     vg_str s = arg_str(ctx, v);
@@ -157,12 +177,20 @@ static kql_val map_case(kql_ctx *ctx, kql_val v, bool upper)
     if (!p)
         return empty_str();
     for (size_t i = 0; i < s.n; i++) {
-        char c = s.p[i];
+        unsigned char c = (unsigned char)s.p[i];
         if (upper && c >= 'a' && c <= 'z')
-            c = (char)(c - 32);
+            c = (unsigned char)(c - 32);
         else if (!upper && c >= 'A' && c <= 'Z')
-            c = (char)(c + 32);
-        p[i] = c;
+            c = (unsigned char)(c + 32);
+        else if (c >= 0xC2 && c <= 0xDF && i + 1 < s.n && ((unsigned char)s.p[i + 1] & 0xC0) == 0x80) {
+            unsigned cp = (unsigned)(c & 0x1F) << 6 | ((unsigned char)s.p[i + 1] & 0x3F);
+            unsigned m = map_cp(cp, upper);
+            p[i] = (char)(0xC0 | m >> 6);
+            p[i + 1] = (char)(0x80 | (m & 0x3F));
+            i++;
+            continue;
+        }
+        p[i] = (char)c;
     }
     p[s.n] = '\0';
     return kql_string(vg_str_make(p, s.n));
@@ -656,6 +684,48 @@ static kql_val fn_base64_decode(kql_ctx *ctx, const kql_val *a, uint32_t n)
     return kql_string(vg_str_make(o, k));
 }
 
+/* base64_decode_toarray(s): the decoded bytes as a dynamic array of longs. */
+static kql_val fn_base64_decode_toarray(kql_ctx *ctx, const kql_val *a, uint32_t n)
+{
+    kql_val t = fn_base64_decode(ctx, a, n);
+    if (t.u.s.n == 0 && arg_str(ctx, a[0]).n != 0)
+        return kql_null(VG_T_DYNAMIC);
+    vg_json *arr = kql_dyn_array(ctx->arena, (uint32_t)t.u.s.n);
+    if (!arr)
+        return kql_null(VG_T_DYNAMIC);
+    for (size_t i = 0; i < t.u.s.n; i++)
+        kql_dyn_push(arr, kql_dyn_from(ctx->arena, kql_long((unsigned char)t.u.s.p[i])));
+    return kql_dynamic(arr);
+}
+
+/* strrep(value, multiplier[, delimiter]): value repeated, at most 1 MiB of output. */
+static kql_val fn_strrep(kql_ctx *ctx, const kql_val *a, uint32_t n)
+{
+    vg_str v = kql_to_string(ctx->arena, a[0]);
+    kql_val m = kql_cast(ctx->arena, a[1], VG_T_LONG);
+    vg_str d = n > 2 ? kql_to_string(ctx->arena, a[2]) : (vg_str){ "", 0 };
+    if (m.null || m.u.i <= 0)
+        return empty_str();
+    if (m.u.i > 1024 || (v.n + d.n) * (size_t)m.u.i > (1u << 20))
+        return empty_str();
+    size_t total = v.n * (size_t)m.u.i + d.n * (size_t)(m.u.i - 1);
+    char *o = vg_arena_alloc(ctx->arena, total + 1);
+    if (!o)
+        return empty_str();
+    size_t k = 0;
+    for (int64_t i = 0; i < m.u.i; i++) {
+        if (i && d.n) {
+            memcpy(o + k, d.p, d.n);
+            k += d.n;
+        }
+        if (v.n)
+            memcpy(o + k, v.p, v.n);
+        k += v.n;
+    }
+    return kql_string(vg_str_make(o, k));
+}
+
+
 static int hexv(unsigned char c)
 {
     if (c >= '0' && c <= '9') return c - '0';
@@ -889,7 +959,7 @@ const kql_fn_def kql_fn_str_defs[] = {
     { "replace_regex", 3, 3, VG_T_STRING, NULL, fn_replace_regex, C(1),
       "replace_regex(source, lookup_regex, rewrite_pattern): replaces every regex match; \\0..\\9 in "
       "the rewrite refer to the match and its groups" },
-    { "extract", 3, 3, VG_T_STRING, NULL, fn_extract, C(0),
+    { "extract", 3, 4, VG_T_STRING, NULL, fn_extract, C(0),
       "extract(regex, captureGroup, source): the text of a capture group of the first match, or \"\"" },
     { "extract_all", 2, 3, VG_T_DYNAMIC, NULL, fn_extract_all, C(0),
       "extract_all(regex, [captureGroups,] source): every match as a dynamic array (arrays of "
@@ -904,6 +974,10 @@ const kql_fn_def kql_fn_str_defs[] = {
       "base64_encode_tostring(string): the string encoded as base64" },
     { "base64_encodestring", 1, 1, VG_T_STRING, NULL, fn_base64_encode, 0,
       "base64_encodestring(string): deprecated name of base64_encode_tostring" },
+    { "base64_decode_toarray", 1, 1, VG_T_DYNAMIC, NULL, fn_base64_decode_toarray, 0,
+      "base64_decode_toarray(s): the decoded bytes as an array of numbers" },
+    { "strrep", 2, 3, VG_T_STRING, NULL, fn_strrep, 0,
+      "strrep(value, multiplier[, delimiter]): value repeated multiplier times (at most 1024)" },
     { "base64_decode_tostring", 1, 1, VG_T_STRING, NULL, fn_base64_decode, 0,
       "base64_decode_tostring(base64): the decoded text of a base64 string" },
     { "base64_decodestring", 1, 1, VG_T_STRING, NULL, fn_base64_decode, 0,
