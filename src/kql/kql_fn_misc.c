@@ -1016,6 +1016,42 @@ static kql_val fn_repeat(kql_ctx *ctx, const kql_val *a, uint32_t n)
     return kql_dynamic(out);
 }
 
+/* array_iff(conditions, ifTrue, ifFalse): element-wise; a condition is a
+ * bool or a number (non-zero = true); ifTrue/ifFalse are arrays (read at the
+ * same index) or scalars; any other condition, or a missing element, gives
+ * null. */
+static kql_val fn_array_iff(kql_ctx *ctx, const kql_val *a, uint32_t n)
+{
+    const vg_json *cond = get_array(a[0]);
+    if (!cond)
+        return kql_null(VG_T_DYNAMIC);
+    vg_json *out = kql_dyn_array(ctx->arena, cond->n);
+    const vg_json *null_el = dyn_from(ctx->arena, kql_null(VG_T_DYNAMIC));
+    if (!out || !null_el)
+        return kql_null(VG_T_DYNAMIC);
+    for (uint32_t i = 0; i < cond->n; i++) {
+        const vg_json *c = cond->kids[i], *el = null_el;
+        double num;
+        int truth = c->kind == VG_JSON_TRUE ? 1 : c->kind == VG_JSON_FALSE ? 0 : -1;
+        if (truth < 0 && get_real(kql_dyn_scalar(c), &num))
+            truth = num != 0;   /* numbers: non-zero is true */
+        if (truth >= 0) {
+            kql_val pick = a[truth ? 1 : 2];
+            const vg_json *arr = get_array(pick);
+            if (arr)
+                el = i < arr->n ? arr->kids[i] : null_el;
+            else if (pick.t == VG_T_DYNAMIC)
+                el = pick.u.d ? pick.u.d : null_el;
+            else
+                el = dyn_from(ctx->arena, pick);
+        }
+        if (!el)
+            return kql_null(VG_T_DYNAMIC);
+        kql_dyn_push(out, el);
+    }
+    return kql_dynamic(out);
+}
+
 /* zip(array1, array2, ...): an array of arrays, the i-th holding the i-th
  * element of each input; shorter inputs give null. */
 static kql_val fn_zip(kql_ctx *ctx, const kql_val *a, uint32_t n)
@@ -1929,6 +1965,7 @@ SIG(parse_path, VG_T_DYNAMIC, "s")
 SIG(geo_info_from_ip_address, VG_T_DYNAMIC, "s")
 SIG(hash, VG_T_LONG, "an")
 SIG(zip, VG_T_DYNAMIC, "y")
+SIG(array_iff, VG_T_DYNAMIC, "yaa")
 SIG(format_bytes, VG_T_STRING, "nnsn")
 SIG(sin, VG_T_REAL, "n")
 SIG(cos, VG_T_REAL, "n")
@@ -2010,6 +2047,7 @@ const kql_fn_def kql_fn_misc_defs[] = {
     S("bag_has_key", 2, 2, sig_bag_has_key, fn_bag_has_key, "bag_has_key(bag, key)"),
     S("bag_remove_keys", 2, 2, sig_bag_remove_keys, fn_bag_remove_keys, "bag_remove_keys(bag, keysArray)"),
     S("bag_merge", 2, 64, sig_bag_merge, fn_bag_merge, "bag_merge(bag1, bag2, ...): on duplicate keys the first wins"),
+    S("array_iff", 3, 3, sig_array_iff, fn_array_iff, "array_iff(conditions, ifTrue, ifFalse): element-wise iff"),
     S("zip", 2, 16, sig_zip, fn_zip, "zip(array1, array2, ...): an array of arrays pairing the elements (null past the end)"),
     R("series_add", 2, 2, VG_T_DYNAMIC, fn_series_add, "series_add(series1, series2): element-wise"),
     R("series_subtract", 2, 2, VG_T_DYNAMIC, fn_series_subtract, "series_subtract(series1, series2): element-wise"),

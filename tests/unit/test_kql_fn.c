@@ -512,6 +512,11 @@ static void test_arrays(void **state)
     assert_json(CALL("todynamic", S("{\"a\":[1,2]}")), "{\"a\":[1,2]}");
     assert_json(CALL("zip", J("[1,2]"), J("[\"a\",\"b\"]")), "[[1,\"a\"],[2,\"b\"]]");
     assert_json(CALL("zip", J("[1,2]"), J("[true]")), "[[1,true],[2,null]]");
+    /* the example of Kusto's array_iff page, and scalars for the branches */
+    assert_json(CALL("array_iff", J("[true,false,true]"), J("[1,2,3]"), J("[4,5,6]")), "[1,5,3]");
+    assert_json(CALL("array_iff", J("[true,false,true,\"x\"]"), J("[1,2]"), J("[4,5,6]")), "[1,5,null,null]");
+    assert_json(CALL("array_iff", J("[1,0,-1,44,0]"), kql_long(1), kql_long(0)), "[1,0,1,1,0]");
+    assert_json(CALL("array_iif", J("[false,true]"), kql_long(1), S("x")), "[\"x\",1]");
     assert_null_of(CALL("zip", J("[1,2]"), S("x")), VG_T_DYNAMIC);
     assert_json(CALL("range", kql_long(1), kql_long(8), kql_long(3)), "[1,4,7]");
     assert_json(CALL("range", kql_long(1), kql_long(3)), "[1,2,3]");
