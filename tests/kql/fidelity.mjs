@@ -88,6 +88,21 @@ for (const f of readdirSync(goldenDir).filter((f) => f.endsWith('.kql')).sort())
   passed++;
 }
 
+// The hunting golden cases (tests/golden/hunt): every query that has
+// expected rows (.out) must parse with Microsoft's parser as well.
+const huntDir = path.join(top, 'tests/golden/hunt');
+let huntCount = 0;
+if (existsSync(huntDir)) {
+  for (const f of readdirSync(huntDir).filter((f) => f.endsWith('.kql')).sort()) {
+    const file = path.join(huntDir, f);
+    if (!existsSync(file.replace(/\.kql$/, '.out'))) continue;
+    huntCount++;
+    const errs = msErrors(readFileSync(file, 'utf8'), true);
+    if (errs.length) { fail(`hunt/${f}`, `Microsoft's parser rejects it: ${errs.slice(0, 3).join('; ')}`); continue; }
+    passed++;
+  }
+}
+
 const invalidDir = path.join(here, 'invalid');
 let bothRejected = 0, invalidCount = 0;
 for (const f of readdirSync(invalidDir).filter((f) => f.endsWith('.kql')).sort()) {
