@@ -157,6 +157,15 @@ typedef struct kx_scope {
     uint32_t n, cap;
 } kx_scope;
 
+/* The operators that will consume a sub-pipeline (a join's right side):
+ * they bound which of its columns can be read. */
+typedef struct kx_need {
+    const vg_kql_node *const *ops;   /* the operators after the join */
+    uint32_t nops;
+    const vg_kql_node *const *keys;  /* the join's on-conditions */
+    uint32_t nkeys;
+} kx_need;
+
 struct kx_query {
     vg_arena *a;             /* binding and plan */
     vg_store *store;
@@ -171,6 +180,7 @@ struct kx_query {
     unsigned depth;          /* nesting of functions/sub-queries */
     vg_str render;           /* render kind, when the query ends in render */
     int *cancel;             /* set non-zero from outside to stop */
+    const kx_need *need;     /* set while planning a join's right side */
     kx_rel **rels;           /* every relation made by kx_rel_new; freed at the end */
     uint32_t nrels, caprels;
 };
@@ -262,6 +272,9 @@ bool kx_wild_match(vg_str pat, vg_str s);
 kx_op *kx_op_rel(kx_query *q, const kx_rel *r);                    /* scans a relation */
 kx_op *kx_op_scan(kx_query *q, const vg_table_def *t, const vg_scan_spec *spec, const bool *cols);
 kx_op *kx_op_filter(kx_query *q, kx_op *child, kx_expr *pred);
+/* A filter right after a scan: columns outside live (the scan's projection)
+ * are never read downstream and are passed on without gathering. */
+kx_op *kx_op_filter_live(kx_query *q, kx_op *child, kx_expr *pred, const bool *live);
 /* Evaluates exprs into a new schema (project/extend/rename...). */
 kx_op *kx_op_project(kx_query *q, kx_op *child, const kx_schema *sch, kx_expr **exprs);
 kx_op *kx_op_take(kx_query *q, kx_op *child, uint64_t n);
@@ -274,7 +287,10 @@ kx_op *kx_op_union(kx_query *q, kx_op **kids, uint32_t n, const kx_schema *sch, 
 kx_op *kx_op_serialize(kx_query *q, kx_op *child);
 /* The relation behind a serialize or relation-scan operator, else NULL. */
 const kx_rel *kx_op_serialized_rel(kx_op *op);
-/* Copies rows sel[0..nsel) of in into out (columns allocated in a). */
+/* Copies rows sel[0..nsel) of in into out (columns allocated in a); with
+ * live, only the columns it flags (others are passed on unchanged). */
+vg_err kx_chunk_gather_live(vg_arena *a, const kx_schema *sch, const kx_chunk *in,
+                            const uint32_t *sel, uint32_t nsel, const bool *live, kx_chunk *out);
 vg_err kx_chunk_gather(vg_arena *a, const kx_schema *sch, const kx_chunk *in, const uint32_t *sel,
                        uint32_t nsel, kx_chunk *out);
 

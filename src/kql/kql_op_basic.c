@@ -13,9 +13,14 @@
 
 #include "kql/kql_exec.h"
 
-/* Copies rows sel[0..nsel) of in into out (columns allocated in a). */
 vg_err kx_chunk_gather(vg_arena *a, const kx_schema *sch, const kx_chunk *in, const uint32_t *sel,
                        uint32_t nsel, kx_chunk *out)
+{
+    return kx_chunk_gather_live(a, sch, in, sel, nsel, NULL, out);
+}
+
+vg_err kx_chunk_gather_live(vg_arena *a, const kx_schema *sch, const kx_chunk *in,
+                            const uint32_t *sel, uint32_t nsel, const bool *live, kx_chunk *out)
 {
     out->n = nsel;
     out->cols = vg_arena_alloc(a, (sch->n ? sch->n : 1) * sizeof *out->cols);
@@ -25,6 +30,12 @@ vg_err kx_chunk_gather(vg_arena *a, const kx_schema *sch, const kx_chunk *in, co
     for (uint32_t c = 0; c < sch->n; c++) {
         const kql_col *s = &in->cols[c];
         kql_col *d = &out->cols[c];
+        if (live && !live[c]) {
+            /* never read downstream: keep the (all-null) stand-in as it is */
+            *d = *s;
+            d->n = nsel;
+            continue;
+        }
         d->type = s->type;
         d->n = nsel;
         size_t w;
@@ -238,6 +249,7 @@ typedef struct filter_op {
     kx_op op;
     kx_expr *pred;
     uint32_t *sel;
+    const bool *live;       /* columns the rest of the query reads (NULL = all) */
     kx_chunk out;
 } filter_op;
 
@@ -260,11 +272,19 @@ static vg_err filter_next(kx_op *op, kx_chunk **out)
             *out = in;
             return VG_OK;
         }
-        if (kx_chunk_gather(&op->arena, &op->sch, in, f->sel, nsel, &f->out))
+        if (kx_chunk_gather_live(&op->arena, &op->sch, in, f->sel, nsel, f->live, &f->out))
             return kx_fail(op->q, (vg_kql_pos){ 0 }, VG_ENOMEM, "out of memory");
         *out = &f->out;
         return VG_OK;
     }
+}
+
+kx_op *kx_op_filter_live(kx_query *q, kx_op *child, kx_expr *pred, const bool *live)
+{
+    kx_op *op = kx_op_filter(q, child, pred);
+    if (op)
+        ((filter_op *)op)->live = live;
+    return op;
 }
 
 kx_op *kx_op_filter(kx_query *q, kx_op *child, kx_expr *pred)

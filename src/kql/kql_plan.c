@@ -86,29 +86,50 @@ static void collect_names(const vg_kql_node *n, const vg_table_def *t, bool *col
         collect_names(n->kids[i], t, cols, all, depth + 1);
 }
 
-/* Which columns of t can the operators ops[0..n) read? all = every one. */
-static void projection(const vg_table_def *t, const vg_kql_node *const *ops, uint32_t n, bool *cols,
-                       bool *all)
+/* Which columns of t can the operators ops[0..n) read? all = every one.
+ * Returns true when an operator fixes the output columns (project,
+ * summarize, count, ...), so that nothing after ops can see other columns. */
+static bool projection_ops(const vg_table_def *t, const vg_kql_node *const *ops, uint32_t n,
+                           bool *cols, bool *all)
 {
-    *all = false;
     for (uint32_t i = 0; i < n && !*all; i++) {
         const vg_kql_node *o = ops[i];
         switch (o->kind) {
         case VG_KQL_WHERE: case VG_KQL_EXTEND: case VG_KQL_TAKE: case VG_KQL_SORT:
         case VG_KQL_TOP: case VG_KQL_SERIALIZE: case VG_KQL_RENDER: case VG_KQL_SAMPLE:
+        case VG_KQL_JOIN: case VG_KQL_LOOKUP:
+            /* joins: the on-clause and (a superset) the right side's names */
             collect_names(o, t, cols, all, 0);
             break;
         case VG_KQL_PROJECT: case VG_KQL_SUMMARIZE: case VG_KQL_DISTINCT: case VG_KQL_MAKE_SERIES:
             collect_names(o, t, cols, all, 0);
-            return;
+            return true;
         case VG_KQL_COUNT:
-            return;
+            return true;
         default:
             *all = true;
-            return;
+            return false;
         }
     }
-    if (n == 0 || !(ops[n - 1]->kind == VG_KQL_PROJECT))
+    return false;
+}
+
+static void projection(kx_query *q, const vg_table_def *t, const vg_kql_node *const *ops, uint32_t n,
+                       bool *cols, bool *all)
+{
+    *all = false;
+    /* what the consumer of this pipeline reads (a join's right side) */
+    const kx_need *need = q->need;
+    q->need = NULL;
+    if (projection_ops(t, ops, n, cols, all) || *all)
+        return;
+    if (!need) {
+        *all = true;
+        return;
+    }
+    for (uint32_t i = 0; i < need->nkeys; i++)
+        collect_names(need->keys[i], t, cols, all, 0);
+    if (!projection_ops(t, need->ops, need->nops, cols, all))
         *all = true;
 }
 
@@ -220,7 +241,7 @@ static kx_op *plan_table_pipe(kx_query *q, kx_scope *sc, const vg_table_def *t,
     if (!cols)
         return NULL;
     bool all;
-    projection(t, ops, nops, cols, &all);
+    projection(q, t, ops, nops, cols, &all);
     if (all)
         for (uint32_t c = 0; c < t->ncols; c++)
             cols[c] = true;
@@ -258,7 +279,27 @@ static kx_op *plan_table_pipe(kx_query *q, kx_scope *sc, const vg_table_def *t,
     for (uint32_t i = 0; i < nwhere; i++) {
         if (wexpr[i]->k == KX_CONST && !wexpr[i]->kv.null && wexpr[i]->kv.u.i)
             continue;
-        op = kx_op_filter(q, op, wexpr[i]);
+        op = kx_op_filter_live(q, op, wexpr[i], all ? NULL : cols);
+        if (!op)
+            return NULL;
+    }
+    if (!all) {
+        /* only the columns the query can name travel on */
+        uint32_t k = 0;
+        for (uint32_t c = 0; c < t->ncols; c++)
+            k += cols[c];
+        kx_schema ns = kx_schema_alloc(q, k);
+        kx_expr **ex = vg_arena_alloc(q->a, (k ? k : 1) * sizeof *ex);
+        if (q->err || !ex)
+            return NULL;
+        k = 0;
+        for (uint32_t c = 0; c < t->ncols; c++)
+            if (cols[c]) {
+                ns.names[k] = ts.names[c];
+                ns.types[k] = ts.types[c];
+                ex[k++] = kx_col_expr(q, &ts, (int)c);
+            }
+        op = kx_op_project(q, op, &ns, ex);
         if (!op)
             return NULL;
     }

@@ -639,7 +639,17 @@ kx_op *kx_plan_pipes(kx_query *q, kx_scope *sc, kx_op *src, const vg_kql_node *c
                 continue;
             }
         }
+        kx_need need = { 0 };
+        if (ops[i]->kind == VG_KQL_JOIN || ops[i]->kind == VG_KQL_LOOKUP) {
+            need.ops = ops + i + 1;
+            need.nops = nops - i - 1;
+            const vg_kql_node *on = ops[i]->kids[2];
+            need.keys = on ? on->kids : NULL;
+            need.nkeys = on ? on->n : 0;
+            q->need = &need;
+        }
         kx_op *next = plan_one(q, sc, op, ops[i]);
+        q->need = NULL;
         if (!next) {
             if (!q->err)
                 kx_fail(q, ops[i]->pos, VG_ENOMEM, "out of memory");

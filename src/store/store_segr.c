@@ -8,6 +8,7 @@
  * byte string (tests/fuzz/fuzz_segment.c) yields VG_ECORRUPT with the file
  * and offset, never a crash or an unbounded allocation.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -42,6 +43,29 @@ static vg_err src_read(const seg_src *s, uint64_t off, size_t n, vg_buf *out, vg
     return VG_OK;
 }
 
+/* One zstd decompression context per thread, kept for the thread's life:
+ * ZSTD_decompress() would allocate and clear a fresh one (~100 KiB) per
+ * block, which dominated the cost of pruning and scanning small blocks. */
+static pthread_key_t dctx_key;
+static pthread_once_t dctx_once = PTHREAD_ONCE_INIT;
+
+static void dctx_free(void *p) { ZSTD_freeDCtx(p); }
+static void dctx_init(void) { pthread_key_create(&dctx_key, dctx_free); }
+
+static ZSTD_DCtx *thread_dctx(void)
+{
+    pthread_once(&dctx_once, dctx_init);
+    ZSTD_DCtx *c = pthread_getspecific(dctx_key);
+    if (!c) {
+        c = ZSTD_createDCtx();
+        if (c && pthread_setspecific(dctx_key, c)) {
+            ZSTD_freeDCtx(c);
+            c = NULL;
+        }
+    }
+    return c;
+}
+
 vg_err seg_blob_read(const seg_src *src, const seg_blob *b, vg_buf *tmp, vg_buf *out, vg_diag *d)
 {
     vg_buf *first = b->codec == BLOB_RAW ? out : tmp;
@@ -56,7 +80,9 @@ vg_err seg_blob_read(const seg_src *src, const seg_blob *b, vg_buf *tmp, vg_buf 
     out->n = 0;
     if (!vg_buf_reserve(out, b->raw_len + 1))
         return vg_diag_set(d, VG_ENOMEM, "%s: out of memory", src->path);
-    size_t got = ZSTD_decompress(out->p, b->raw_len, tmp->p, tmp->n);
+    ZSTD_DCtx *dc = thread_dctx();
+    size_t got = dc ? ZSTD_decompressDCtx(dc, out->p, b->raw_len, tmp->p, tmp->n)
+                    : ZSTD_decompress(out->p, b->raw_len, tmp->p, tmp->n);
     if (ZSTD_isError(got) || got != b->raw_len)
         return vg_diag_set(d, VG_ECORRUPT, "%s: block at offset %llu does not decompress",
                            src->path, (unsigned long long)b->off);
