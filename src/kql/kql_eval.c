@@ -641,10 +641,47 @@ static vg_err eval_rowfn(kx_evalctx *e, const kx_expr *x, kx_vec *out)
     return VG_OK;
 }
 
+static uint32_t chunk_width(const kx_expr *x)
+{
+    uint32_t w = x->k == KX_COL ? (uint32_t)x->col + 1 : 0;
+    for (uint32_t i = 0; i < x->n; i++) {
+        uint32_t k = chunk_width(x->args[i]);
+        if (k > w)
+            w = k;
+    }
+    return w;
+}
+
 vg_err kx_eval_sel(kx_evalctx *e, const kx_expr *x, uint32_t *sel, uint32_t *nsel)
 {
     uint32_t n = e->in->n;
-    /* and-chains: filter by the left side first, then only the survivors */
+    /* and-chains: filter by the left side first, then evaluate the right
+     * side only on the survivors (a costly `contains` after a selective
+     * `==` runs on a few rows, not on all of them) */
+    if (x->k == KX_AND) {
+        vg_err err = kx_eval_sel(e, x->args[0], sel, nsel);
+        if (err || *nsel == 0)
+            return err;
+        if (*nsel == n)
+            return kx_eval_sel(e, x->args[1], sel, nsel);
+        uint32_t w = chunk_width(x->args[1]);
+        kx_schema ws = { .n = w };
+        kx_chunk sub;
+        if (kx_chunk_gather(e->arena, &ws, e->in, sel, *nsel, &sub))
+            return kx_fail(e->q, x->pos, VG_ENOMEM, "out of memory");
+        uint32_t *sel2 = vg_arena_alloc(e->arena, (*nsel ? *nsel : 1) * sizeof *sel2);
+        if (!sel2)
+            return kx_fail(e->q, x->pos, VG_ENOMEM, "out of memory");
+        kx_evalctx e2 = *e;
+        e2.in = &sub;
+        uint32_t n2;
+        if ((err = kx_eval_sel(&e2, x->args[1], sel2, &n2)))
+            return err;
+        for (uint32_t k = 0; k < n2; k++)
+            sel[k] = sel[sel2[k]];
+        *nsel = n2;
+        return VG_OK;
+    }
     kx_vec v;
     vg_err err = kx_eval(e, x, &v);
     if (err)

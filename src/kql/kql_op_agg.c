@@ -159,10 +159,45 @@ static vg_err consume(agg_op *s, const kx_chunk *in)
                 return e;
         }
     kql_val keys[KX_MAX_ARGS];
-    group *last = NULL;
+    uint64_t last_i = 0;
+    /* one string key (by DeviceName, by FileName): dictionary-coded blocks
+     * repeat the same few pointers, so a small cache from the string's
+     * address to its group skips hashing for almost every row. Addresses
+     * are only meaningful within this chunk: the cache starts empty. */
+    bool str1 = s->nkeys == 1 && !kv[0].konst && kv[0].c.type == VG_T_STRING;
+    struct { const char *p; size_t n; uint64_t g; } pc[256];
+    if (str1)
+        memset(pc, 0, sizeof pc);
     for (uint32_t r = 0; r < in->n; r++) {
         group *g;
-        if (s->nkeys == 0) {
+        if (str1) {
+            vg_str k = (!kv[0].c.valid || vg_bit_get(kv[0].c.valid, r)) ? kv[0].c.v.s[r]
+                                                                         : (vg_str){ "", 0 };
+            unsigned slot = (unsigned)(((uintptr_t)k.p >> 3) ^ k.n) & 255;
+            if (k.p && pc[slot].p == k.p && pc[slot].n == k.n) {
+                g = &s->groups[pc[slot].g];
+            } else {
+                keys[0] = kql_string(k);
+                uint64_t h = key_hash(keys[0]);
+                g = NULL;
+                if (!s->table && grow_table(s))
+                    return kx_fail(q, (vg_kql_pos){ 0 }, VG_ENOMEM, "out of memory");
+                for (uint64_t i = h & s->tmask; s->table[i]; i = (i + 1) & s->tmask) {
+                    group *c = &s->groups[s->table[i] - 1];
+                    if (c->hash == h && key_eq(c->keys[0], keys[0])) {
+                        g = c;
+                        break;
+                    }
+                }
+                if (!g && !(g = new_group(s, h, keys)))
+                    return q->err ? q->err : kx_fail(q, (vg_kql_pos){ 0 }, VG_ENOMEM, "out of memory");
+                if (k.p) {
+                    pc[slot].p = k.p;
+                    pc[slot].n = k.n;
+                    pc[slot].g = (uint64_t)(g - s->groups);
+                }
+            }
+        } else if (s->nkeys == 0) {
             g = s->ngroups ? &s->groups[0] : new_group(s, 0, keys);
         } else {
             uint64_t h = 0;
@@ -171,12 +206,14 @@ static vg_err consume(agg_op *s, const kx_chunk *in)
                 h = h * 0x100000001b3ull ^ key_hash(keys[k]);
             }
             g = NULL;
-            if (last && last->hash == h) {
+            /* the previous row's group (an index: new_group may move the array) */
+            group *lg = last_i ? &s->groups[last_i - 1] : NULL;
+            if (lg && lg->hash == h) {
                 bool eq = true;
                 for (uint32_t k = 0; k < s->nkeys && eq; k++)
-                    eq = key_eq(last->keys[k], keys[k]);
+                    eq = key_eq(lg->keys[k], keys[k]);
                 if (eq)
-                    g = last;
+                    g = lg;
             }
             if (!g) {
                 uint64_t i = s->tmask ? h & s->tmask : 0;
@@ -199,7 +236,8 @@ static vg_err consume(agg_op *s, const kx_chunk *in)
                 if (!g)
                     g = new_group(s, h, keys);
             }
-            last = g;
+            if (g)
+                last_i = (uint64_t)(g - s->groups) + 1;
         }
         if (!g)
             return q->err ? q->err : kx_fail(q, (vg_kql_pos){ 0 }, VG_ENOMEM, "out of memory");
