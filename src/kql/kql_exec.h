@@ -86,6 +86,29 @@ static inline kql_val kx_vec_get(const kx_vec *v, uint32_t r)
     return v->konst ? v->k : kql_col_get(&v->c, r);
 }
 
+/* Copies row r of s into row k of d (a freshly allocated column, all null);
+ * the same as kql_col_set(d, k, kql_col_get(s, r)) without building a value. */
+static inline void kx_cell_copy(kql_col *d, uint32_t k, const kql_col *s, uint32_t r)
+{
+    if (d->type != s->type) {
+        kql_col_set(d, k, kql_col_get(s, r));
+        return;
+    }
+    bool ok = !s->valid || ((s->valid[r >> 6] >> (r & 63)) & 1);
+    switch (d->type) {
+    case VG_T_STRING:
+        if (ok && s->v.s[r].p)
+            d->v.s[k] = s->v.s[r];
+        return;
+    case VG_T_BOOL: d->v.b[k] = ok && s->v.b[r]; break;
+    case VG_T_REAL: d->v.f64[k] = ok ? s->v.f64[r] : 0; break;
+    case VG_T_DYNAMIC: d->v.d[k] = ok ? s->v.d[r] : NULL; break;
+    default: d->v.i64[k] = ok ? s->v.i64[r] : 0; break;
+    }
+    if (ok && d->valid)
+        d->valid[k >> 6] |= 1ull << (k & 63);
+}
+
 /* ---- chunks and relations ---- */
 
 typedef struct kx_chunk {

@@ -43,6 +43,8 @@ static bool key_eq(kql_val a, kql_val b)
 {
     if (a.null || b.null)
         return a.null && b.null;
+    if (a.t == b.t && a.t != VG_T_STRING && a.t != VG_T_REAL && a.t != VG_T_DYNAMIC)
+        return a.u.i == b.u.i;
     if (a.t == VG_T_STRING && b.t == VG_T_STRING)
         return vg_str_eq(a.u.s, b.u.s);
     return kql_val_eq(a, b);
@@ -200,21 +202,24 @@ static vg_err consume(agg_op *s, const kx_chunk *in)
         } else if (s->nkeys == 0) {
             g = s->ngroups ? &s->groups[0] : new_group(s, 0, keys);
         } else {
-            uint64_t h = 0;
-            for (uint32_t k = 0; k < s->nkeys; k++) {
+            for (uint32_t k = 0; k < s->nkeys; k++)
                 keys[k] = kx_vec_get(&kv[k], r);
-                h = h * 0x100000001b3ull ^ key_hash(keys[k]);
-            }
             g = NULL;
-            /* the previous row's group (an index: new_group may move the array) */
+            /* the previous row's group (an index: new_group may move the
+             * array), compared before any hashing: sorted or clustered keys
+             * (bin(Timestamp, 1h)) repeat row after row */
             group *lg = last_i ? &s->groups[last_i - 1] : NULL;
-            if (lg && lg->hash == h) {
+            if (lg) {
                 bool eq = true;
                 for (uint32_t k = 0; k < s->nkeys && eq; k++)
                     eq = key_eq(lg->keys[k], keys[k]);
                 if (eq)
                     g = lg;
             }
+            uint64_t h = 0;
+            if (!g)
+                for (uint32_t k = 0; k < s->nkeys; k++)
+                    h = h * 0x100000001b3ull ^ key_hash(keys[k]);
             if (!g) {
                 uint64_t i = s->tmask ? h & s->tmask : 0;
                 if (!s->table && grow_table(s))

@@ -274,15 +274,20 @@ static vg_err emit(join_op *j, kx_chunk **out)
         kql_col *o = &j->out.cols[c];
         if (kql_col_alloc(&op->arena, op->sch.types[c], n, o))
             return kx_fail(op->q, (vg_kql_pos){ 0 }, VG_ENOMEM, "out of memory");
-        for (uint32_t k = 0; k < n; k++) {
-            pair p = j->pairs[j->ppos + k];
-            kql_val v = kql_null(op->sch.types[c]);
-            if (j->lmap[c] >= 0 && p.l != UINT32_MAX)
-                v = kql_col_get(&j->lchunk->cols[j->lmap[c]], p.l);
-            else if (j->rmap[c] >= 0 && p.r != UINT64_MAX)
-                v = kql_col_get(&j->right->chunks[p.r / KX_CHUNK].cols[j->rmap[c]],
-                                (uint32_t)(p.r % KX_CHUNK));
-            kql_col_set(o, k, v);
+        const pair *pp = j->pairs + j->ppos;
+        if (j->lmap[c] >= 0) {
+            if (!j->lchunk)
+                continue;   /* right-only rows: the left columns stay null */
+            const kql_col *src = &j->lchunk->cols[j->lmap[c]];
+            for (uint32_t k = 0; k < n; k++)
+                if (pp[k].l != UINT32_MAX)
+                    kx_cell_copy(o, k, src, pp[k].l);
+        } else if (j->rmap[c] >= 0) {
+            int rc = j->rmap[c];
+            for (uint32_t k = 0; k < n; k++)
+                if (pp[k].r != UINT64_MAX)
+                    kx_cell_copy(o, k, &j->right->chunks[pp[k].r / KX_CHUNK].cols[rc],
+                                 (uint32_t)(pp[k].r % KX_CHUNK));
         }
     }
     j->ppos += n;

@@ -157,8 +157,8 @@ static vg_err sort_next(kx_op *op, kx_chunk **out)
             return kx_fail(op->q, (vg_kql_pos){ 0 }, VG_ENOMEM, "out of memory");
         for (uint32_t r = 0; r < n; r++) {
             uint64_t row = s->order[s->pos + r];
-            kql_col_set(&s->out.cols[c], r,
-                        kql_col_get(&s->rel.chunks[row / KX_CHUNK].cols[c], (uint32_t)(row % KX_CHUNK)));
+            kx_cell_copy(&s->out.cols[c], r, &s->rel.chunks[row / KX_CHUNK].cols[c],
+                         (uint32_t)(row % KX_CHUNK));
         }
     }
     s->pos += n;

@@ -168,26 +168,55 @@ static const vg_json *dyn_copy(vg_arena *a, const vg_json *d, unsigned depth)
 vg_err kx_rel_append(kx_query *q, kx_rel *r, const kx_chunk *c, const uint32_t *sel, uint32_t nsel)
 {
     uint32_t n = sel ? nsel : c->n;
-    for (uint32_t k = 0; k < n; k++) {
+    uint32_t k = 0;
+    while (k < n) {
         if (r->nchunks == 0 || r->chunks[r->nchunks - 1].n == KX_CHUNK) {
             vg_err e = rel_new_chunk(q, r);
             if (e)
                 return e;
         }
         kx_chunk *dst = &r->chunks[r->nchunks - 1];
-        uint32_t row = sel ? sel[k] : k;
-        uint32_t at = dst->n;
+        uint32_t take = KX_CHUNK - dst->n < n - k ? KX_CHUNK - dst->n : n - k;
         size_t before = r->arena.reserved;
         for (uint32_t i = 0; i < r->sch.n; i++) {
-            kql_val v = kql_col_get(&c->cols[i], row);
-            if (v.t == VG_T_STRING && v.u.s.n)
-                v.u.s = vg_str_dup(&r->arena, v.u.s);
-            else if (v.t == VG_T_DYNAMIC && !v.null)
-                v.u.d = dyn_copy(&r->arena, v.u.d, 0);
-            kql_col_set(&dst->cols[i], at, v);
+            kql_col *dc = &dst->cols[i];
+            const kql_col *sc = &c->cols[i];
+            /* strings: one copy per distinct address in this piece (dictionary-
+             * coded blocks repeat a few addresses many times) */
+            struct { const char *p; size_t n; vg_str copy; } cache[64];
+            bool str = dc->type == VG_T_STRING && sc->type == VG_T_STRING;
+            if (str)
+                memset(cache, 0, sizeof cache);
+            for (uint32_t j = 0; j < take; j++) {
+                uint32_t row = sel ? sel[k + j] : k + j;
+                uint32_t at = dst->n + j;
+                if (str) {
+                    vg_str v = (!sc->valid || vg_bit_get(sc->valid, row)) ? sc->v.s[row] : (vg_str){ "", 0 };
+                    if (!v.n || !v.p)
+                        continue;
+                    unsigned slot = (unsigned)(((uintptr_t)v.p >> 3) ^ v.n) & 63;
+                    if (cache[slot].p != v.p || cache[slot].n != v.n) {
+                        cache[slot].p = v.p;
+                        cache[slot].n = v.n;
+                        cache[slot].copy = vg_str_dup(&r->arena, v);
+                    }
+                    dc->v.s[at] = cache[slot].copy;
+                    continue;
+                }
+                kql_val v = kql_col_get(sc, row);
+                if (v.t == VG_T_DYNAMIC && !v.null)
+                    v.u.d = dyn_copy(&r->arena, v.u.d, 0);
+                else if (v.t == VG_T_STRING && v.u.s.n)
+                    v.u.s = vg_str_dup(&r->arena, v.u.s);
+                if (v.t == dc->type && v.t != VG_T_DYNAMIC && v.t != VG_T_STRING)
+                    kx_cell_copy(dc, at, sc, row);
+                else
+                    kql_col_set(dc, at, v);
+            }
         }
-        dst->n++;
-        r->rows++;
+        dst->n += take;
+        r->rows += take;
+        k += take;
         if (r->arena.reserved != before) {
             vg_err e = kx_charge(q, r->arena.reserved - before);
             if (e)
