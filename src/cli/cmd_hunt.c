@@ -10,6 +10,7 @@
  * [name, type] pairs); --stats prints one JSON line of statistics to stderr.
  */
 #include <curl/curl.h>
+#include <maxminddb.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@ typedef struct hunt_settings {
     bool stats;
     int64_t max_rows;
     int64_t timeout;
+    const char *geoip_db;
 } hunt_settings;
 
 #define OFF(f) offsetof(hunt_settings, f)
@@ -53,6 +55,8 @@ static const vg_cfg_def hunt_defs[] = {
       "keep at most this many result rows (the result says when it was truncated)" },
     { "timeout", VG_CFG_DURATION, "10m", 1, 86400, false, OFF(timeout),
       "stop the query after this long" },
+    { "geoip-db", VG_CFG_STRING, "", 0, 0, false, OFF(geoip_db),
+      "MaxMind database (.mmdb) for geo_info_from_ip_address() (offline queries)" },
 };
 #undef OFF
 
@@ -175,6 +179,8 @@ int cmd_hunt(int argc, char **argv)
     vg_buf_init(&out, 0);
     vg_store *st = NULL;
     vg_kql_result *res = NULL;
+    MMDB_s geo;
+    bool geo_open = false;
     vg_diag d;
     vg_diag_clear(&d);
     int rc = cli_parse(&hunt_spec, argc, av, &s, &args, &a);
@@ -224,6 +230,15 @@ int cmd_hunt(int argc, char **argv)
         goto out;
     }
     vg_kql_opts ko = { .max_rows = (uint64_t)s.max_rows, .timeout_ms = (uint64_t)s.timeout * 1000 };
+    if (s.geoip_db[0]) {
+        int mrc = MMDB_open(s.geoip_db, MMDB_MODE_MMAP, &geo);
+        if (mrc != MMDB_SUCCESS) {
+            cli_err("hunt", "cannot open %s: %s", s.geoip_db, MMDB_strerror(mrc));
+            goto out;
+        }
+        geo_open = true;
+        ko.geo = &geo;
+    }
     e = vg_kql_run(st, q, &ko, &res, &d);
     if (e) {
         cli_err("hunt", "%s", d.msg[0] ? d.msg : vg_strerror(e));
@@ -248,6 +263,8 @@ int cmd_hunt(int argc, char **argv)
     rc = CLI_OK;
 out:
     vg_kql_result_free(res);
+    if (geo_open)
+        MMDB_close(&geo);
     if (st) {
         vg_diag d2;
         vg_store_close(st, &d2);

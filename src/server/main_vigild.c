@@ -25,6 +25,8 @@
 
 #include "../core/vg_config.h"
 #include "../core/vg_log.h"
+#include <maxminddb.h>
+
 #include "vg_srv_int.h"
 
 #define RETENTION_PERIOD_S 3600
@@ -56,6 +58,16 @@ static const vg_cfg_def settings[] = {
       "on SIGTERM, wait this long for in-flight requests" },
     { "no-fsync", VG_CFG_BOOL, "false", 0, 0, false, OFF(no_fsync),
       "BENCHMARKS ONLY: skip fsync, so acknowledged rows may be lost on a crash" },
+    { "hunt-max-rows", VG_CFG_INT, "100000", 1, 10000000, false, OFF(hunt_max_rows),
+      "advanced hunting: most result rows a query returns (more set the truncation flag)" },
+    { "hunt-timeout", VG_CFG_DURATION, "180s", 1, 86400, false, OFF(hunt_timeout),
+      "advanced hunting: a query running longer is stopped (422)" },
+    { "hunt-max-memory", VG_CFG_SIZE, "1G", 1LL << 20, 1LL << 40, false, OFF(hunt_max_memory),
+      "advanced hunting: most memory a query may hold (422 beyond)" },
+    { "hunt-concurrency", VG_CFG_INT, "4", 1, 256, false, OFF(hunt_concurrency),
+      "advanced hunting: queries run at once; more are answered 429" },
+    { "geoip-db", VG_CFG_STRING, "", 0, 0, false, OFF(geoip_db),
+      "MaxMind database (.mmdb) for geo_info_from_ip_address(); none: the function returns null" },
 };
 #undef OFF
 
@@ -89,6 +101,7 @@ int main(int argc, char **argv)
     vg_arena arena;
     vg_arena_init(&arena, 0, 0);
     vg_srv_settings cfg;
+    MMDB_s geo;
     memset(&cfg, 0, sizeof cfg);
     vg_cfg_args args;
     vg_diag d;
@@ -176,6 +189,15 @@ int main(int argc, char **argv)
         vg_log(VG_LOG_INFO, "admin token created", VG_LS("file", "admin.token"));
     }
 
+    if (cfg.geoip_db[0]) {
+        int mrc = MMDB_open(cfg.geoip_db, MMDB_MODE_MMAP, &geo);
+        if (mrc != MMDB_SUCCESS) {
+            vg_log(VG_LOG_ERROR, "cannot open the GeoIP database", VG_LS("file", cfg.geoip_db),
+                   VG_LS("error", MMDB_strerror(mrc)));
+            goto out;
+        }
+        srv.geo = &geo;
+    }
     vg_metrics_init();
     srv.cfg = &cfg;
     srv.store = store;
@@ -212,6 +234,8 @@ out:
         }
     }
     vg_auth_close(auth);
+    if (srv.geo)
+        MMDB_close(&geo);
     if (srv.cfg && rc == 0)
         vg_log(VG_LOG_INFO, "stopped");
     vg_arena_free(&arena);

@@ -7,8 +7,8 @@
  *
  * Limits, as Defender's API has them: results capped at 100,000 rows (a
  * smaller "MaxRows" may be asked for) with an explicit truncation flag, a
- * per-query timeout and memory cap, and at most VG_HUNT_CONCURRENT queries
- * at once (others get 429 with Retry-After), so hunting cannot starve
+ * per-query timeout and memory cap, and at most --hunt-concurrency queries
+ * at once (others get 429), so hunting cannot starve
  * ingestion or take the server down. `?format=ndjson|ndjson-schema|csv|table`
  * returns the other renderings (used by `vigil hunt --server`).
  */
@@ -20,10 +20,6 @@
 #include "../core/vg_log.h"
 #include "../kql/vg_kql.h"
 #include "vg_srv_int.h"
-
-#define VG_HUNT_CONCURRENT 4
-#define VG_HUNT_TIMEOUT_MS 180000u
-#define VG_HUNT_MAX_MEMORY ((size_t)1 << 30)
 
 static atomic_int running;
 
@@ -75,21 +71,23 @@ static void hunt(vg_req *rq, vg_kql_format deflt)
         vg_req_json_error(rq, 400, "missing \"Query\" (a string) in the body");
         goto out;
     }
-    vg_kql_opts o = { .max_rows = VG_KQL_DEFAULT_MAX_ROWS, .timeout_ms = VG_HUNT_TIMEOUT_MS,
-                      .max_memory = VG_HUNT_MAX_MEMORY };
+    const vg_srv_settings *cfg = rq->srv->cfg;
+    vg_kql_opts o = { .max_rows = (uint64_t)cfg->hunt_max_rows,
+                      .timeout_ms = (uint64_t)cfg->hunt_timeout * 1000,
+                      .max_memory = (size_t)cfg->hunt_max_memory, .geo = rq->srv->geo };
     if (mr) {
         int64_t v;
         if (mr->kind != VG_JSON_NUMBER || vg_str_to_i64(mr->str, &v) || v < 1 ||
-            v > (int64_t)VG_KQL_DEFAULT_MAX_ROWS) {
-            vg_req_json_error(rq, 400, "MaxRows: a number from 1 to %u", VG_KQL_DEFAULT_MAX_ROWS);
+            v > cfg->hunt_max_rows) {
+            vg_req_json_error(rq, 400, "MaxRows: a number from 1 to %lld", (long long)cfg->hunt_max_rows);
             goto out;
         }
         o.max_rows = (uint64_t)v;
     }
-    if (atomic_fetch_add(&running, 1) >= VG_HUNT_CONCURRENT) {
+    if (atomic_fetch_add(&running, 1) >= cfg->hunt_concurrency) {
         atomic_fetch_sub(&running, 1);
-        vg_req_json_error(rq, 429, "too many hunting queries are running (at most %d at once); "
-                                   "retry shortly", VG_HUNT_CONCURRENT);
+        vg_req_json_error(rq, 429, "too many hunting queries are running (at most %lld at once); "
+                                   "retry shortly", (long long)cfg->hunt_concurrency);
         goto out;
     }
     counted = true;

@@ -48,6 +48,11 @@ typedef struct vg_srv_settings {
     int64_t request_timeout;   /* seconds of inactivity before a connection is dropped */
     int64_t shutdown_timeout;  /* seconds to wait for in-flight requests */
     bool no_fsync;
+    int64_t hunt_max_rows;
+    int64_t hunt_timeout;      /* seconds */
+    int64_t hunt_max_memory;   /* bytes */
+    int64_t hunt_concurrency;
+    const char *geoip_db;
 } vg_srv_settings;
 
 /* ---- roles and tokens (srv_auth.c) ---- */
@@ -210,6 +215,7 @@ struct vg_srv {
     const vg_srv_settings *cfg;
     vg_store *store;
     vg_auth *auth;
+    void *geo;                 /* MMDB_s * when --geoip-db is set */
     struct MHD_Daemon *mhd;
     atomic_int inflight;       /* requests started and not yet completed */
     atomic_bool stopping;
