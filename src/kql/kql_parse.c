@@ -400,10 +400,12 @@ static const vg_kql_node *parse_like(kql_parser *P, const vg_kql_token *kw, vg_k
 static const vg_kql_node *op_parse(kql_parser *P, const vg_kql_token *kw) { return parse_like(P, kw, VG_KQL_PARSE); }
 static const vg_kql_node *op_parse_where(kql_parser *P, const vg_kql_token *kw) { return parse_like(P, kw, VG_KQL_PARSE_WHERE); }
 
+static const char *const make_series_opts[] = { "kind", NULL };
+
 static const vg_kql_node *op_make_series(kql_parser *P, const vg_kql_token *kw)
 {
     kql_nb b, aggs, range, by;
-    if (!kql_nb_start(P, &b, VG_KQL_MAKE_SERIES, kw) || !kql_nb_add(P, &b, options(P, summarize_opts))) return NULL;
+    if (!kql_nb_start(P, &b, VG_KQL_MAKE_SERIES, kw) || !kql_nb_add(P, &b, options(P, make_series_opts))) return NULL;
     if (!kql_nb_start(P, &aggs, VG_KQL_LIST, kql_peek(P))) return NULL;
     do {
         const vg_kql_node *e = kql_parse_named_expr(P);
