@@ -423,16 +423,10 @@ static kx_expr *bind_call(kx_bind *b, const vg_kql_node *n)
     }
     if (!strcmp(fd->name, "extract") && n->n == 4) {
         /* extract(re, group, source, typeof(T)): the match converted to T */
-        static const struct { const char *n; vg_type t; } tt[] = {
-            { "long", VG_T_LONG }, { "int", VG_T_INT }, { "real", VG_T_REAL }, { "double", VG_T_REAL },
-            { "bool", VG_T_BOOL }, { "datetime", VG_T_DATETIME }, { "timespan", VG_T_TIMESPAN },
-            { "string", VG_T_STRING }, { "dynamic", VG_T_DYNAMIC },
-        };
         vg_type to = VG_T_COUNT_;
-        if (x->args[3]->k == KX_CONST && x->args[3]->kv.t == VG_T_STRING)
-            for (size_t i = 0; i < sizeof tt / sizeof tt[0]; i++)
-                if (vg_str_eqc(x->args[3]->kv.u.s, tt[i].n))
-                    to = tt[i].t;
+        if (x->args[3]->k == KX_CONST && x->args[3]->kv.t == VG_T_STRING &&
+            !kx_type_from_name(x->args[3]->kv.u.s, &to))
+            to = VG_T_COUNT_;
         if (to == VG_T_COUNT_)
             return kx_fail(q, n->kids[3]->pos, VG_EPARSE, "extract(): the 4th argument is typeof(type)"), NULL;
         x->n = 3;
@@ -746,17 +740,8 @@ kx_expr *kx_bind_expr(kx_bind *b, const vg_kql_node *n)
         break;
     }
     case VG_KQL_TYPED_NULL: {
-        static const struct { const char *n; vg_type t; } types[] = {
-            { "bool", VG_T_BOOL }, { "boolean", VG_T_BOOL }, { "int", VG_T_INT },
-            { "long", VG_T_LONG }, { "real", VG_T_REAL }, { "double", VG_T_REAL },
-            { "decimal", VG_T_REAL }, { "datetime", VG_T_DATETIME }, { "date", VG_T_DATETIME },
-            { "timespan", VG_T_TIMESPAN }, { "time", VG_T_TIMESPAN }, { "string", VG_T_STRING },
-            { "dynamic", VG_T_DYNAMIC }, { "guid", VG_T_STRING },
-        };
         vg_type t = VG_T_DYNAMIC;
-        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-            if (vg_str_eqc(n->text, types[i].n))
-                t = types[i].t;
+        kx_type_from_name(n->text, &t);
         x = kx_const_expr(q, kql_null(t));
         break;
     }

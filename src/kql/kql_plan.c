@@ -317,17 +317,9 @@ static kx_op *plan_datatable(kx_query *q, kx_scope *sc, const vg_kql_node *n)
     for (uint32_t c = 0; c < cols->n; c++) {
         s.names[c] = cols->kids[c]->name;
         vg_str tn = cols->kids[c]->text;
-        static const struct { const char *n; vg_type t; } types[] = {
-            { "bool", VG_T_BOOL }, { "boolean", VG_T_BOOL }, { "int", VG_T_INT },
-            { "long", VG_T_LONG }, { "real", VG_T_REAL }, { "double", VG_T_REAL },
-            { "decimal", VG_T_REAL }, { "datetime", VG_T_DATETIME }, { "date", VG_T_DATETIME },
-            { "timespan", VG_T_TIMESPAN }, { "time", VG_T_TIMESPAN }, { "string", VG_T_STRING },
-            { "dynamic", VG_T_DYNAMIC }, { "guid", VG_T_STRING },
-        };
         s.types[c] = VG_T_COUNT_;
-        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-            if (vg_str_eqc(tn, types[i].n))
-                s.types[c] = types[i].t;
+        if (!kx_type_from_name(tn, &s.types[c]))
+            s.types[c] = VG_T_COUNT_;
         if (s.types[c] == VG_T_COUNT_) {
             kx_fail(q, cols->kids[c]->pos, VG_EPARSE, "unknown type '%.*s'", (int)tn.n, tn.p);
             return NULL;
