@@ -30,10 +30,12 @@ typedef struct join_op {
     uint32_t nkeys;
     const int *lmap, *rmap;
     bool ready;
-    /* right side hash: chains through next[] */
-    uint64_t *heads;       /* bucket → right row + 1 */
-    uint64_t *next;        /* right row → next row + 1 */
-    uint64_t *rhash;
+    /* right side hash, bucket-major (CSR): bucket b's rows are
+     * next[heads[b] .. heads[b + 1]) with their hashes in rhash[] at the same
+     * places, so a probe reads one contiguous run instead of chasing a chain */
+    uint64_t *heads;       /* cap + 1 bucket starts */
+    uint64_t *next;        /* right row ids, bucket-major */
+    uint64_t *rhash;       /* their hashes */
     uint64_t mask;
     kql_col **rkeycols;    /* [chunk][key] */
     uint8_t *matched;      /* right rows that matched */
@@ -82,7 +84,7 @@ static vg_err build(join_op *j)
     while (cap < n * 2)
         cap <<= 1;
     j->mask = cap - 1;
-    j->heads = calloc(cap, sizeof *j->heads);
+    j->heads = calloc(cap + 1, sizeof *j->heads);
     j->next = calloc(n ? n : 1, sizeof *j->next);
     j->rhash = calloc(n ? n : 1, sizeof *j->rhash);
     j->matched = calloc(n ? n : 1, 1);
@@ -105,8 +107,16 @@ static vg_err build(join_op *j)
                 return kx_fail(q, (vg_kql_pos){ 0 }, VG_ENOMEM, "out of memory");
         }
     }
-    /* insert in reverse so that chains list rows in input order */
-    for (uint64_t r = n; r-- > 0;) {
+    /* hashes (rows with a null key never match: left out), bucket sizes,
+     * bucket starts, then the rows in input order within each bucket */
+    uint64_t *hs = malloc((n ? n : 1) * sizeof *hs);
+    uint8_t *isnull = calloc(n ? n : 1, 1);
+    if (!hs || !isnull) {
+        free(hs);
+        free(isnull);
+        return kx_fail(q, (vg_kql_pos){ 0 }, VG_ENOMEM, "out of memory");
+    }
+    for (uint64_t r = 0; r < n; r++) {
         uint64_t h = 0;
         bool null = false;
         for (uint32_t k = 0; k < j->nkeys; k++) {
@@ -114,13 +124,30 @@ static vg_err build(join_op *j)
             null |= v.null;
             h = h * 0x100000001b3ull ^ hkey(v);
         }
-        if (null)
-            continue;
-        j->rhash[r] = h;
-        uint64_t b = h & j->mask;
-        j->next[r] = j->heads[b];
-        j->heads[b] = r + 1;
+        hs[r] = h;
+        isnull[r] = null;
+        if (!null)
+            j->heads[(h & j->mask) + 1]++;
     }
+    for (uint64_t b = 0; b < cap; b++)
+        j->heads[b + 1] += j->heads[b];
+    uint64_t *fill = calloc(cap, sizeof *fill);
+    if (!fill) {
+        free(hs);
+        free(isnull);
+        return kx_fail(q, (vg_kql_pos){ 0 }, VG_ENOMEM, "out of memory");
+    }
+    for (uint64_t r = 0; r < n; r++) {
+        if (isnull[r])
+            continue;
+        uint64_t b = hs[r] & j->mask;
+        uint64_t at = j->heads[b] + fill[b]++;
+        j->next[at] = r;
+        j->rhash[at] = hs[r];
+    }
+    free(fill);
+    free(hs);
+    free(isnull);
     if (j->kind == KX_J_INNERUNIQUE) {
         kx_schema ks = { .n = j->nkeys };
         ks.names = vg_arena_alloc(q->a, (j->nkeys ? j->nkeys : 1) * sizeof(vg_str));
@@ -230,10 +257,10 @@ static vg_err probe(join_op *j, kx_chunk *in)
             continue;
         bool any = false;
         if (!null)
-            for (uint64_t c = j->heads[h & j->mask]; c; c = j->next[c - 1]) {
-                uint64_t rr = c - 1;
-                if (j->rhash[rr] != h)
+            for (uint64_t c = j->heads[h & j->mask], ce = j->heads[(h & j->mask) + 1]; c < ce; c++) {
+                if (j->rhash[c] != h)
                     continue;
+                uint64_t rr = j->next[c];
                 bool eq = true;
                 for (uint32_t k = 0; k < j->nkeys && eq; k++)
                     eq = keq(keys[k], rkey(j, rr, k));

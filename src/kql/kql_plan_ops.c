@@ -650,6 +650,11 @@ kx_op *kx_plan_pipes(kx_query *q, kx_scope *sc, kx_op *src, const vg_kql_node *c
         }
         kx_op *next = plan_one(q, sc, op, ops[i]);
         q->need = NULL;
+        /* join | count: the count reads only how many rows there are, so the
+         * join hands out row counts without building any column */
+        if (next && (ops[i]->kind == VG_KQL_JOIN || ops[i]->kind == VG_KQL_LOOKUP) && i + 1 < nops &&
+            ops[i + 1]->kind == VG_KQL_COUNT)
+            next->sch.n = 0;
         if (!next) {
             if (!q->err)
                 kx_fail(q, ops[i]->pos, VG_ENOMEM, "out of memory");
