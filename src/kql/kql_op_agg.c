@@ -167,15 +167,22 @@ static vg_err consume(agg_op *s, const kx_chunk *in)
      * address to its group skips hashing for almost every row. Addresses
      * are only meaningful within this chunk: the cache starts empty. */
     bool str1 = s->nkeys == 1 && !kv[0].konst && kv[0].c.type == VG_T_STRING;
-    struct { const char *p; size_t n; uint64_t g; } pc[256];
-    if (str1)
-        memset(pc, 0, sizeof pc);
+    struct pcache { const char *p; size_t n; uint64_t g; } *pc = NULL;
+    if (str1) {
+        pc = vg_arena_zalloc(&s->scratch, 1024 * sizeof *pc);
+        if (!pc)
+            return kx_fail(q, (vg_kql_pos){ 0 }, VG_ENOMEM, "out of memory");
+    }
+    /* count() alone (the commonest summarize): its state is one int64 (st_count
+     * in kql_agg.c), bumped in place */
+    bool count_only = s->aggs->n == 1 && s->aggs->calls[0].nargs == 0 &&
+                      !strcmp(s->aggs->calls[0].def->name, "count");
     for (uint32_t r = 0; r < in->n; r++) {
         group *g;
         if (str1) {
             vg_str k = (!kv[0].c.valid || vg_bit_get(kv[0].c.valid, r)) ? kv[0].c.v.s[r]
                                                                          : (vg_str){ "", 0 };
-            unsigned slot = (unsigned)(((uintptr_t)k.p >> 3) ^ k.n) & 255;
+            unsigned slot = (unsigned)((((uintptr_t)k.p ^ k.n) * 0x9E3779B97F4A7C15ull) >> 54);
             if (k.p && pc[slot].p == k.p && pc[slot].n == k.n) {
                 g = &s->groups[pc[slot].g];
             } else {
@@ -246,6 +253,10 @@ static vg_err consume(agg_op *s, const kx_chunk *in)
         }
         if (!g)
             return q->err ? q->err : kx_fail(q, (vg_kql_pos){ 0 }, VG_ENOMEM, "out of memory");
+        if (count_only) {
+            (*(int64_t *)g->states[0])++;
+            continue;
+        }
         at = 0;
         size_t before = s->garena.reserved;
         for (uint32_t a = 0; a < s->aggs->n; a++) {
