@@ -483,7 +483,8 @@ static vg_err eval_call(kx_evalctx *e, const kx_expr *x, kx_vec *out)
                 continue;
             }
             int64_t off = v - VG_TIME_MIN;
-            kql_col_set(&out->c, r, kql_datetime(off / size * size + VG_TIME_MIN));
+            out->c.v.i64[r] = off / size * size + VG_TIME_MIN;
+            vg_bit_set(out->c.valid, r);
         }
         return VG_OK;
     }
