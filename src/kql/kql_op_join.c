@@ -81,7 +81,7 @@ static vg_err build(join_op *j)
     kx_rel *R = j->right;
     uint64_t n = R->rows;
     uint64_t cap = 16;
-    while (cap < n * 2)
+    while (cap < n)
         cap <<= 1;
     j->mask = cap - 1;
     j->heads = calloc(cap + 1, sizeof *j->heads);
@@ -126,8 +126,12 @@ static vg_err build(join_op *j)
         }
         hs[r] = h;
         isnull[r] = null;
-        if (!null)
-            j->heads[(h & j->mask) + 1]++;
+    }
+    for (uint64_t r = 0; r < n; r++) {
+        if (r + 16 < n)
+            __builtin_prefetch(&j->heads[(hs[r + 16] & j->mask) + 1], 1);
+        if (!isnull[r])
+            j->heads[(hs[r] & j->mask) + 1]++;
     }
     for (uint64_t b = 0; b < cap; b++)
         j->heads[b + 1] += j->heads[b];
@@ -138,6 +142,10 @@ static vg_err build(join_op *j)
         return kx_fail(q, (vg_kql_pos){ 0 }, VG_ENOMEM, "out of memory");
     }
     for (uint64_t r = 0; r < n; r++) {
+        if (r + 16 < n) {
+            __builtin_prefetch(&fill[hs[r + 16] & j->mask], 1);
+            __builtin_prefetch(&j->heads[hs[r + 16] & j->mask]);
+        }
         if (isnull[r])
             continue;
         uint64_t b = hs[r] & j->mask;
@@ -245,13 +253,25 @@ static vg_err probe(join_op *j, kx_chunk *in)
     }
     j->npairs = j->ppos = 0;
     kql_val keys[KX_MAX_ARGS];
+    /* hashes of the whole chunk first, so that the bucket of a row a few
+     * rows ahead can be prefetched: the probe is bound by memory latency */
+    uint64_t *hv = vg_arena_alloc(&j->larena, (in->n ? in->n : 1) * sizeof *hv);
+    if (!hv)
+        return kx_fail(q, (vg_kql_pos){ 0 }, VG_ENOMEM, "out of memory");
     for (uint32_t r = 0; r < in->n; r++) {
         uint64_t h = 0;
+        for (uint32_t k = 0; k < j->nkeys; k++)
+            h = h * 0x100000001b3ull ^ hkey(kx_vec_get(&j->lk[k], r));
+        hv[r] = h;
+    }
+    for (uint32_t r = 0; r < in->n; r++) {
+        if (r + 16 < in->n)
+            __builtin_prefetch(&j->heads[hv[r + 16] & j->mask]);
+        uint64_t h = hv[r];
         bool null = false;
         for (uint32_t k = 0; k < j->nkeys; k++) {
             keys[k] = kx_vec_get(&j->lk[k], r);
             null |= keys[k].null;
-            h = h * 0x100000001b3ull ^ hkey(keys[k]);
         }
         if (!null && j->kind == KX_J_INNERUNIQUE && left_seen(j, keys, h))
             continue;
