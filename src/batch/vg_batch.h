@@ -39,6 +39,13 @@ typedef struct vg_colvec {
         vg_str *s;         /* STRING, DYNAMIC */
     } v;
     uint64_t *valid;       /* bit r set: row r is not null */
+    /* STRING columns of scans over dictionary-coded blocks: v.s[r] is
+     * dict[codes[r]] for every row that is not null (codes[r] 0xFFFF when
+     * null); lets queries compare or group a few dictionary entries instead
+     * of every row. NULL everywhere else. */
+    const vg_str *dict;
+    const uint16_t *codes;
+    uint32_t ndict;
 } vg_colvec;
 
 typedef struct vg_batch {

@@ -274,6 +274,18 @@ static vg_err eval_bin(kx_evalctx *e, const kx_expr *x, kx_vec *out)
         str_op(op, &f, &cs, &neg)) {
         vg_str needle = b.k.u.s;
         const vg_str *s = a.c.v.s;
+        if (a.c.codes && a.c.ndict <= 4096) {
+            /* dictionary-coded: decide once per dictionary entry */
+            uint8_t tab[4097];
+            for (uint32_t i = 0; i < a.c.ndict; i++)
+                tab[i] = f(a.c.dict[i], needle, cs) != neg;
+            uint8_t nullv = f((vg_str){ "", 0 }, needle, cs) != neg;
+            const uint16_t *cd = a.c.codes;
+            for (uint32_t r = 0; r < n; r++)
+                o->v.b[r] = cd[r] == 0xFFFF ? nullv : tab[cd[r]];
+            o->valid = NULL;
+            return VG_OK;
+        }
         if (f == p_eq && cs) {
             for (uint32_t r = 0; r < n; r++)
                 o->v.b[r] = (s[r].n == needle.n && (needle.n == 0 || memcmp(s[r].p, needle.p, needle.n) == 0)) != neg;

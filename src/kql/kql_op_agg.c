@@ -177,9 +177,20 @@ static vg_err consume(agg_op *s, const kx_chunk *in)
      * in kql_agg.c), bumped in place */
     bool count_only = s->aggs->n == 1 && s->aggs->calls[0].nargs == 0 &&
                       !strcmp(s->aggs->calls[0].def->name, "count");
+    /* dictionary-coded key column: each code's group is looked up once */
+    int64_t *cmap = NULL;
+    if (str1 && kv[0].c.codes && kv[0].c.ndict) {
+        cmap = vg_arena_alloc(&s->scratch, kv[0].c.ndict * sizeof *cmap);
+        if (!cmap)
+            return kx_fail(q, (vg_kql_pos){ 0 }, VG_ENOMEM, "out of memory");
+        memset(cmap, 0xff, kv[0].c.ndict * sizeof *cmap);
+    }
     for (uint32_t r = 0; r < in->n; r++) {
         group *g;
-        if (str1) {
+        uint16_t code = cmap ? kv[0].c.codes[r] : 0xFFFF;
+        if (code != 0xFFFF && cmap[code] >= 0) {
+            g = &s->groups[cmap[code]];
+        } else if (str1) {
             vg_str k = (!kv[0].c.valid || vg_bit_get(kv[0].c.valid, r)) ? kv[0].c.v.s[r]
                                                                          : (vg_str){ "", 0 };
             unsigned slot = (unsigned)((((uintptr_t)k.p ^ k.n) * 0x9E3779B97F4A7C15ull) >> 54);
@@ -206,6 +217,8 @@ static vg_err consume(agg_op *s, const kx_chunk *in)
                     pc[slot].g = (uint64_t)(g - s->groups);
                 }
             }
+            if (code != 0xFFFF)
+                cmap[code] = g - s->groups;
         } else if (s->nkeys == 0) {
             g = s->ngroups ? &s->groups[0] : new_group(s, 0, keys);
         } else {

@@ -70,6 +70,19 @@ vg_err kx_chunk_gather_live(vg_arena *a, const kx_schema *sch, const kx_chunk *i
             break;
         }
         }
+        d->dict = NULL;
+        d->codes = NULL;
+        d->ndict = 0;
+        if (s->codes) {
+            uint16_t *cd = vg_arena_alloc(a, (nsel ? nsel : 1) * sizeof *cd);
+            if (!cd)
+                return VG_ENOMEM;
+            for (uint32_t k = 0; k < nsel; k++)
+                cd[k] = s->codes[sel[k]];
+            d->codes = cd;
+            d->dict = s->dict;
+            d->ndict = s->ndict;
+        }
         if (s->valid) {
             d->valid = vg_arena_zalloc(a, (words ? words : 1) * 8);
             if (!d->valid)
@@ -133,10 +146,18 @@ static vg_err scan_next(kx_op *op, kx_chunk **out)
         o->type = v->type;
         o->n = b->nrows;
         o->valid = v->valid;
+        o->dict = NULL;
+        o->codes = NULL;
+        o->ndict = 0;
         switch (v->type) {
         case VG_T_BOOL: o->v.b = v->v.b; break;
         case VG_T_REAL: o->v.f64 = v->v.f64; break;
-        case VG_T_STRING: o->v.s = v->v.s; break;
+        case VG_T_STRING:
+            o->v.s = v->v.s;
+            o->dict = v->codes ? v->dict : NULL;
+            o->codes = v->codes;
+            o->ndict = v->codes ? v->ndict : 0;
+            break;
         case VG_T_DYNAMIC: {
             const vg_json **d2 = vg_arena_alloc(&op->arena, b->nrows * sizeof *d2);
             if (!d2)

@@ -148,6 +148,12 @@ typedef struct kql_col {
         const vg_json **d;     /* DYNAMIC */
     } v;
     uint64_t *valid;           /* bit r set: row r not null; NULL = all valid */
+    /* STRING columns read from dictionary-coded store blocks (see vg_colvec):
+     * v.s[r] == dict[codes[r]] for valid rows, codes[r] 0xFFFF when null.
+     * Operators may use them to work per dictionary entry; NULL otherwise. */
+    const vg_str *dict;
+    const uint16_t *codes;
+    uint32_t ndict;
 } kql_col;
 
 /* Row r of a column as a value (string/dynamic payloads are not copied). */

@@ -247,6 +247,11 @@ typedef struct seg_colbuf {
     } v;
     vg_str *dictv;
     uint32_t cap, dict_cap;
+    /* dictionary-coded string blocks: the code of every row (0xFFFF: null)
+     * and the dictionary size; has_codes false for other blocks */
+    uint16_t *codes;
+    uint32_t codes_cap, ndict;
+    bool has_codes;
 } seg_colbuf;
 void seg_colbuf_free(seg_colbuf *cb);
 /* Reads and decodes column col of block blk into cb (nrows rows). */

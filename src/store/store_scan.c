@@ -301,6 +301,9 @@ static vg_err advance(vg_scan *sc, bool *got, vg_diag *d)
                 v->present = true;
                 v->valid = sc->cbs[c].valid;
                 v->v.i64 = sc->cbs[c].v.i64;
+                v->dict = sc->cbs[c].has_codes ? sc->cbs[c].dictv : NULL;
+                v->codes = sc->cbs[c].has_codes ? sc->cbs[c].codes : NULL;
+                v->ndict = sc->cbs[c].has_codes ? sc->cbs[c].ndict : 0;
             } else {
                 sc->src_raw = sc->cbs[c].v.s;
             }
@@ -334,6 +337,9 @@ static vg_err advance(vg_scan *sc, bool *got, vg_diag *d)
         for (int k = 0; k < t->ncols; k++) {
             sc->src[k] = c->b.cols[k];
             sc->src[k].present = c->b.cols[k].present && sc->need[k];
+            sc->src[k].dict = NULL;
+            sc->src[k].codes = NULL;
+            sc->src[k].ndict = 0;
         }
         sc->src_raw = sc->raw && c->b.has_raw ? c->b.raw : NULL;
         sc->src_rows = c->b.nrows;
@@ -403,6 +409,9 @@ static void make_view(vg_scan *sc, uint32_t r0, uint32_t n)
             v->v.b = s->v.b + r0;
         else
             v->v.s = s->v.s + r0;
+        v->dict = s->codes ? s->dict : NULL;
+        v->codes = s->codes ? s->codes + r0 : NULL;
+        v->ndict = s->codes ? s->ndict : 0;
     }
     o->has_raw = sc->raw && sc->src_raw;
     o->raw = o->has_raw ? sc->src_raw + r0 : NULL;

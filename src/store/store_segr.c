@@ -316,6 +316,7 @@ void seg_colbuf_free(seg_colbuf *cb)
     free(cb->valid);
     free(cb->v.i64);
     free(cb->dictv);
+    free(cb->codes);
     memset(cb, 0, sizeof *cb);
 }
 
@@ -375,6 +376,7 @@ vg_err seg_block_decode(const seg_src *src, const seg_meta *m, uint32_t blk, uin
         return vg_diag_set(d, VG_ENOMEM, "%s: out of memory", src->path);
     size_t words = ((size_t)n + 63) / 64;
     memset(cb->valid, 0, words * 8);
+    cb->has_codes = false;
     if (c->enc == ENC_NULL)
         return VG_OK;
     vg_err e = seg_blob_read(src, &c->data, &cb->tmp, &cb->data, d);
@@ -448,10 +450,36 @@ vg_err seg_block_decode(const seg_src *src, const seg_meta *m, uint32_t blk, uin
         width = *(const uint8_t *)p;
         if ((width != 1 && width != 2) || !vg_read_bytes(&r, (size_t)nv * width, &p))
             goto bad;
+        if (c->ndict < 0xFFFF && n > cb->codes_cap) {
+            free(cb->codes);
+            cb->codes = malloc((size_t)n * sizeof *cb->codes);
+            cb->codes_cap = cb->codes ? n : 0;
+        }
+        bool codes = c->ndict < 0xFFFF && cb->codes;
+        cb->has_codes = codes;
+        cb->ndict = c->ndict;
         const uint8_t *q = p;
+        if (vflag == 1 && width == 1) {
+            /* every row valid, one-byte codes: the common case, as a tight loop */
+            uint8_t mx = 0;
+            for (uint32_t i = 0; i < n; i++)
+                mx = q[i] > mx ? q[i] : mx;
+            if (n && mx >= c->ndict)
+                goto bad;
+            for (uint32_t i = 0; i < n; i++)
+                cb->v.s[i] = cb->dictv[q[i]];
+            if (codes)
+                for (uint32_t i = 0; i < n; i++)
+                    cb->codes[i] = q[i];
+            if (r.off != r.n)
+                goto bad;
+            return VG_OK;
+        }
         for (uint32_t i = 0; i < n; i++) {
             if (!vg_bit_get(cb->valid, i)) {
                 cb->v.s[i] = VG_STR_NULL;
+                if (codes)
+                    cb->codes[i] = 0xFFFF;
                 continue;
             }
             uint32_t code = q[0];
@@ -461,6 +489,8 @@ vg_err seg_block_decode(const seg_src *src, const seg_meta *m, uint32_t blk, uin
             if (code >= c->ndict)
                 goto bad;
             cb->v.s[i] = cb->dictv[code];
+            if (codes)
+                cb->codes[i] = (uint16_t)code;
         }
     } else {
         /* lengths first, then bytes: two cursors */
