@@ -95,6 +95,7 @@ check-san:
 check-golden: $(PROGS) $(TOOLS)
 	@tests/golden/run.sh $(BUILD)
 	@tests/golden/run-hunt.py $(BUILD)
+	@HUNT_ARGS="--threads 3 --parallel-min-rows 1" tests/golden/run-hunt.py $(BUILD)
 
 check-integration: $(PROGS) $(TOOLS)
 	@tests/integration/run.sh $(BUILD)

@@ -34,6 +34,8 @@ typedef struct hunt_settings {
     int64_t max_rows;
     int64_t timeout;
     const char *geoip_db;
+    int64_t threads;
+    int64_t par_min_rows;
 } hunt_settings;
 
 #define OFF(f) offsetof(hunt_settings, f)
@@ -57,6 +59,10 @@ static const vg_cfg_def hunt_defs[] = {
       "stop the query after this long" },
     { "geoip-db", VG_CFG_STRING, "", 0, 0, false, OFF(geoip_db),
       "MaxMind database (.mmdb) for geo_info_from_ip_address() (offline queries)" },
+    { "threads", VG_CFG_INT, "0", 0, 64, false, OFF(threads),
+      "offline: scans run in this many parallel parts (0: one per core, at most 8; 1: none)" },
+    { "parallel-min-rows", VG_CFG_INT, "200000", 1, INT64_MAX, false, OFF(par_min_rows),
+      "offline: tables with fewer rows are scanned by one thread" },
 };
 #undef OFF
 
@@ -229,7 +235,8 @@ int cmd_hunt(int argc, char **argv)
         cli_err("hunt", "cannot open %s: %s", s.data, d.msg[0] ? d.msg : vg_strerror(e));
         goto out;
     }
-    vg_kql_opts ko = { .max_rows = (uint64_t)s.max_rows, .timeout_ms = (uint64_t)s.timeout * 1000 };
+    vg_kql_opts ko = { .max_rows = (uint64_t)s.max_rows, .timeout_ms = (uint64_t)s.timeout * 1000,
+                       .threads = (uint32_t)s.threads, .par_min_rows = (uint64_t)s.par_min_rows };
     if (s.geoip_db[0]) {
         int mrc = MMDB_open(s.geoip_db, MMDB_MODE_MMAP, &geo);
         if (mrc != MMDB_SUCCESS) {

@@ -15,6 +15,8 @@
 
 #include "kql/kql_exec.h"
 
+static inline kql_ctx *ectx(kx_evalctx *e) { return e->ctx ? e->ctx : &e->q->ctx; }
+
 static vg_err oom(kx_evalctx *e) { return kx_fail(e->q, (vg_kql_pos){ 0 }, VG_ENOMEM, "out of memory"); }
 
 vg_err kx_vec_col(vg_arena *a, const kx_vec *v, vg_type t, uint32_t n, kql_col *out)
@@ -242,7 +244,7 @@ static kql_val cmp_row(kx_evalctx *e, int op, kql_val a, kql_val b)
 
 static kql_val regex_row(kx_evalctx *e, kql_val a, const kx_vec *pat)
 {
-    kql_regex *re = kql_regex_get(&e->q->ctx, pat->k.u.s);
+    kql_regex *re = kql_regex_get(ectx(e), pat->k.u.s);
     if (!re)
         return kql_null(VG_T_BOOL);
     size_t ov[2];
@@ -343,7 +345,7 @@ static vg_err eval_bin(kx_evalctx *e, const kx_expr *x, kx_vec *out)
             res = arith(e, op, x->type, va, vb);
         kql_col_set(o, r, res);
     }
-    return e->q->ctx.err ? (e->q->err = e->q->ctx.err) : VG_OK;
+    return ectx(e)->err ? kx_seterr(e->q, ectx(e)->err) : VG_OK;
 }
 
 /* Hash set for long `in` lists. */
@@ -470,7 +472,7 @@ static vg_err eval_call(kx_evalctx *e, const kx_expr *x, kx_vec *out)
             return err;
         allk &= av[i].konst;
     }
-    kql_ctx ctx = e->q->ctx;
+    kql_ctx ctx = *ectx(e);
     ctx.arena = e->arena;
     kql_val args[KX_MAX_ARGS];
     /* bin(datetime column, timespan constant): the hot key of time charts,
@@ -507,9 +509,9 @@ static vg_err eval_call(kx_evalctx *e, const kx_expr *x, kx_vec *out)
         out->k = x->fn->fn(&ctx, args, x->n);
         if (out->k.t != x->type)
             out->k = kql_cast(e->arena, out->k, x->type);
-        e->q->ctx.regexes = ctx.regexes;
+        ectx(e)->regexes = ctx.regexes;
         if (ctx.err)
-            return e->q->err = ctx.err;
+            return kx_seterr(e->q, ctx.err);
         return VG_OK;
     }
     if (kql_col_alloc(e->arena, x->type, n, &out->c))
@@ -522,9 +524,9 @@ static vg_err eval_call(kx_evalctx *e, const kx_expr *x, kx_vec *out)
         if (ctx.err)
             break;
     }
-    e->q->ctx.regexes = ctx.regexes;
+    ectx(e)->regexes = ctx.regexes;
     if (ctx.err)
-        return e->q->err = ctx.err;
+        return kx_seterr(e->q, ctx.err);
     return VG_OK;
 }
 

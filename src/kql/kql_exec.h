@@ -151,6 +151,7 @@ struct kx_op {
     vg_arena arena;          /* the current output chunk's data */
     kx_op *child;
     bool serialized;         /* rows have an order (after sort, serialize, top, ...) */
+    kql_ctx *ctx;            /* parallel fragments: the thread's context; NULL = q->ctx */
 };
 
 /* Common setup: arena and links. */
@@ -206,11 +207,18 @@ struct kx_query {
     const kx_need *need;     /* set while planning a join's right side */
     kx_rel **rels;           /* every relation made by kx_rel_new; freed at the end */
     uint32_t nrels, caprels;
+    pthread_mutex_t mu;      /* err and d, when parallel fragments fail at once */
+    uint32_t threads;        /* parallel fragments per scan (1 = none) */
+    uint64_t par_min_rows;   /* fewest table rows for a parallel plan */
+    uint32_t part, nparts;   /* set while planning one fragment: its scan's part */
+    bool part_pending;       /* the next table scan planned takes part/nparts */
 };
 
 /* Fails the query with a message at pos (line:col). Returns VG_EPARSE-ish e. */
 vg_err kx_fail(kx_query *q, vg_kql_pos pos, vg_err e, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Records e as the query's error (first one wins; thread-safe) and returns it. */
+vg_err kx_seterr(kx_query *q, vg_err e);
 /* VG_ELIMIT when the deadline passed, the memory cap is exceeded or the
  * query was cancelled. Called by operators once per chunk. */
 vg_err kx_check(kx_query *q);
@@ -259,6 +267,7 @@ struct kx_rowwin {
 /* kql_eval.c */
 typedef struct kx_evalctx {
     kx_query *q;
+    kql_ctx *ctx;             /* functions' context (regex cache); NULL = q->ctx */
     vg_arena *arena;          /* where results go */
     const kx_chunk *in;
     const kx_chunk *right;    /* join: the right row chunk (unused in v1) */
@@ -304,6 +313,14 @@ kx_op *kx_op_take(kx_query *q, kx_op *child, uint64_t n);
 kx_op *kx_op_count(kx_query *q, kx_op *child, vg_str name);
 kx_op *kx_op_sort(kx_query *q, kx_op *child, kx_expr **keys, const int *flags, uint32_t nkeys,
                   uint64_t limit);
+/* Parallel summarize: reads a summarize operator's whole input into its
+ * groups (the part each thread does), and folds src's groups into dst with
+ * the aggregations' merge functions (after the threads are joined). */
+vg_err kx_agg_consume_all(kx_op *op);
+vg_err kx_agg_absorb(kx_op *dst, kx_op *src);
+/* Runs n summarize fragments (each over its own part of a scan) on n
+ * threads, then merges them; emits like frags[0]. */
+kx_op *kx_op_par_agg(kx_query *q, kx_op **frags, uint32_t n);
 kx_op *kx_op_distinct(kx_query *q, kx_op *child, kx_expr **keys, const kx_schema *sch);
 kx_op *kx_op_union(kx_query *q, kx_op **kids, uint32_t n, const kx_schema *sch, int **maps,
                    vg_str source_col, vg_str *source_names);

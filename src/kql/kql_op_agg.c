@@ -35,6 +35,7 @@ typedef struct agg_op {
     uint32_t *table;        /* group index + 1; 0 = empty */
     uint64_t tmask;
     bool done;
+    bool consumed;          /* the input was read whole (kx_agg_consume_all) */
     uint64_t emitted;
     kx_chunk mchunk, out;
 } agg_op;
@@ -138,7 +139,7 @@ static vg_err consume(agg_op *s, const kx_chunk *in)
 {
     kx_query *q = s->op.q;
     vg_arena_reset(&s->scratch);
-    kx_evalctx ec = { .q = q, .arena = &s->scratch, .in = in };
+    kx_evalctx ec = { .q = q, .ctx = s->op.ctx, .arena = &s->scratch, .in = in };
     kx_vec kv[KX_MAX_ARGS];
     for (uint32_t k = 0; k < s->nkeys; k++) {
         vg_err e = kx_eval(&ec, s->keys[k], &kv[k]);
@@ -285,21 +286,68 @@ static vg_err consume(agg_op *s, const kx_chunk *in)
     return VG_OK;
 }
 
+static vg_err agg_next(kx_op *op, kx_chunk **out);
+
+vg_err kx_agg_consume_all(kx_op *op)
+{
+    agg_op *s = (agg_op *)op;
+    kx_query *q = op->q;
+    if (op->next != agg_next)
+        return kx_fail(q, (vg_kql_pos){ 0 }, VG_EINVAL, "internal: not a summarize");
+    while (!s->consumed) {
+        kx_chunk *in;
+        vg_err e = op->child->next(op->child, &in);
+        if (e == VG_EEOF)
+            break;
+        if (e)
+            return e;
+        if ((e = consume(s, in)) || (e = kx_check(q)))
+            return e;
+    }
+    s->consumed = true;
+    return VG_OK;
+}
+
+vg_err kx_agg_absorb(kx_op *dst_op, kx_op *src_op)
+{
+    agg_op *d = (agg_op *)dst_op, *s = (agg_op *)src_op;
+    kx_query *q = dst_op->q;
+    for (uint64_t gi = 0; gi < s->ngroups; gi++) {
+        const group *sg = &s->groups[gi];
+        group *g = NULL;
+        if (d->table)
+            for (uint64_t i = sg->hash & d->tmask; d->table[i]; i = (i + 1) & d->tmask) {
+                group *c = &d->groups[d->table[i] - 1];
+                if (c->hash != sg->hash)
+                    continue;
+                bool eq = true;
+                for (uint32_t k = 0; k < d->nkeys && eq; k++)
+                    eq = key_eq(c->keys[k], sg->keys[k]);
+                if (eq) {
+                    g = c;
+                    break;
+                }
+            }
+        if (!g && !(g = new_group(d, sg->hash, sg->keys)))
+            return q->err ? q->err : kx_fail(q, (vg_kql_pos){ 0 }, VG_ENOMEM, "out of memory");
+        for (uint32_t a = 0; a < d->aggs->n; a++) {
+            const kql_agg_def *def = d->aggs->calls[a].def;
+            if (!def->merge)
+                return kx_fail(q, (vg_kql_pos){ 0 }, VG_EUNSUPPORTED, "%s() cannot be merged", def->name);
+            def->merge(&d->garena, g->states[a], sg->states[a]);
+        }
+    }
+    return kx_check(q);
+}
+
 static vg_err agg_next(kx_op *op, kx_chunk **out)
 {
     agg_op *s = (agg_op *)op;
     kx_query *q = op->q;
     if (!s->done) {
-        for (;;) {
-            kx_chunk *in;
-            vg_err e = op->child->next(op->child, &in);
-            if (e == VG_EEOF)
-                break;
-            if (e)
-                return e;
-            if ((e = consume(s, in)) || (e = kx_check(q)))
-                return e;
-        }
+        vg_err e = kx_agg_consume_all(op);
+        if (e)
+            return e;
         s->done = true;
         if (s->nkeys == 0 && s->ngroups == 0 && !new_group(s, 0, NULL))
             return q->err ? q->err : VG_ENOMEM;

@@ -133,7 +133,7 @@ static vg_err scan_next(kx_op *op, kx_chunk **out)
             break;
     }
     vg_arena_reset(&op->arena);
-    q->rows_scanned += b->nrows;
+    __atomic_add_fetch(&q->rows_scanned, b->nrows, __ATOMIC_RELAXED);
     s->out.n = b->nrows;
     for (uint32_t c = 0; c < s->t->ncols; c++) {
         kql_col *o = &s->out.cols[c];
@@ -215,14 +215,18 @@ kx_op *kx_op_scan(kx_query *q, const vg_table_def *t, const vg_scan_spec *spec, 
     s->cols = vg_arena_alloc(q->a, t->ncols * sizeof(bool));
     if (!s->op.sch.names || !s->op.sch.types || !s->out.cols || !s->nullcols || !s->cols)
         return NULL;
+    /* all-null stand-ins (columns not projected, or absent from a segment)
+     * share one zeroed region: nothing writes into a scan's columns */
+    void *zero = vg_arena_zalloc(q->a, (size_t)VG_BATCH_ROWS * sizeof(vg_str));
+    uint64_t *zvalid = vg_arena_zalloc(q->a, VG_BATCH_ROWS / 8 + 8);
+    if (!zero || !zvalid)
+        return NULL;
     for (uint32_t c = 0; c < t->ncols; c++) {
         s->op.sch.names[c] = vg_str_c(t->cols[c].name);
         s->op.sch.types[c] = t->cols[c].type;
         s->cols[c] = cols ? cols[c] : true;
-        /* all-null stand-ins: for columns not projected, and for projected
-         * ones a segment does not hold */
-        if (kql_col_alloc(q->a, t->cols[c].type, VG_BATCH_ROWS, &s->nullcols[c]))
-            return NULL;
+        s->nullcols[c] = (kql_col){ .type = t->cols[c].type, .n = VG_BATCH_ROWS, .valid = zvalid };
+        s->nullcols[c].v.i64 = zero;
     }
     s->spec = *spec;
     s->spec.table = t;
@@ -283,7 +287,7 @@ static vg_err filter_next(kx_op *op, kx_chunk **out)
         if (e)
             return e;
         vg_arena_reset(&op->arena);
-        kx_evalctx ec = { .q = op->q, .arena = &op->arena, .in = in };
+        kx_evalctx ec = { .q = op->q, .ctx = op->ctx, .arena = &op->arena, .in = in };
         uint32_t nsel;
         if ((e = kx_eval_sel(&ec, f->pred, f->sel, &nsel)))
             return e;
@@ -343,8 +347,8 @@ static vg_err project_next(kx_op *op, kx_chunk **out)
     if (e)
         return e;
     vg_arena_reset(&op->arena);
-    kx_evalctx ec = { .q = op->q, .arena = &op->arena, .in = in, .row_base = p->rows,
-                      .win = p->winp };
+    kx_evalctx ec = { .q = op->q, .ctx = op->ctx, .arena = &op->arena, .in = in,
+                      .row_base = p->rows, .win = p->winp };
     p->out.n = in->n;
     for (uint32_t c = 0; c < op->sch.n; c++) {
         kx_vec v;

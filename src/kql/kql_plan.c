@@ -233,10 +233,99 @@ static void pushdown(kx_query *q, const kx_expr *x, const vg_table_def *t, vg_sc
     }
 }
 
+static kx_op *plan_table_pipe(kx_query *q, kx_scope *sc, const vg_table_def *t,
+                              const vg_kql_node *const *ops, uint32_t nops);
+
+/* `T | where/extend/project ... | summarize` (or `| count`): n fragments,
+ * each over every n-th segment, run on n threads (kql_op_par.c). NULL with
+ * no error when the pipeline does not have that shape. */
+static kx_op *plan_parallel(kx_query *q, kx_scope *sc, const vg_table_def *t,
+                            const vg_kql_node *const *ops, uint32_t nops)
+{
+    uint32_t i = 0;
+    while (i < nops && (ops[i]->kind == VG_KQL_WHERE || ops[i]->kind == VG_KQL_EXTEND ||
+                        ops[i]->kind == VG_KQL_PROJECT))
+        i++;
+    if (i >= nops || (ops[i]->kind != VG_KQL_SUMMARIZE && ops[i]->kind != VG_KQL_COUNT))
+        return NULL;
+    if (vg_store_table_rows(q->store, t) < q->par_min_rows)   /* threads cost more below */
+        return NULL;
+    const vg_kql_node **fops = vg_arena_alloc(q->a, (i + 1) * sizeof *fops);
+    if (!fops)
+        return NULL;
+    memcpy(fops, ops, i * sizeof *fops);
+    fops[i] = ops[i];
+    if (ops[i]->kind == VG_KQL_COUNT) {
+        /* count → summarize Count = count() (merges like any aggregation) */
+        const vg_kql_node *c = ops[i];
+        vg_kql_node *call = vg_arena_zalloc(q->a, sizeof *call);
+        vg_kql_node *name = vg_arena_zalloc(q->a, sizeof *name);
+        vg_kql_node *as = vg_arena_zalloc(q->a, sizeof *as);
+        vg_kql_node *list = vg_arena_zalloc(q->a, sizeof *list);
+        vg_kql_node *none = vg_arena_zalloc(q->a, sizeof *none);
+        vg_kql_node *sum = vg_arena_zalloc(q->a, sizeof *sum);
+        const vg_kql_node **ak = vg_arena_alloc(q->a, 2 * sizeof *ak);
+        const vg_kql_node **lk = vg_arena_alloc(q->a, sizeof *lk);
+        const vg_kql_node **sk = vg_arena_alloc(q->a, 3 * sizeof *sk);
+        if (!call || !name || !as || !list || !none || !sum || !ak || !lk || !sk)
+            return NULL;
+        *call = (vg_kql_node){ .kind = VG_KQL_CALL, .pos = c->pos, .name = vg_str_c("count") };
+        *name = (vg_kql_node){ .kind = VG_KQL_NAME, .pos = c->pos,
+                               .name = c->name.n ? c->name : vg_str_c("Count") };
+        ak[0] = name;
+        ak[1] = call;
+        *as = (vg_kql_node){ .kind = VG_KQL_ASSIGN, .pos = c->pos, .n = 2, .kids = ak };
+        lk[0] = as;
+        *list = (vg_kql_node){ .kind = VG_KQL_LIST, .pos = c->pos, .n = 1, .kids = lk };
+        *none = (vg_kql_node){ .kind = VG_KQL_LIST, .pos = c->pos };
+        sk[0] = none;
+        sk[1] = list;
+        sk[2] = none;
+        *sum = (vg_kql_node){ .kind = VG_KQL_SUMMARIZE, .pos = c->pos, .n = 3, .kids = sk };
+        fops[i] = sum;
+    }
+    uint32_t n = q->threads;
+    kx_op **frags = vg_arena_zalloc(q->a, n * sizeof *frags);
+    if (!frags)
+        return NULL;
+    for (uint32_t k = 0; k < n; k++) {
+        q->part = k;
+        q->nparts = n;
+        q->part_pending = true;
+        frags[k] = plan_table_pipe(q, sc, t, fops, i + 1);
+        q->part_pending = false;
+        if (!frags[k]) {
+            for (uint32_t j = 0; j < k; j++)
+                kx_op_close(frags[j]);
+            if (!q->err)
+                kx_fail(q, ops[i]->pos, VG_ENOMEM, "out of memory");
+            return NULL;
+        }
+    }
+    kx_op *par = kx_op_par_agg(q, frags, n);
+    if (!par) {
+        for (uint32_t j = 0; j < n; j++)
+            kx_op_close(frags[j]);
+        kx_fail(q, ops[i]->pos, VG_ENOMEM, "out of memory");
+        return NULL;
+    }
+    return plan_pipes(q, sc, par, ops + i + 1, nops - i - 1);
+}
+
 /* Plans `table | ops...` with pushdown. */
 static kx_op *plan_table_pipe(kx_query *q, kx_scope *sc, const vg_table_def *t,
                               const vg_kql_node *const *ops, uint32_t nops)
 {
+    uint32_t part = 0, nparts = 0;
+    if (q->part_pending) {
+        part = q->part;
+        nparts = q->nparts;
+        q->part_pending = false;   /* scans planned inside (sub-queries) read everything */
+    } else if (q->threads > 1 && q->store) {
+        kx_op *par = plan_parallel(q, sc, t, ops, nops);
+        if (par || q->err)
+            return par;
+    }
     bool *cols = vg_arena_zalloc(q->a, t->ncols * sizeof(bool));
     if (!cols)
         return NULL;
@@ -273,6 +362,8 @@ static kx_op *plan_table_pipe(kx_query *q, kx_scope *sc, const vg_table_def *t,
     }
     sp.preds = preds;
     sp.npreds = np;
+    sp.part = part;
+    sp.nparts = nparts;
     kx_op *op = kx_op_scan(q, t, &sp, cols);
     if (!op)
         return NULL;

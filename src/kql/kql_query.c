@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/vg_time.h"
 #include "kql/kql_exec.h"
@@ -27,27 +28,41 @@ struct vg_kql_result {
 
 vg_err kx_fail(kx_query *q, vg_kql_pos pos, vg_err e, const char *fmt, ...)
 {
-    if (q->err)
-        return q->err;
     char msg[VG_DIAG_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (pos.line)
-        vg_diag_set(q->d, e, "line %u, column %u: %s", pos.line, pos.col, msg);
-    else
-        vg_diag_set(q->d, e, "%s", msg);
-    q->err = e;
-    return e;
+    pthread_mutex_lock(&q->mu);
+    vg_err was = __atomic_load_n(&q->err, __ATOMIC_ACQUIRE);
+    if (!was) {
+        if (pos.line)
+            vg_diag_set(q->d, e, "line %u, column %u: %s", pos.line, pos.col, msg);
+        else
+            vg_diag_set(q->d, e, "%s", msg);
+        __atomic_store_n(&q->err, e, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return was ? was : e;
+}
+
+vg_err kx_seterr(kx_query *q, vg_err e)
+{
+    pthread_mutex_lock(&q->mu);
+    vg_err was = __atomic_load_n(&q->err, __ATOMIC_ACQUIRE);
+    if (!was)
+        __atomic_store_n(&q->err, e, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&q->mu);
+    return was ? was : e;
 }
 
 vg_err kx_check(kx_query *q)
 {
-    if (q->err)
-        return q->err;
+    vg_err e = __atomic_load_n(&q->err, __ATOMIC_ACQUIRE);
+    if (e)
+        return e;
     if (q->ctx.err)
-        return q->err = q->ctx.err;
+        return kx_seterr(q, q->ctx.err);
     if (q->cancel && *q->cancel)
         return kx_fail(q, (vg_kql_pos){ 0 }, VG_ELIMIT, "the query was cancelled");
     if (q->deadline_ns && vg_mono_ns() > q->deadline_ns)
@@ -58,8 +73,8 @@ vg_err kx_check(kx_query *q)
 
 vg_err kx_charge(kx_query *q, size_t n)
 {
-    q->mem_used += n;
-    if (q->mem_cap && q->mem_used > q->mem_cap)
+    size_t used = __atomic_add_fetch(&q->mem_used, n, __ATOMIC_RELAXED);
+    if (q->mem_cap && used > q->mem_cap)
         return kx_fail(q, (vg_kql_pos){ 0 }, VG_ELIMIT,
                        "the query needs more than its memory limit (%zu MiB); "
                        "filter or summarize earlier",
@@ -439,6 +454,10 @@ vg_err vg_kql_run(struct vg_store *store, vg_str query, const vg_kql_opts *opts,
     vg_arena_init(&r->a, 256 << 10, o.max_memory);
 
     kx_query q = { .a = &r->a, .store = store, .d = d };
+    pthread_mutex_init(&q.mu, NULL);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    q.threads = o.threads ? (o.threads > 64 ? 64 : o.threads) : ncpu < 1 ? 1 : ncpu > 8 ? 8 : (uint32_t)ncpu;
+    q.par_min_rows = o.par_min_rows ? o.par_min_rows : 200000;
     q.ctx.arena = &r->a;
     q.ctx.now = o.now ? o.now : vg_time_now();
     q.ctx.diag = d;
@@ -477,6 +496,7 @@ vg_err vg_kql_run(struct vg_store *store, vg_str query, const vg_kql_opts *opts,
     for (uint32_t i = 0; i < q.nrels; i++)
         kx_rel_free(q.rels[i]);
     kql_ctx_free_regexes(&q.ctx);
+    pthread_mutex_destroy(&q.mu);
     if (!e && q.err)
         e = q.err;
     if (e) {

@@ -266,6 +266,8 @@ typedef struct vg_kql_opts {
     int64_t now;               /* now() in vg_time ticks; 0 = the clock */
     void *geo;                 /* MMDB_s * for geo_info_from_ip_address, or NULL */
     int *cancel;               /* when non-NULL and set non-zero, the query stops (VG_ELIMIT) */
+    uint32_t threads;          /* scans split into this many parallel parts (0 = the cores, at most 8) */
+    uint64_t par_min_rows;     /* fewest table rows for a parallel plan (0 = 200,000) */
 } vg_kql_opts;
 
 typedef struct vg_kql_stats {

@@ -30,6 +30,7 @@ struct vg_scan {
     int ncols;
     bool *proj, *need;
     bool raw, exact, ranged;
+    uint32_t part, nparts;     /* parallel scans: this one reads segments i % nparts == part */
     vg_time tmin, tmax;
     pred_rt *preds;
     size_t npreds;
@@ -116,6 +117,8 @@ vg_err vg_scan_open(vg_store *s, const vg_scan_spec *spec, vg_scan **out, vg_dia
     sc->ncols = t->ncols;
     sc->raw = spec->raw;
     sc->exact = spec->exact;
+    sc->part = spec->nparts > 1 ? spec->part % spec->nparts : 0;
+    sc->nparts = spec->nparts > 1 ? spec->nparts : 1;
     sc->tmin = spec->tmin;
     sc->tmax = spec->tmax;
     sc->ranged = t->ts_col >= 0 && (spec->tmin != INT64_MIN || spec->tmax != INT64_MAX);
@@ -257,6 +260,10 @@ static vg_err advance(vg_scan *sc, bool *got, vg_diag *d)
     while (sc->seg_i < sc->nsegs) {
         st_seg *g = sc->segs[sc->seg_i];
         const seg_meta *m = g->m;
+        if (!sc->seg_started && sc->seg_i % sc->nparts != sc->part) {
+            sc->seg_i++;   /* another part's segment */
+            continue;
+        }
         if (!sc->seg_started) {
             sc->seg_started = true;
             sc->blk = 0;
@@ -328,7 +335,7 @@ static vg_err advance(vg_scan *sc, bool *got, vg_diag *d)
         *got = true;
         return VG_OK;
     }
-    while (sc->tail_i < sc->ntail) {
+    while (sc->part == 0 && sc->tail_i < sc->ntail) {
         const st_chunk *c = sc->tail[sc->tail_i++];
         if (!c->b.nrows)
             continue;

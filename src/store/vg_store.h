@@ -114,6 +114,10 @@ typedef struct vg_scan_spec {
     const vg_scan_pred *preds; /* conjunctive; used for pruning */
     size_t npreds;
     bool exact;                /* also filter rows by preds and range (else superset) */
+    /* Parallel scans: with nparts > 1 this scan reads only the segments whose
+     * index is part modulo nparts, and the in-memory tail only when part is 0,
+     * so nparts scans with parts 0..nparts-1 read every row exactly once. */
+    uint32_t part, nparts;
 } vg_scan_spec;
 
 typedef struct vg_scan_stats {

@@ -143,7 +143,8 @@ def run_case(vigil, datadir, name):
         first = fh.readline().strip()
     ordered = first.replace(" ", "") == "//ordered"
     try:
-        p = subprocess.run([vigil, "hunt", "--data", datadir, "--format", "json", "--schema", "-f", kql],
+        p = subprocess.run([vigil, "hunt", "--data", datadir, "--format", "json", "--schema"] +
+                           os.environ.get("HUNT_ARGS", "").split() + ["-f", kql],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         return "  timed out after %ds" % TIMEOUT

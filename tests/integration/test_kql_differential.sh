@@ -13,4 +13,13 @@ rc=$?
 printf '%s\n' "$out" | sed 's/^/  /' | tail -40
 expect_eq "differential_sql.py exit status" 0 "$rc"
 expect_match "differential summary line" '^differential: [0-9]+ queries, 0 mismatches' "$out"
+# the parallel plans (scans split over threads, partial aggregates merged):
+# every query alone, so that none hides inside a union
+out=$(DIFF_TMP=$T DIFF_QUERIES=${DIFF_PAR_QUERIES:-150} DIFF_BATCH=1 \
+      DIFF_HUNT_ARGS="--threads 3 --parallel-min-rows 1" \
+      python3 "$(dirname "$0")/../kql/differential_sql.py" "$BUILD" 2>&1)
+rc=$?
+printf '%s\n' "$out" | sed 's/^/  /' | tail -20
+expect_eq "differential_sql.py (parallel) exit status" 0 "$rc"
+expect_match "differential summary line (parallel)" '^differential: [0-9]+ queries, 0 mismatches' "$out"
 finish

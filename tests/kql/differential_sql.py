@@ -10,7 +10,8 @@ sqlite3, and compares the answers as multisets of rows (numbers normalized).
 
 Environment: DIFF_QUERIES (default 400: ~45 s on a loaded 2-core machine;
 2000 take ~3.5 min), DIFF_SEED (default 1),
-DIFF_BATCH (queries per `vigil hunt` call, default 40), DIFF_TMP (parent of
+DIFF_BATCH (queries per `vigil hunt` call, default 40), DIFF_HUNT_ARGS (more
+`vigil hunt` options, e.g. "--threads 2 --parallel-min-rows 1"), DIFF_TMP (parent of
 the temporary directory), KEEP_TMP=1 keeps the temporary directory.
 
 Batching: a `vigil hunt` process costs ~0.1-0.3 s, so queries are run
@@ -118,8 +119,9 @@ class Env:
         qf = os.path.join(self.tmp, "q.kql")
         with open(qf, "w") as f:
             f.write(query)
+        extra = os.environ.get("DIFF_HUNT_ARGS", "").split()
         r = run([self.vigil, "hunt", "--data", self.data, "--format", "json",
-                 "--max-rows", "100000000", "-f", qf])
+                 "--max-rows", "100000000"] + extra + ["-f", qf])
         if r.returncode:
             return None, r.stderr.strip() or ("exit %d" % r.returncode)
         return [json.loads(l) for l in r.stdout.splitlines() if l.strip()], None
