@@ -152,6 +152,7 @@ struct kx_op {
     kx_op *child;
     bool serialized;         /* rows have an order (after sort, serialize, top, ...) */
     kql_ctx *ctx;            /* parallel fragments: the thread's context; NULL = q->ctx */
+    bool closed;             /* kx_op_close ran (it may be called twice) */
 };
 
 /* Common setup: arena and links. */

@@ -631,10 +631,17 @@ kx_op *kx_plan_pipes(kx_query *q, kx_scope *sc, kx_op *src, const vg_kql_node *c
         /* sort | take N  → a bounded top N */
         if (ops[i]->kind == VG_KQL_SORT && i + 1 < nops && ops[i + 1]->kind == VG_KQL_TAKE) {
             uint64_t k;
-            if (const_count(q, sc, ops[i + 1]->kids[0], &k))
+            if (const_count(q, sc, ops[i + 1]->kids[0], &k)) {
+                kx_op_close(op);
                 return NULL;
+            }
             if (k) {
-                op = plan_sort(q, sc, op, ops[i]->kids, ops[i]->n, k);
+                kx_op *sorted = plan_sort(q, sc, op, ops[i]->kids, ops[i]->n, k);
+                if (!sorted) {
+                    kx_op_close(op);
+                    return NULL;
+                }
+                op = sorted;
                 i++;
                 continue;
             }
@@ -658,6 +665,7 @@ kx_op *kx_plan_pipes(kx_query *q, kx_scope *sc, kx_op *src, const vg_kql_node *c
         if (!next) {
             if (!q->err)
                 kx_fail(q, ops[i]->pos, VG_ENOMEM, "out of memory");
+            kx_op_close(op);   /* the operators planned so far (their arenas) */
             return NULL;
         }
         op = next;

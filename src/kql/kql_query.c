@@ -252,8 +252,9 @@ void kx_op_init(kx_query *q, kx_op *op, kx_op *child)
 
 void kx_op_close(kx_op *op)
 {
-    if (!op)
+    if (!op || op->closed)
         return;
+    op->closed = true;   /* planners may close a chain that an operator already closed */
     if (op->close)
         op->close(op);
     if (op->child)
