@@ -8,7 +8,7 @@
  * Limits, as Defender's API has them: results capped at 100,000 rows (a
  * smaller "MaxRows" may be asked for) with an explicit truncation flag, a
  * per-query timeout and memory cap, and at most --hunt-concurrency queries
- * at once (others get 429), so hunting cannot starve
+ * at once (others get 429 with Retry-After: 1), so hunting cannot starve
  * ingestion or take the server down. `?format=ndjson|ndjson-schema|csv|table`
  * returns the other renderings (used by `vigil hunt --server`).
  */
@@ -86,6 +86,7 @@ static void hunt(vg_req *rq, vg_kql_format deflt)
     }
     if (atomic_fetch_add(&running, 1) >= cfg->hunt_concurrency) {
         atomic_fetch_sub(&running, 1);
+        rq->retry_after = "1";
         vg_req_json_error(rq, 429, "too many hunting queries are running (at most %lld at once); "
                                    "retry shortly", (long long)cfg->hunt_concurrency);
         goto out;

@@ -195,6 +195,7 @@ struct vg_req {
     vg_buf out;
     const char *content_type;
     const char *allow;         /* Allow header for 405 */
+    const char *retry_after;   /* Retry-After header (seconds), e.g. for 429 */
     const char *route;         /* the route's path, for logs */
     vg_handler_fn handler;
     bool answered;             /* a response is queued */
