@@ -1,12 +1,13 @@
 /*
  * kql_fn.c - the registry of KQL scalar functions: the union of the tables
- * of kql_fn_str.c, kql_fn_time.c and kql_fn_misc.c, plus Kusto's aliases
+ * of kql_fn_str.c, kql_fn_time.c, kql_fn_misc.c, kql_fn_net.c and
+ * kql_fn_dyn.c, plus Kusto's aliases
  * (iif = iff, toreal = todouble, floor = bin, pack = bag_pack, ...).
  *
  * The index is built once (pthread_once) into a static array of pointers
  * sorted by name; lookups are a binary search. An alias is a copy of its
  * target's row under the alias name. When two tables define the same name,
- * the first (strings, then time, then misc) wins: the index never holds
+ * the first (strings, then time, misc, net, dyn) wins: the index never holds
  * duplicates.
  */
 #include <pthread.h>
@@ -96,6 +97,8 @@ static void build_index(void)
     add_table(kql_fn_str_defs, kql_fn_str_ndefs);
     add_table(kql_fn_time_defs, kql_fn_time_ndefs);
     add_table(kql_fn_misc_defs, kql_fn_misc_ndefs);
+    add_table(kql_fn_net_defs, kql_fn_net_ndefs);
+    add_table(kql_fn_dyn_defs, kql_fn_dyn_ndefs);
     sort_unique();
     /* aliases whose name is free and whose target exists (some targets are
      * optional: the alias table lists both spellings where Kusto has two) */

@@ -10,73 +10,19 @@
  * (Kusto's 7d bins start on Mondays, startofweek() on Sundays).
  *
  * Every function returns a null of its type on null or out-of-range input
- * (outside years 0001..9999) rather than failing the query.
+ * (outside years 0001..9999) rather than failing the query. The argument
+ * getters and the signature checker are shared (kql_fn_int.h).
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "kql/kql_val.h"
+#include "kql/kql_fn_int.h"
 
 /* Longest format string honoured by format_datetime/format_timespan. */
 #define KQL_FMT_MAX 256
 
 /* ---- argument helpers ---- */
-
-static bool get_i64(kql_val v, int64_t *o)
-{
-    if (v.null)
-        return false;
-    switch (v.t) {
-    case VG_T_INT: case VG_T_LONG: case VG_T_BOOL:
-        *o = v.u.i;
-        return true;
-    case VG_T_REAL:
-        if (!isfinite(v.u.r) || v.u.r >= 9.2e18 || v.u.r <= -9.2e18)
-            return false;
-        *o = (int64_t)v.u.r;
-        return true;
-    case VG_T_DYNAMIC: {
-        kql_val s = kql_dyn_scalar(v.u.d);
-        return s.t != VG_T_DYNAMIC && get_i64(s, o);
-    }
-    default:
-        return false;
-    }
-}
-
-static bool get_real(kql_val v, double *o)
-{
-    if (v.null)
-        return false;
-    switch (v.t) {
-    case VG_T_INT: case VG_T_LONG:
-        *o = (double)v.u.i;
-        return true;
-    case VG_T_REAL:
-        *o = v.u.r;
-        return true;
-    case VG_T_DYNAMIC: {
-        kql_val s = kql_dyn_scalar(v.u.d);
-        return s.t != VG_T_DYNAMIC && get_real(s, o);
-    }
-    default:
-        return false;
-    }
-}
-
-static bool get_str(kql_val v, vg_str *o)
-{
-    if (v.t == VG_T_STRING) {
-        *o = v.u.s;
-        return true;
-    }
-    if (v.t == VG_T_DYNAMIC && !v.null && v.u.d->kind == VG_JSON_STRING) {
-        *o = v.u.d->str;
-        return true;
-    }
-    return false;
-}
 
 static bool in_range(vg_time t) { return t >= VG_TIME_MIN && t <= VG_TIME_MAX; }
 
@@ -89,7 +35,7 @@ static bool get_dt(kql_val v, vg_time *o)
         return in_range(*o);
     }
     vg_str s;
-    if (get_str(v, &s))
+    if (kql_arg_str(v, &s))
         return vg_time_parse_iso(vg_str_trim(s), o) == VG_OK && in_range(*o);
     return false;
 }
@@ -247,7 +193,7 @@ static bool get_span_ticks(kql_val v, int64_t *o)
 {
     if (v.t == VG_T_TIMESPAN)
         return get_ts(v, o);
-    return get_i64(v, o);
+    return kql_arg_i64(v, o);
 }
 
 static kql_val bin_impl(kql_val v, kql_val r, kql_val *fixed)
@@ -274,16 +220,16 @@ static kql_val bin_impl(kql_val v, kql_val r, kql_val *fixed)
                 (fixed && fixed->t == VG_T_REAL);
     if (real) {
         double x, size, origin = 0;
-        if (!get_real(v, &x) || !get_real(r, &size) || !(size > 0))
+        if (!kql_arg_real(v, &x) || !kql_arg_real(r, &size) || !(size > 0))
             return kql_null(VG_T_REAL);
-        if (fixed && !get_real(*fixed, &origin))
+        if (fixed && !kql_arg_real(*fixed, &origin))
             return kql_null(VG_T_REAL);
         return kql_real(floor((x - origin) / size) * size + origin);
     }
     int64_t x, size, origin = 0;
-    if (!get_i64(v, &x) || !get_i64(r, &size) || size <= 0)
+    if (!kql_arg_i64(v, &x) || !kql_arg_i64(r, &size) || size <= 0)
         return kql_null(VG_T_LONG);
-    if (fixed && !get_i64(*fixed, &origin))
+    if (fixed && !kql_arg_i64(*fixed, &origin))
         return kql_null(VG_T_LONG);
     int64_t off, res;
     if (__builtin_sub_overflow(x, origin, &off))
@@ -343,7 +289,7 @@ static kql_val start_end(const kql_val *a, uint32_t n, period p, bool end)
 {
     vg_time t, r;
     int64_t off = 0;
-    if (!get_dt(a[0], &t) || (n > 1 && !get_i64(a[1], &off)))
+    if (!get_dt(a[0], &t) || (n > 1 && !kql_arg_i64(a[1], &off)))
         return kql_null(VG_T_DATETIME);
     if (!end)
         return start_of(t, p, off, &r) ? kql_datetime(r) : kql_null(VG_T_DATETIME);
@@ -394,7 +340,7 @@ static part parse_part(kql_val v)
         { "microsecond", PART_US }, { "nanosecond", PART_NS },
     };
     vg_str s;
-    if (!get_str(v, &s))
+    if (!kql_arg_str(v, &s))
         return PART_BAD;
     s = vg_str_trim(s);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -472,7 +418,7 @@ static kql_val fn_datetime_add(kql_ctx *ctx, const kql_val *a, uint32_t n)
     part p = parse_part(a[0]);
     int64_t amount;
     vg_time t;
-    if (p == PART_BAD || p == PART_DAYOFYEAR || !get_i64(a[1], &amount) || !get_dt(a[2], &t))
+    if (p == PART_BAD || p == PART_DAYOFYEAR || !kql_arg_i64(a[1], &amount) || !get_dt(a[2], &t))
         return kql_null(VG_T_DATETIME);
     if (p == PART_YEAR || p == PART_QUARTER || p == PART_MONTH) {
         int64_t months = p == PART_YEAR ? 12 : p == PART_QUARTER ? 3 : 1;
@@ -619,7 +565,7 @@ static kql_val fn_format_datetime(kql_ctx *ctx, const kql_val *a, uint32_t n)
 {
     vg_time t;
     vg_str f;
-    if (!get_dt(a[0], &t) || !get_str(a[1], &f) || f.n > KQL_FMT_MAX)
+    if (!get_dt(a[0], &t) || !kql_arg_str(a[1], &f) || f.n > KQL_FMT_MAX)
         return kql_null(VG_T_STRING);
     vg_buf b;
     vg_buf_init(&b, 4096);
@@ -631,7 +577,7 @@ static kql_val fn_format_timespan(kql_ctx *ctx, const kql_val *a, uint32_t n)
 {
     int64_t ts;
     vg_str f;
-    if (!get_ts(a[0], &ts) || !get_str(a[1], &f) || f.n > KQL_FMT_MAX)
+    if (!get_ts(a[0], &ts) || !kql_arg_str(a[1], &f) || f.n > KQL_FMT_MAX)
         return kql_null(VG_T_STRING);
     vg_buf b;
     vg_buf_init(&b, 4096);
@@ -666,9 +612,9 @@ static kql_val fn_make_datetime(kql_ctx *ctx, const kql_val *a, uint32_t n)
     int64_t p[5] = { 0, 0, 0, 0, 0 };
     double sec = 0;
     for (uint32_t i = 0; i < n && i < 5; i++)
-        if (!get_i64(a[i], &p[i]))
+        if (!kql_arg_i64(a[i], &p[i]))
             return kql_null(VG_T_DATETIME);
-    if (n > 5 && !get_real(a[5], &sec))
+    if (n > 5 && !kql_arg_real(a[5], &sec))
         return kql_null(VG_T_DATETIME);
     if (p[0] < 1 || p[0] > 9999 || p[1] < 1 || p[1] > 12 || p[2] < 1 ||
         p[2] > month_days((int)p[0], (int)p[1]) || p[3] < 0 || p[3] > 23 || p[4] < 0 || p[4] > 59 ||
@@ -684,7 +630,7 @@ static kql_val fn_make_timespan(kql_ctx *ctx, const kql_val *a, uint32_t n)
     /* make_timespan(hour, minute[, second]) or (day, hour, minute, second) */
     double p[4] = { 0, 0, 0, 0 };
     for (uint32_t i = 0; i < n && i < 4; i++)
-        if (!get_real(a[i], &p[i]))
+        if (!kql_arg_real(a[i], &p[i]))
             return kql_null(VG_T_TIMESPAN);
     double secs;
     if (n == 4)
@@ -711,7 +657,7 @@ static kql_val unix_to_dt(kql_val v, double ticks_per_unit)
         }
         return dt_or_null(floor_div(v.u.i, (int64_t)(1 / ticks_per_unit + 0.5)));
     }
-    if (!get_real(v, &x))
+    if (!kql_arg_real(v, &x))
         return kql_null(VG_T_DATETIME);
     double t = x * ticks_per_unit;
     if (!(t >= (double)VG_TIME_MIN && t <= (double)VG_TIME_MAX))
@@ -743,100 +689,66 @@ CAST_FN(toint, VG_T_INT)
 CAST_FN(todouble, VG_T_REAL)
 CAST_FN(tobool, VG_T_BOOL)
 
-/* Argument checks at bind time: one letter per argument, the last one
- * repeating: d datetime, t timespan, n number, s string, b bool, y dynamic,
- * a anything. An argument of unknown type or of type dynamic always fits
- * (a dynamic is checked when the row runs). */
-static vg_type check_sig(const char *fname, const char *sig, vg_type ret, const vg_type *t, uint32_t n,
-                         vg_diag *d)
-{
-    size_t len = strlen(sig);
-    for (uint32_t i = 0; i < n && len > 0; i++) {
-        char k = sig[i < len ? i : len - 1];
-        vg_type x = t[i];
-        if (x == KQL_T_ANY || x == VG_T_DYNAMIC || k == 'a')
-            continue;
-        bool ok = k == 'd' ? x == VG_T_DATETIME : k == 't' ? x == VG_T_TIMESPAN
-                : k == 'n' ? kql_type_numeric(x) : k == 's' ? x == VG_T_STRING
-                : k == 'b' ? x == VG_T_BOOL : false;
-        if (!ok) {
-            const char *want = k == 'd' ? "a datetime" : k == 't' ? "a timespan" : k == 'n' ? "a number"
-                             : k == 's' ? "a string" : k == 'b' ? "a bool" : "a dynamic value";
-            vg_diag_set(d, VG_ETYPE, "%s(): argument #%u must be %s, not %s", fname, i + 1, want,
-                        vg_type_name(x));
-            return VG_T_COUNT_;
-        }
-    }
-    return ret;
-}
-
-#define SIG(id, ret, sig) \
-    static vg_type sig_##id(const vg_type *t, uint32_t n, vg_diag *d) { return check_sig(#id, sig, ret, t, n, d); }
-SIG(ago, VG_T_DATETIME, "t")
-SIG(now, VG_T_DATETIME, "t")
-SIG(startofday, VG_T_DATETIME, "dn")
-SIG(startofweek, VG_T_DATETIME, "dn")
-SIG(startofmonth, VG_T_DATETIME, "dn")
-SIG(startofyear, VG_T_DATETIME, "dn")
-SIG(endofday, VG_T_DATETIME, "dn")
-SIG(endofweek, VG_T_DATETIME, "dn")
-SIG(endofmonth, VG_T_DATETIME, "dn")
-SIG(endofyear, VG_T_DATETIME, "dn")
-SIG(dayofweek, VG_T_TIMESPAN, "d")
-SIG(dayofmonth, VG_T_INT, "d")
-SIG(dayofyear, VG_T_INT, "d")
-SIG(hourofday, VG_T_INT, "d")
-SIG(getmonth, VG_T_INT, "d")
-SIG(monthofyear, VG_T_INT, "d")
-SIG(getyear, VG_T_INT, "d")
-SIG(weekofyear, VG_T_INT, "d")
-SIG(week_of_year, VG_T_INT, "d")
-SIG(datetime_part, VG_T_INT, "sd")
-SIG(datetime_add, VG_T_DATETIME, "snd")
-SIG(datetime_diff, VG_T_LONG, "sdd")
-SIG(make_datetime, VG_T_DATETIME, "n")
-SIG(make_timespan, VG_T_TIMESPAN, "n")
-SIG(unixtime_seconds_todatetime, VG_T_DATETIME, "n")
-SIG(unixtime_milliseconds_todatetime, VG_T_DATETIME, "n")
-SIG(unixtime_microseconds_todatetime, VG_T_DATETIME, "n")
-SIG(unixtime_nanoseconds_todatetime, VG_T_DATETIME, "n")
-SIG(format_datetime, VG_T_STRING, "ds")
-SIG(format_timespan, VG_T_STRING, "ts")
-
-#define R(name_, lo, hi, ret_, fn_, doc_) \
-    { .name = name_, .min_args = lo, .max_args = hi, .ret = ret_, .fn = fn_, .doc = doc_ }
-#define S(name_, lo, hi, typer_, fn_, doc_) \
-    { .name = name_, .min_args = lo, .max_args = hi, .ret = KQL_T_ANY, .typer = typer_, .fn = fn_, .doc = doc_ }
+KQL_FN_SIG(ago, VG_T_DATETIME, "t")
+KQL_FN_SIG(now, VG_T_DATETIME, "t")
+KQL_FN_SIG(startofday, VG_T_DATETIME, "dn")
+KQL_FN_SIG(startofweek, VG_T_DATETIME, "dn")
+KQL_FN_SIG(startofmonth, VG_T_DATETIME, "dn")
+KQL_FN_SIG(startofyear, VG_T_DATETIME, "dn")
+KQL_FN_SIG(endofday, VG_T_DATETIME, "dn")
+KQL_FN_SIG(endofweek, VG_T_DATETIME, "dn")
+KQL_FN_SIG(endofmonth, VG_T_DATETIME, "dn")
+KQL_FN_SIG(endofyear, VG_T_DATETIME, "dn")
+KQL_FN_SIG(dayofweek, VG_T_TIMESPAN, "d")
+KQL_FN_SIG(dayofmonth, VG_T_INT, "d")
+KQL_FN_SIG(dayofyear, VG_T_INT, "d")
+KQL_FN_SIG(hourofday, VG_T_INT, "d")
+KQL_FN_SIG(getmonth, VG_T_INT, "d")
+KQL_FN_SIG(monthofyear, VG_T_INT, "d")
+KQL_FN_SIG(getyear, VG_T_INT, "d")
+KQL_FN_SIG(weekofyear, VG_T_INT, "d")
+KQL_FN_SIG(week_of_year, VG_T_INT, "d")
+KQL_FN_SIG(datetime_part, VG_T_INT, "sd")
+KQL_FN_SIG(datetime_add, VG_T_DATETIME, "snd")
+KQL_FN_SIG(datetime_diff, VG_T_LONG, "sdd")
+KQL_FN_SIG(make_datetime, VG_T_DATETIME, "n")
+KQL_FN_SIG(make_timespan, VG_T_TIMESPAN, "n")
+KQL_FN_SIG(unixtime_seconds_todatetime, VG_T_DATETIME, "n")
+KQL_FN_SIG(unixtime_milliseconds_todatetime, VG_T_DATETIME, "n")
+KQL_FN_SIG(unixtime_microseconds_todatetime, VG_T_DATETIME, "n")
+KQL_FN_SIG(unixtime_nanoseconds_todatetime, VG_T_DATETIME, "n")
+KQL_FN_SIG(format_datetime, VG_T_STRING, "ds")
+KQL_FN_SIG(format_timespan, VG_T_STRING, "ts")
 
 const kql_fn_def kql_fn_time_defs[] = {
-    S("ago", 1, 1, sig_ago, fn_ago, "ago(timespan): now() minus the timespan"),
-    S("now", 0, 1, sig_now, fn_now, "now([offset]): the query's start time plus offset"),
+    KQL_FN_TYPED("ago", 1, 1, sig_ago, fn_ago, "ago(timespan): now() minus the timespan"),
+    KQL_FN_TYPED("now", 0, 1, sig_now, fn_now, "now([offset]): the query's start time plus offset"),
     { .name = "bin", .min_args = 2, .max_args = 2, .ret = KQL_T_ANY, .typer = bin_type, .fn = fn_bin,
       .doc = "bin(value, roundTo): value rounded down to a multiple of roundTo (datetimes aligned on 0001-01-01)" },
     { .name = "bin_at", .min_args = 3, .max_args = 3, .ret = KQL_T_ANY, .typer = bin_at_type,
       .fn = fn_bin_at, .doc = "bin_at(value, roundTo, fixedPoint): bin aligned so that fixedPoint is a bin start" },
-    S("startofday", 1, 2, sig_startofday, fn_startofday, "startofday(date[, offsetDays])"),
-    S("startofweek", 1, 2, sig_startofweek, fn_startofweek, "startofweek(date[, offsetWeeks]): weeks start on Sunday"),
-    S("startofmonth", 1, 2, sig_startofmonth, fn_startofmonth, "startofmonth(date[, offsetMonths])"),
-    S("startofyear", 1, 2, sig_startofyear, fn_startofyear, "startofyear(date[, offsetYears])"),
-    S("endofday", 1, 2, sig_endofday, fn_endofday, "endofday(date[, offsetDays]): last tick of the day"),
-    S("endofweek", 1, 2, sig_endofweek, fn_endofweek, "endofweek(date[, offsetWeeks]): last tick of Saturday"),
-    S("endofmonth", 1, 2, sig_endofmonth, fn_endofmonth, "endofmonth(date[, offsetMonths])"),
-    S("endofyear", 1, 2, sig_endofyear, fn_endofyear, "endofyear(date[, offsetYears])"),
-    S("dayofweek", 1, 1, sig_dayofweek, fn_dayofweek, "dayofweek(date): days since the preceding Sunday, as a timespan"),
-    S("dayofmonth", 1, 1, sig_dayofmonth, fn_dayofmonth, "dayofmonth(date): 1..31"),
-    S("dayofyear", 1, 1, sig_dayofyear, fn_dayofyear, "dayofyear(date): 1..366"),
-    S("hourofday", 1, 1, sig_hourofday, fn_hourofday, "hourofday(date): 0..23"),
-    S("getmonth", 1, 1, sig_getmonth, fn_getmonth, "getmonth(date): 1..12"),
-    S("monthofyear", 1, 1, sig_monthofyear, fn_getmonth, "monthofyear(date): 1..12"),
-    S("getyear", 1, 1, sig_getyear, fn_getyear, "getyear(date): the year"),
-    S("weekofyear", 1, 1, sig_weekofyear, fn_weekofyear, "weekofyear(date): ISO 8601 week number"),
-    S("week_of_year", 1, 1, sig_week_of_year, fn_weekofyear, "week_of_year(date): ISO 8601 week number"),
-    S("datetime_part", 2, 2, sig_datetime_part, fn_datetime_part,
+    KQL_FN_TYPED("startofday", 1, 2, sig_startofday, fn_startofday, "startofday(date[, offsetDays])"),
+    KQL_FN_TYPED("startofweek", 1, 2, sig_startofweek, fn_startofweek, "startofweek(date[, offsetWeeks]): weeks start on Sunday"),
+    KQL_FN_TYPED("startofmonth", 1, 2, sig_startofmonth, fn_startofmonth, "startofmonth(date[, offsetMonths])"),
+    KQL_FN_TYPED("startofyear", 1, 2, sig_startofyear, fn_startofyear, "startofyear(date[, offsetYears])"),
+    KQL_FN_TYPED("endofday", 1, 2, sig_endofday, fn_endofday, "endofday(date[, offsetDays]): last tick of the day"),
+    KQL_FN_TYPED("endofweek", 1, 2, sig_endofweek, fn_endofweek, "endofweek(date[, offsetWeeks]): last tick of Saturday"),
+    KQL_FN_TYPED("endofmonth", 1, 2, sig_endofmonth, fn_endofmonth, "endofmonth(date[, offsetMonths])"),
+    KQL_FN_TYPED("endofyear", 1, 2, sig_endofyear, fn_endofyear, "endofyear(date[, offsetYears])"),
+    KQL_FN_TYPED("dayofweek", 1, 1, sig_dayofweek, fn_dayofweek, "dayofweek(date): days since the preceding Sunday, as a timespan"),
+    KQL_FN_TYPED("dayofmonth", 1, 1, sig_dayofmonth, fn_dayofmonth, "dayofmonth(date): 1..31"),
+    KQL_FN_TYPED("dayofyear", 1, 1, sig_dayofyear, fn_dayofyear, "dayofyear(date): 1..366"),
+    KQL_FN_TYPED("hourofday", 1, 1, sig_hourofday, fn_hourofday, "hourofday(date): 0..23"),
+    KQL_FN_TYPED("getmonth", 1, 1, sig_getmonth, fn_getmonth, "getmonth(date): 1..12"),
+    KQL_FN_TYPED("monthofyear", 1, 1, sig_monthofyear, fn_getmonth, "monthofyear(date): 1..12"),
+    KQL_FN_TYPED("getyear", 1, 1, sig_getyear, fn_getyear, "getyear(date): the year"),
+    KQL_FN_TYPED("weekofyear", 1, 1, sig_weekofyear, fn_weekofyear, "weekofyear(date): ISO 8601 week number"),
+    KQL_FN_TYPED("week_of_year", 1, 1, sig_week_of_year, fn_weekofyear, "week_of_year(date): ISO 8601 week number"),
+    KQL_FN_TYPED("datetime_part", 2, 2, sig_datetime_part, fn_datetime_part,
       "datetime_part(part, date): Year, Quarter, Month, week_of_year, Day, DayOfYear, Hour, Minute, Second, Millisecond, Microsecond, Nanosecond"),
-    S("datetime_add", 3, 3, sig_datetime_add, fn_datetime_add,
+    KQL_FN_TYPED("datetime_add", 3, 3, sig_datetime_add, fn_datetime_add,
       "datetime_add(part, amount, date): calendar arithmetic (months clamp to the month's last day)"),
-    S("datetime_diff", 3, 3, sig_datetime_diff, fn_datetime_diff,
+    KQL_FN_TYPED("datetime_diff", 3, 3, sig_datetime_diff, fn_datetime_diff,
       "datetime_diff(part, date1, date2): number of part boundaries between date2 and date1"),
     { .name = "format_datetime", .min_args = 2, .max_args = 2, .ret = KQL_T_ANY, .typer = sig_format_datetime,
       .fn = fn_format_datetime,
@@ -844,20 +756,20 @@ const kql_fn_def kql_fn_time_defs[] = {
     { .name = "format_timespan", .min_args = 2, .max_args = 2, .ret = KQL_T_ANY, .typer = sig_format_timespan,
       .fn = fn_format_timespan,
       .doc = "format_timespan(timespan, format): d..dddddddd, hh, h, mm, m, ss, s, f..fffffff, F..FFFFFFF" },
-    S("make_datetime", 3, 6, sig_make_datetime, fn_make_datetime,
+    KQL_FN_TYPED("make_datetime", 3, 6, sig_make_datetime, fn_make_datetime,
       "make_datetime(year, month, day[, hour, minute, second])"),
-    S("make_timespan", 2, 4, sig_make_timespan, fn_make_timespan,
+    KQL_FN_TYPED("make_timespan", 2, 4, sig_make_timespan, fn_make_timespan,
       "make_timespan(hour, minute[, second]) or make_timespan(day, hour, minute, second)"),
-    S("unixtime_seconds_todatetime", 1, 1, sig_unixtime_seconds_todatetime, fn_unix_s, "unixtime_seconds_todatetime(seconds)"),
-    S("unixtime_milliseconds_todatetime", 1, 1, sig_unixtime_milliseconds_todatetime, fn_unix_ms, "unixtime_milliseconds_todatetime(ms)"),
-    S("unixtime_microseconds_todatetime", 1, 1, sig_unixtime_microseconds_todatetime, fn_unix_us, "unixtime_microseconds_todatetime(us)"),
-    S("unixtime_nanoseconds_todatetime", 1, 1, sig_unixtime_nanoseconds_todatetime, fn_unix_ns, "unixtime_nanoseconds_todatetime(ns)"),
-    R("todatetime", 1, 1, VG_T_DATETIME, fn_todatetime, "todatetime(value): null when it does not convert"),
-    R("totimespan", 1, 1, VG_T_TIMESPAN, fn_totimespan, "totimespan(value): null when it does not convert"),
-    R("tolong", 1, 1, VG_T_LONG, fn_tolong, "tolong(value): null when it does not convert"),
-    R("toint", 1, 1, VG_T_INT, fn_toint, "toint(value): null when it does not convert"),
-    R("todouble", 1, 1, VG_T_REAL, fn_todouble, "todouble(value): null when it does not convert"),
-    R("todecimal", 1, 1, VG_T_REAL, fn_todouble, "todecimal(value): as todouble (Vigil has no decimal type)"),
-    R("tobool", 1, 1, VG_T_BOOL, fn_tobool, "tobool(value): null when it does not convert"),
+    KQL_FN_TYPED("unixtime_seconds_todatetime", 1, 1, sig_unixtime_seconds_todatetime, fn_unix_s, "unixtime_seconds_todatetime(seconds)"),
+    KQL_FN_TYPED("unixtime_milliseconds_todatetime", 1, 1, sig_unixtime_milliseconds_todatetime, fn_unix_ms, "unixtime_milliseconds_todatetime(ms)"),
+    KQL_FN_TYPED("unixtime_microseconds_todatetime", 1, 1, sig_unixtime_microseconds_todatetime, fn_unix_us, "unixtime_microseconds_todatetime(us)"),
+    KQL_FN_TYPED("unixtime_nanoseconds_todatetime", 1, 1, sig_unixtime_nanoseconds_todatetime, fn_unix_ns, "unixtime_nanoseconds_todatetime(ns)"),
+    KQL_FN_ROW("todatetime", 1, 1, VG_T_DATETIME, fn_todatetime, "todatetime(value): null when it does not convert"),
+    KQL_FN_ROW("totimespan", 1, 1, VG_T_TIMESPAN, fn_totimespan, "totimespan(value): null when it does not convert"),
+    KQL_FN_ROW("tolong", 1, 1, VG_T_LONG, fn_tolong, "tolong(value): null when it does not convert"),
+    KQL_FN_ROW("toint", 1, 1, VG_T_INT, fn_toint, "toint(value): null when it does not convert"),
+    KQL_FN_ROW("todouble", 1, 1, VG_T_REAL, fn_todouble, "todouble(value): null when it does not convert"),
+    KQL_FN_ROW("todecimal", 1, 1, VG_T_REAL, fn_todouble, "todecimal(value): as todouble (Vigil has no decimal type)"),
+    KQL_FN_ROW("tobool", 1, 1, VG_T_BOOL, fn_tobool, "tobool(value): null when it does not convert"),
 };
 const size_t kql_fn_time_ndefs = sizeof kql_fn_time_defs / sizeof kql_fn_time_defs[0];

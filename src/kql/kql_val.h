@@ -204,6 +204,10 @@ extern const kql_fn_def kql_fn_time_defs[];   /* kql_fn_time.c: datetime, timesp
 extern const size_t kql_fn_time_ndefs;
 extern const kql_fn_def kql_fn_misc_defs[];   /* kql_fn_misc.c: math, logic, dynamic, arrays, sets, IP, URLs */
 extern const size_t kql_fn_misc_ndefs;
+extern const kql_fn_def kql_fn_net_defs[];    /* kql_fn_net.c: IPv4/IPv6, URLs, paths, geo */
+extern const size_t kql_fn_net_ndefs;
+extern const kql_fn_def kql_fn_dyn_defs[];    /* kql_fn_dyn.c: dynamic, arrays, sets, bags, series */
+extern const size_t kql_fn_dyn_ndefs;
 
 /* The registry (kql_fn.c and its sibling files): sorted by nothing, looked
  * up by name (case-sensitive, Kusto's names are lower case). */
