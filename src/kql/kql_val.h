@@ -12,7 +12,7 @@
  * store's vg_colvec so that scanned data is read without copying.
  *
  * Scalar functions and aggregations are rows of the tables in kql_fn.c and
- * kql_agg.c: {name, arity, result type rule, implementation, doc}. A scalar
+ * kql_agg.c (kql_agg_sketch.c): {name, arity, result type rule, implementation, doc}. A scalar
  * function is written for one row (kql_val in, kql_val out); the executor
  * loops it over a batch, or uses the function's vector form when it has one.
  *
@@ -202,7 +202,7 @@ extern const kql_fn_def kql_fn_str_defs[];    /* kql_fn_str.c: strings, regex, e
 extern const size_t kql_fn_str_ndefs;
 extern const kql_fn_def kql_fn_time_defs[];   /* kql_fn_time.c: datetime, timespan, bin, conversions */
 extern const size_t kql_fn_time_ndefs;
-extern const kql_fn_def kql_fn_misc_defs[];   /* kql_fn_misc.c: math, logic, dynamic, arrays, sets, IP, URLs */
+extern const kql_fn_def kql_fn_misc_defs[];   /* kql_fn_misc.c: logic, math, binary, format_bytes, hash */
 extern const size_t kql_fn_misc_ndefs;
 extern const kql_fn_def kql_fn_net_defs[];    /* kql_fn_net.c: IPv4/IPv6, URLs, paths, geo */
 extern const size_t kql_fn_net_ndefs;
@@ -251,7 +251,7 @@ typedef struct kql_agg_def {
 const kql_agg_def *kql_agg_find(vg_str name);
 const kql_agg_def *const *kql_agg_all(size_t *n);
 
-/* Sketches of hll()/hll_merge() (kql_agg.c), for the scalar functions
+/* Sketches of hll()/hll_merge() (kql_agg_sketch.c), for the scalar functions
  * dcount_hll(sketch) and hll_merge(s1, s2, ...): the estimate, or -1 when
  * the value is not a sketch; the merged sketch (in a), or NULL when one of
  * them is not a sketch. */
