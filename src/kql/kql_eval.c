@@ -288,6 +288,13 @@ static vg_err eval_bin(kx_evalctx *e, const kx_expr *x, kx_vec *out)
             o->valid = NULL;
             return VG_OK;
         }
+        if (!s) {
+            /* codes only, too many entries for a table: row by row */
+            for (uint32_t r = 0; r < n; r++)
+                o->v.b[r] = f(kql_col_str(&a.c, r), needle, cs) != neg;
+            o->valid = NULL;
+            return VG_OK;
+        }
         if (f == p_eq && cs) {
             for (uint32_t r = 0; r < n; r++)
                 o->v.b[r] = (s[r].n == needle.n && (needle.n == 0 || memcmp(s[r].p, needle.p, needle.n) == 0)) != neg;
@@ -405,7 +412,7 @@ static vg_err eval_in(kx_evalctx *e, const kx_expr *x, kx_vec *out)
             all_str &= x->set[i].t == VG_T_STRING;
         if (all_str) {
             for (uint32_t r = 0; r < n; r++) {
-                vg_str s = a.c.v.s[r];
+                vg_str s = kql_col_str(&a.c, r);
                 bool m = false;
                 for (uint32_t i = 0; i < x->nset && !m; i++)
                     m = ci ? vg_str_eq_ci(s, x->set[i].u.s) : vg_str_eq(s, x->set[i].u.s);

@@ -96,10 +96,12 @@ static inline void kx_cell_copy(kql_col *d, uint32_t k, const kql_col *s, uint32
     }
     bool ok = !s->valid || ((s->valid[r >> 6] >> (r & 63)) & 1);
     switch (d->type) {
-    case VG_T_STRING:
-        if (ok && s->v.s[r].p)
-            d->v.s[k] = s->v.s[r];
+    case VG_T_STRING: {
+        vg_str v = kql_col_str(s, r);
+        if (v.n)
+            d->v.s[k] = v;
         return;
+    }
     case VG_T_BOOL: d->v.b[k] = ok && s->v.b[r]; break;
     case VG_T_REAL: d->v.f64[k] = ok ? s->v.f64[r] : 0; break;
     case VG_T_DYNAMIC: d->v.d[k] = ok ? s->v.d[r] : NULL; break;

@@ -192,8 +192,7 @@ static vg_err consume(agg_op *s, const kx_chunk *in)
         if (code != 0xFFFF && cmap[code] >= 0) {
             g = &s->groups[cmap[code]];
         } else if (str1) {
-            vg_str k = (!kv[0].c.valid || vg_bit_get(kv[0].c.valid, r)) ? kv[0].c.v.s[r]
-                                                                         : (vg_str){ "", 0 };
+            vg_str k = kql_col_str(&kv[0].c, r);
             unsigned slot = (unsigned)((((uintptr_t)k.p ^ k.n) * 0x9E3779B97F4A7C15ull) >> 54);
             if (k.p && pc[slot].p == k.p && pc[slot].n == k.n) {
                 g = &s->groups[pc[slot].g];

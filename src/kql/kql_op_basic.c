@@ -65,8 +65,12 @@ vg_err kx_chunk_gather_live(vg_arena *a, const kx_schema *sch, const kx_chunk *i
         }
         default: {
             vg_str *o = dst;
-            for (uint32_t k = 0; k < nsel; k++) o[k] = s->v.s[sel[k]];
-            d->v.s = o;
+            if (s->v.s) {
+                for (uint32_t k = 0; k < nsel; k++) o[k] = s->v.s[sel[k]];
+                d->v.s = o;
+            } else {
+                d->v.s = NULL;   /* dictionary codes only: gathered below */
+            }
             break;
         }
         }

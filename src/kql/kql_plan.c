@@ -364,6 +364,7 @@ static kx_op *plan_table_pipe(kx_query *q, kx_scope *sc, const vg_table_def *t,
     sp.npreds = np;
     sp.part = part;
     sp.nparts = nparts;
+    sp.codes_only = true;   /* every reader of these columns goes through kql_col_str/dict */
     kx_op *op = kx_op_scan(q, t, &sp, cols);
     if (!op)
         return NULL;

@@ -206,7 +206,7 @@ vg_err kx_rel_append(kx_query *q, kx_rel *r, const kx_chunk *c, const uint32_t *
                 uint32_t row = sel ? sel[k + j] : k + j;
                 uint32_t at = dst->n + j;
                 if (str) {
-                    vg_str v = (!sc->valid || vg_bit_get(sc->valid, row)) ? sc->v.s[row] : (vg_str){ "", 0 };
+                    vg_str v = kql_col_str(sc, row);
                     if (!v.n || !v.p)
                         continue;
                     unsigned slot = (unsigned)(((uintptr_t)v.p >> 3) ^ v.n) & 63;

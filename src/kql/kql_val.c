@@ -941,7 +941,7 @@ kql_val kql_col_get(const kql_col *c, uint32_t r)
     if (r >= c->n)
         return kql_null(c->type);
     if (c->type == VG_T_STRING)
-        return col_valid(c, r) ? kql_string(c->v.s[r]) : kql_null(VG_T_STRING);
+        return kql_string(kql_col_str(c, r));
     if (!col_valid(c, r))
         return kql_null(c->type);
     switch (c->type) {

@@ -156,6 +156,19 @@ typedef struct kql_col {
     uint32_t ndict;
 } kql_col;
 
+/* Row r of a STRING column ("" when null): through the dictionary when the
+ * scan left the per-row strings unbuilt (v.s NULL, codes set). */
+static inline vg_str kql_col_str(const kql_col *c, uint32_t r)
+{
+    if (!c->v.s) {
+        uint16_t k = c->codes ? c->codes[r] : 0xFFFF;
+        return k == 0xFFFF ? (vg_str){ "", 0 } : c->dict[k];
+    }
+    if (c->valid && !((c->valid[r >> 6] >> (r & 63)) & 1))
+        return (vg_str){ "", 0 };
+    return c->v.s[r].p ? c->v.s[r] : (vg_str){ "", 0 };
+}
+
 /* Row r of a column as a value (string/dynamic payloads are not copied). */
 kql_val kql_col_get(const kql_col *c, uint32_t r);
 /* Allocates an n-row column of type t in a, all null (strings ""). */

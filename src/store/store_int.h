@@ -252,6 +252,7 @@ typedef struct seg_colbuf {
     uint16_t *codes;
     uint32_t codes_cap, ndict;
     bool has_codes;
+    bool codes_only;          /* set by the scan: with codes, leave v.s unbuilt */
 } seg_colbuf;
 void seg_colbuf_free(seg_colbuf *cb);
 /* Reads and decodes column col of block blk into cb (nrows rows). */

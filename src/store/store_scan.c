@@ -31,6 +31,7 @@ struct vg_scan {
     bool *proj, *need;
     bool raw, exact, ranged;
     uint32_t part, nparts;     /* parallel scans: this one reads segments i % nparts == part */
+    bool codes_only;           /* dictionary blocks of STRING columns: codes only, no per-row strings */
     vg_time tmin, tmax;
     pred_rt *preds;
     size_t npreds;
@@ -117,6 +118,7 @@ vg_err vg_scan_open(vg_store *s, const vg_scan_spec *spec, vg_scan **out, vg_dia
     sc->ncols = t->ncols;
     sc->raw = spec->raw;
     sc->exact = spec->exact;
+    sc->codes_only = spec->codes_only;
     sc->part = spec->nparts > 1 ? spec->part % spec->nparts : 0;
     sc->nparts = spec->nparts > 1 ? spec->nparts : 1;
     sc->tmin = spec->tmin;
@@ -301,6 +303,7 @@ static vg_err advance(vg_scan *sc, bool *got, vg_diag *d)
             int k = g->map[c];
             if (!want || k < 0)
                 continue;
+            sc->cbs[c].codes_only = sc->codes_only && v && !sc->exact && v->type == VG_T_STRING;
             e = seg_block_decode(&src, m, b, (uint32_t)k, &sc->cbs[c], &bd);
             if (e)
                 break;
@@ -308,6 +311,9 @@ static vg_err advance(vg_scan *sc, bool *got, vg_diag *d)
                 v->present = true;
                 v->valid = sc->cbs[c].valid;
                 v->v.i64 = sc->cbs[c].v.i64;
+                /* a dictionary block decoded to codes only has no strings */
+                if (sc->cbs[c].has_codes && sc->cbs[c].codes_only)
+                    v->v.s = NULL;
                 v->dict = sc->cbs[c].has_codes ? sc->cbs[c].dictv : NULL;
                 v->codes = sc->cbs[c].has_codes ? sc->cbs[c].codes : NULL;
                 v->ndict = sc->cbs[c].has_codes ? sc->cbs[c].ndict : 0;
@@ -415,7 +421,7 @@ static void make_view(vg_scan *sc, uint32_t r0, uint32_t n)
         else if (s->type == VG_T_BOOL)
             v->v.b = s->v.b + r0;
         else
-            v->v.s = s->v.s + r0;
+            v->v.s = s->v.s ? s->v.s + r0 : NULL;
         v->dict = s->codes ? s->dict : NULL;
         v->codes = s->codes ? s->codes + r0 : NULL;
         v->ndict = s->codes ? s->ndict : 0;

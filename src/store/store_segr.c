@@ -466,8 +466,9 @@ vg_err seg_block_decode(const seg_src *src, const seg_meta *m, uint32_t blk, uin
                 mx = q[i] > mx ? q[i] : mx;
             if (n && mx >= c->ndict)
                 goto bad;
-            for (uint32_t i = 0; i < n; i++)
-                cb->v.s[i] = cb->dictv[q[i]];
+            if (!(codes && cb->codes_only))
+                for (uint32_t i = 0; i < n; i++)
+                    cb->v.s[i] = cb->dictv[q[i]];
             if (codes)
                 for (uint32_t i = 0; i < n; i++)
                     cb->codes[i] = q[i];
@@ -488,9 +489,12 @@ vg_err seg_block_decode(const seg_src *src, const seg_meta *m, uint32_t blk, uin
             q += width;
             if (code >= c->ndict)
                 goto bad;
-            cb->v.s[i] = cb->dictv[code];
-            if (codes)
+            if (codes) {
                 cb->codes[i] = (uint16_t)code;
+                if (cb->codes_only)
+                    continue;
+            }
+            cb->v.s[i] = cb->dictv[code];
         }
     } else {
         /* lengths first, then bytes: two cursors */

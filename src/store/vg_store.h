@@ -118,6 +118,10 @@ typedef struct vg_scan_spec {
      * index is part modulo nparts, and the in-memory tail only when part is 0,
      * so nparts scans with parts 0..nparts-1 read every row exactly once. */
     uint32_t part, nparts;
+    /* The caller reads dictionary-coded string columns through their
+     * vg_colvec dict/codes: for those blocks v.s is left NULL (no per-row
+     * strings are built). */
+    bool codes_only;
 } vg_scan_spec;
 
 typedef struct vg_scan_stats {
