@@ -317,16 +317,7 @@ static kx_expr *bind_subquery_scalar(kx_bind *b, const vg_kql_node *n)
         return NULL;
     kql_val v = kql_null(r->sch.n ? r->sch.types[0] : VG_T_DYNAMIC);
     if (r->sch.n && r->rows) {
-        v = kql_col_get(&r->chunks[0].cols[0], 0);
-        if (v.t == VG_T_STRING)
-            v.u.s = vg_str_dup(b->q->a, v.u.s);
-        else if (v.t == VG_T_DYNAMIC && !v.null) {
-            vg_buf tmp;
-            vg_buf_init(&tmp, 0);
-            kql_val_json(&tmp, v);
-            v.u.d = kql_dyn_parse(b->q->a, vg_str_make((const char *)tmp.p, tmp.n));
-            vg_buf_free(&tmp);
-        }
+        v = kx_val_copy(b->q->a, kql_col_get(&r->chunks[0].cols[0], 0));
     }
     kx_rel_free(r);
     return kx_const_expr(b->q, v);

@@ -130,6 +130,14 @@ typedef struct kx_rel {
 vg_err kx_rel_init(kx_query *q, kx_rel *r, const kx_schema *sch);
 /* A relation owned by the query (freed when the query ends). */
 kx_rel *kx_rel_new(kx_query *q, const kx_schema *sch);
+/* Group and distinct keys (summarize, distinct, make-series, pivot): nulls
+ * equal each other, numbers compare by value, strings bytewise; the hash
+ * agrees with the equality. */
+bool kx_key_eq(kql_val a, kql_val b);
+uint64_t kx_key_hash(kql_val v);
+/* A deep copy of a value's payload (strings, dynamic trees) into a. */
+kql_val kx_val_copy(vg_arena *a, kql_val v);
+
 /* Copies rows [sel] (or all rows when sel is NULL) of c into the relation. */
 vg_err kx_rel_append(kx_query *q, kx_rel *r, const kx_chunk *c, const uint32_t *sel, uint32_t nsel);
 /* Frees the data; safe to call twice. */

@@ -40,40 +40,6 @@ typedef struct agg_op {
     kx_chunk mchunk, out;
 } agg_op;
 
-static bool key_eq(kql_val a, kql_val b)
-{
-    if (a.null || b.null)
-        return a.null && b.null;
-    if (a.t == b.t && a.t != VG_T_STRING && a.t != VG_T_REAL && a.t != VG_T_DYNAMIC)
-        return a.u.i == b.u.i;
-    if (a.t == VG_T_STRING && b.t == VG_T_STRING)
-        return vg_str_eq(a.u.s, b.u.s);
-    return kql_val_eq(a, b);
-}
-
-static uint64_t key_hash(kql_val v)
-{
-    if (v.null)
-        return 0x9e3779b97f4a7c15ull;
-    if (v.t == VG_T_STRING)
-        return vg_hash(v.u.s.p, v.u.s.n);
-    return kql_val_hash(v);
-}
-
-static kql_val copy_val(vg_arena *a, kql_val v)
-{
-    if (v.t == VG_T_STRING && v.u.s.n)
-        v.u.s = vg_str_dup(a, v.u.s);
-    else if (v.t == VG_T_DYNAMIC && !v.null) {
-        vg_buf b;
-        vg_buf_init(&b, 0);
-        kql_val_json(&b, v);
-        v.u.d = kql_dyn_parse(a, vg_str_make((const char *)b.p, b.n));
-        vg_buf_free(&b);
-    }
-    return v;
-}
-
 static vg_err grow_table(agg_op *s)
 {
     uint64_t ncap = s->tmask ? (s->tmask + 1) * 2 : 1024;
@@ -117,7 +83,7 @@ static group *new_group(agg_op *s, uint64_t h, const kql_val *keys)
     if (!g->keys || !g->states)
         return NULL;
     for (uint32_t k = 0; k < s->nkeys; k++)
-        g->keys[k] = copy_val(&s->garena, keys[k]);
+        g->keys[k] = kx_val_copy(&s->garena, keys[k]);
     for (uint32_t a = 0; a < s->aggs->n; a++) {
         const kql_agg_def *d = s->aggs->calls[a].def;
         g->states[a] = vg_arena_zalloc(&s->garena, d->state_size ? d->state_size : 8);
@@ -198,13 +164,13 @@ static vg_err consume(agg_op *s, const kx_chunk *in)
                 g = &s->groups[pc[slot].g];
             } else {
                 keys[0] = kql_string(k);
-                uint64_t h = key_hash(keys[0]);
+                uint64_t h = kx_key_hash(keys[0]);
                 g = NULL;
                 if (!s->table && grow_table(s))
                     return kx_fail(q, (vg_kql_pos){ 0 }, VG_ENOMEM, "out of memory");
                 for (uint64_t i = h & s->tmask; s->table[i]; i = (i + 1) & s->tmask) {
                     group *c = &s->groups[s->table[i] - 1];
-                    if (c->hash == h && key_eq(c->keys[0], keys[0])) {
+                    if (c->hash == h && kx_key_eq(c->keys[0], keys[0])) {
                         g = c;
                         break;
                     }
@@ -232,14 +198,14 @@ static vg_err consume(agg_op *s, const kx_chunk *in)
             if (lg) {
                 bool eq = true;
                 for (uint32_t k = 0; k < s->nkeys && eq; k++)
-                    eq = key_eq(lg->keys[k], keys[k]);
+                    eq = kx_key_eq(lg->keys[k], keys[k]);
                 if (eq)
                     g = lg;
             }
             uint64_t h = 0;
             if (!g)
                 for (uint32_t k = 0; k < s->nkeys; k++)
-                    h = h * 0x100000001b3ull ^ key_hash(keys[k]);
+                    h = h * 0x100000001b3ull ^ kx_key_hash(keys[k]);
             if (!g) {
                 uint64_t i = s->tmask ? h & s->tmask : 0;
                 if (!s->table && grow_table(s))
@@ -250,7 +216,7 @@ static vg_err consume(agg_op *s, const kx_chunk *in)
                     if (c->hash == h) {
                         bool eq = true;
                         for (uint32_t k = 0; k < s->nkeys && eq; k++)
-                            eq = key_eq(c->keys[k], keys[k]);
+                            eq = kx_key_eq(c->keys[k], keys[k]);
                         if (eq) {
                             g = c;
                             break;
@@ -321,7 +287,7 @@ vg_err kx_agg_absorb(kx_op *dst_op, kx_op *src_op)
                     continue;
                 bool eq = true;
                 for (uint32_t k = 0; k < d->nkeys && eq; k++)
-                    eq = key_eq(c->keys[k], sg->keys[k]);
+                    eq = kx_key_eq(c->keys[k], sg->keys[k]);
                 if (eq) {
                     g = c;
                     break;

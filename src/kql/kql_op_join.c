@@ -59,13 +59,6 @@ static kql_val rkey(const join_op *j, uint64_t row, uint32_t k)
     return kql_col_get(&j->rkeycols[row / KX_CHUNK][k], (uint32_t)(row % KX_CHUNK));
 }
 
-static uint64_t hkey(kql_val v)
-{
-    if (v.t == VG_T_STRING)
-        return vg_hash(v.u.s.p, v.u.s.n);
-    return kql_val_hash(v);
-}
-
 static bool keq(kql_val a, kql_val b)
 {
     if (a.null || b.null)
@@ -122,7 +115,7 @@ static vg_err build(join_op *j)
         for (uint32_t k = 0; k < j->nkeys; k++) {
             kql_val v = rkey(j, r, k);
             null |= v.null;
-            h = h * 0x100000001b3ull ^ hkey(v);
+            h = h * 0x100000001b3ull ^ kx_key_hash(v);
         }
         hs[r] = h;
         isnull[r] = null;
@@ -227,7 +220,7 @@ static bool left_seen(join_op *j, const kql_val *keys, uint64_t h)
             uint32_t ci = (uint32_t)(r / KX_CHUNK), ri = (uint32_t)(r % KX_CHUNK);
             uint64_t hh = 0;
             for (uint32_t k = 0; k < j->nkeys; k++)
-                hh = hh * 0x100000001b3ull ^ hkey(kql_col_get(&j->lseen.chunks[ci].cols[k], ri));
+                hh = hh * 0x100000001b3ull ^ kx_key_hash(kql_col_get(&j->lseen.chunks[ci].cols[k], ri));
             uint64_t p = hh & nm;
             while (ns[p])
                 p = (p + 1) & nm;
@@ -261,7 +254,7 @@ static vg_err probe(join_op *j, kx_chunk *in)
     for (uint32_t r = 0; r < in->n; r++) {
         uint64_t h = 0;
         for (uint32_t k = 0; k < j->nkeys; k++)
-            h = h * 0x100000001b3ull ^ hkey(kx_vec_get(&j->lk[k], r));
+            h = h * 0x100000001b3ull ^ kx_key_hash(kx_vec_get(&j->lk[k], r));
         hv[r] = h;
     }
     for (uint32_t r = 0; r < in->n; r++) {

@@ -50,44 +50,12 @@ static void gtab_free(gtab *g)
     memset(g, 0, sizeof *g);
 }
 
-static uint64_t key_hash(kql_val v)
-{
-    if (v.null)
-        return 0x9e3779b97f4a7c15ull;
-    if (v.t == VG_T_STRING)
-        return vg_hash(v.u.s.p, v.u.s.n);
-    return kql_val_hash(v);
-}
-
-static bool key_eq(kql_val a, kql_val b)
-{
-    if (a.null || b.null)
-        return a.null && b.null;
-    if (a.t == VG_T_STRING && b.t == VG_T_STRING)
-        return vg_str_eq(a.u.s, b.u.s);
-    return kql_val_eq(a, b);
-}
-
-static kql_val copy_val(vg_arena *a, kql_val v)
-{
-    if (v.t == VG_T_STRING && v.u.s.n)
-        v.u.s = vg_str_dup(a, v.u.s);
-    else if (v.t == VG_T_DYNAMIC && !v.null) {
-        vg_buf b;
-        vg_buf_init(&b, 0);
-        kql_val_json(&b, v);
-        v.u.d = kql_dyn_parse(a, vg_str_make((const char *)b.p, b.n));
-        vg_buf_free(&b);
-    }
-    return v;
-}
-
 /* The index of keys in the table, added when new; -1 on error (q->err). */
 static int64_t gtab_get(kx_query *q, gtab *g, const kql_val *keys)
 {
     uint64_t h = 0;
     for (uint32_t k = 0; k < g->nk; k++)
-        h = h * 0x100000001b3ull ^ key_hash(keys[k]);
+        h = h * 0x100000001b3ull ^ kx_key_hash(keys[k]);
     if (g->slots) {
         for (uint64_t i = h & g->mask; g->slots[i]; i = (i + 1) & g->mask) {
             uint32_t at = g->slots[i] - 1;
@@ -95,7 +63,7 @@ static int64_t gtab_get(kx_query *q, gtab *g, const kql_val *keys)
                 continue;
             bool eq = true;
             for (uint32_t k = 0; k < g->nk && eq; k++)
-                eq = key_eq(g->keys[(size_t)at * g->nk + k], keys[k]);
+                eq = kx_key_eq(g->keys[(size_t)at * g->nk + k], keys[k]);
             if (eq)
                 return at;
         }
@@ -142,7 +110,7 @@ static int64_t gtab_get(kx_query *q, gtab *g, const kql_val *keys)
     uint32_t at = g->n++;
     g->hash[at] = h;
     for (uint32_t k = 0; k < g->nk; k++)
-        g->keys[(size_t)at * g->nk + k] = copy_val(&g->a, keys[k]);
+        g->keys[(size_t)at * g->nk + k] = kx_val_copy(&g->a, keys[k]);
     uint64_t i = h & g->mask;
     while (g->slots[i])
         i = (i + 1) & g->mask;

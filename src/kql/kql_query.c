@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/vg_map.h"
 #include "core/vg_time.h"
 #include "kql/kql_exec.h"
 
@@ -180,6 +181,35 @@ static const vg_json *dyn_copy(vg_arena *a, const vg_json *d, unsigned depth)
     return c;
 }
 
+kql_val kx_val_copy(vg_arena *a, kql_val v)
+{
+    if (v.t == VG_T_STRING && v.u.s.n)
+        v.u.s = vg_str_dup(a, v.u.s);
+    else if (v.t == VG_T_DYNAMIC && !v.null)
+        v.u.d = dyn_copy(a, v.u.d, 0);
+    return v;
+}
+
+bool kx_key_eq(kql_val a, kql_val b)
+{
+    if (a.null || b.null)
+        return a.null && b.null;
+    if (a.t == b.t && a.t != VG_T_STRING && a.t != VG_T_REAL && a.t != VG_T_DYNAMIC)
+        return a.u.i == b.u.i;
+    if (a.t == VG_T_STRING && b.t == VG_T_STRING)
+        return vg_str_eq(a.u.s, b.u.s);
+    return kql_val_eq(a, b);
+}
+
+uint64_t kx_key_hash(kql_val v)
+{
+    if (v.null)
+        return 0x9e3779b97f4a7c15ull;
+    if (v.t == VG_T_STRING)
+        return vg_hash(v.u.s.p, v.u.s.n);
+    return kql_val_hash(v);
+}
+
 vg_err kx_rel_append(kx_query *q, kx_rel *r, const kx_chunk *c, const uint32_t *sel, uint32_t nsel)
 {
     uint32_t n = sel ? nsel : c->n;
@@ -218,11 +248,7 @@ vg_err kx_rel_append(kx_query *q, kx_rel *r, const kx_chunk *c, const uint32_t *
                     dc->v.s[at] = cache[slot].copy;
                     continue;
                 }
-                kql_val v = kql_col_get(sc, row);
-                if (v.t == VG_T_DYNAMIC && !v.null)
-                    v.u.d = dyn_copy(&r->arena, v.u.d, 0);
-                else if (v.t == VG_T_STRING && v.u.s.n)
-                    v.u.s = vg_str_dup(&r->arena, v.u.s);
+                kql_val v = kx_val_copy(&r->arena, kql_col_get(sc, row));
                 if (v.t == dc->type && v.t != VG_T_DYNAMIC && v.t != VG_T_STRING)
                     kx_cell_copy(dc, at, sc, row);
                 else
