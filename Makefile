@@ -23,11 +23,19 @@ endif
 comma := ,
 
 CC ?= cc
-PKGS := libmicrohttpd libzstd liblz4 libxxhash zlib libcurl sqlite3 libcrypto libpcre2-8 libmaxminddb
+PKGS := libmicrohttpd libzstd liblz4 libxxhash zlib libcurl sqlite3 libcrypto libpcre2-8 libmaxminddb \
+	yaml-0.1
+# Hyperscan (x86-64 only) runs the shared Sigma matchers; HYPERSCAN=0 builds
+# the portable path (PCRE2 and literal search) that passes the same tests.
+HYPERSCAN ?= $(shell pkg-config --exists libhs 2>/dev/null && echo 1 || echo 0)
+ifeq ($(HYPERSCAN),1)
+PKGS += libhs
+HS_DEF := -DVG_HAVE_HYPERSCAN=1
+endif
 OPT ?= -O2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers -Wvla -Wformat=2 -fno-strict-aliasing -pthread \
-	$(filter-out -I/usr/include/x86_64-linux-gnu,$(shell pkg-config --cflags $(PKGS) 2>/dev/null)) -Isrc -I$(BUILD)/gen
+	$(filter-out -I/usr/include/x86_64-linux-gnu,$(shell pkg-config --cflags $(PKGS) 2>/dev/null)) -Isrc -I$(BUILD)/gen $(HS_DEF)
 CFLAGS_ALL := $(CFLAGS_BASE) $(SANFLAGS) $(CFLAGS)
 LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -levtx -lexpat -lm -pthread
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
