@@ -31,7 +31,58 @@
 #define SG_CORR_MAX_EVENTS_DEFAULT 10000     /* events held per group */
 #define SG_CORR_MAX_EVIDENCE 32              /* event refs carried into one alert */
 #define SG_CORR_MAX_VALUE 4096               /* bytes of one group-by / counted value */
+#define SG_CORR_MAX_CHAIN 8                  /* correlations stacked on correlations */
+#define SG_CORR_LATENESS_DEFAULT (300LL * 10000000LL)   /* 5 minutes in ticks */
 
+/*
+ * Semantics (the choices the specification leaves open):
+ *
+ * - Window: events a and b are in one window when |ts(a) - ts(b)| <=
+ *   timespan (both edges inclusive): a window ending at t covers
+ *   [t - timespan, t].
+ * - Missing group-by field: the group value is the empty string (such
+ *   events group together, as KQL's summarize and Elastic's terms with a
+ *   missing value do). Values longer than SG_CORR_MAX_VALUE are cut there.
+ *   Aliases: an alias name in group-by (or as the counted field) reads, for
+ *   events of rule R, the alias's field for R; when the alias has no entry
+ *   for R, the alias name itself is read.
+ * - value_count ignores events without the field (COUNT(DISTINCT) ignores
+ *   NULL); values are told apart by XXH3-128 of the whole value.
+ *   value_sum/avg/percentile ignore events whose field is absent or not a
+ *   finite number. Percentile interpolates linearly between ranks.
+ * - temporal without bounds: every referenced rule matched; with bounds,
+ *   they apply to the number of distinct rules matched. temporal_ordered
+ *   without bounds: the listed sequence occurred in time order (equal
+ *   timestamps count in arrival order); with bounds, they apply to the
+ *   length of the matched prefix of the sequence.
+ * - Eager conditions (every bound gt/gte, or temporal without bounds):
+ *   checked at each hit for every window that ends at an event and contains
+ *   the new event; fire on the first (earliest-ending) that holds. The
+ *   events of a window that fired are consumed (removed from the group):
+ *   each event contributes to at most one alert of a correlation, so a
+ *   burst alerts once, and again only when the condition holds anew
+ *   without them.
+ * - Closing conditions (any bound lt/lte/eq/neq): tumbling windows anchored
+ *   at the group's oldest held event, [t0, t0 + timespan], decided by
+ *   sg_corr_advance() once t0 + timespan < watermark - lateness; the
+ *   window's events are then dropped whether it fired or not, and the next
+ *   window starts at the next event. A group exists only once an event
+ *   arrived, so "lt: N" means 1..N-1 events.
+ * - Chaining: an alert of a correlation C is offered as a hit of C to the
+ *   correlations that refer to C, at the alert's last_ts, event_ref the
+ *   last evidence ref; its fields are C's group-by names -> values. Chained
+ *   hits are never dropped as late. Cycles fail sg_corr_new (VG_EINVAL),
+ *   stacks deeper than SG_CORR_MAX_CHAIN too (VG_ELIMIT).
+ * - Bounds: a new group beyond max_groups evicts the least recently
+ *   updated group (stats.groups_evicted); an event beyond max_events evicts
+ *   the group's oldest (stats.events_evicted). Events that no longer fit a
+ *   window with any acceptable future event are freed as time moves; the
+ *   caller should call sg_corr_advance() regularly (every batch).
+ * - sg_corr_hit.rule must point into rs->rules.
+ */
+
+/* o == NULL in sg_corr_new gives the defaults; otherwise lateness is used as
+ * given (0: events must arrive in order; negative is VG_EINVAL). */
 typedef struct sg_corr_opts {
     int64_t lateness;      /* ticks an event may lag the watermark (default 5 minutes) */
     uint32_t max_groups;   /* 0 = default */

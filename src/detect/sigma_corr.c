@@ -1,0 +1,1019 @@
+/*
+ * sigma_corr.c - the Sigma correlation engine (see sigma_corr.h for the
+ * semantics it implements).
+ *
+ * sg_corr_new() compiles every correlation rule of a ruleset once: it
+ * resolves the referenced rules (by name or id), the field each group-by
+ * name reads for each referenced rule (aliases), the chain of correlations
+ * on correlations (checked for cycles and depth), and a dispatch table from
+ * a rule's index in rs->rules to the (correlation, rule slot) pairs that
+ * want its matches. Those tables live in the engine's arena.
+ *
+ * The state is per correlation: an open-addressing hash table (XXH3 of the
+ * encoded group key, linear probing, backward-shift deletion) of groups, a
+ * least-recently-updated list over the same groups for eviction, and per
+ * group an array of events kept sorted by timestamp. Groups and their event
+ * arrays come and go with the traffic, so they are heap allocations freed
+ * one by one (an arena would only grow); every such allocation is bounded by
+ * max_groups x max_events.
+ *
+ * Invariants: within a group, ev[0..n) is sorted by ts, equal timestamps in
+ * arrival order; a group in the table has n > 0 except transiently inside
+ * corr_add(); cr_corr.next_due <= ev[0].ts + timespan of every group, so
+ * sg_corr_advance() can skip a correlation with nothing due.
+ */
+#include "sigma_corr.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "../core/vg_map.h"
+
+#define CR_GROUP_SLOTS_MIN 16
+#define CR_EVENTS_MIN 4
+
+typedef struct cr_ev {
+    int64_t ts;
+    uint64_t ref;
+    uint64_t vh[2];   /* value_count: XXH3-128 of the counted value */
+    double num;       /* value_sum / value_avg / value_percentile */
+    uint32_t u;       /* the hit's rule, as an index into cr_corr.uniq */
+} cr_ev;
+
+typedef struct cr_group {
+    struct cr_group *prev, *next;  /* LRU list: least recently updated first */
+    uint64_t hash;
+    const char *key;               /* encoded values: u32 len, bytes, NUL; each */
+    size_t keylen;
+    vg_str *vals;                  /* ngroup_by values, pointing into key */
+    cr_ev *ev;
+    uint32_t n, cap;
+} cr_group;
+
+/* One correlation that wants a rule's matches, and the rule's slot in it. */
+typedef struct cr_disp {
+    uint32_t corr, u;
+} cr_disp;
+
+typedef struct cr_corr {
+    const sg_rule *rule;
+    const sg_corr *c;
+    bool eager;              /* every bound gt/gte (or temporal without bounds) */
+    const sg_rule **uniq;    /* distinct referenced rules */
+    uint32_t nuniq;
+    uint32_t *seq;           /* c->rules[i] as an index into uniq */
+    vg_str *gfield;          /* [u * ngroup_by + k]: field read for group_by[k] */
+    vg_str *vfield;          /* [u]: field read for c->field */
+    cr_group **slots;
+    size_t cap, len;
+    cr_group *lru_head, *lru_tail;
+    int64_t next_due;        /* min over groups of ev[0].ts + timespan */
+    vg_buf key;              /* scratch: the key being looked up */
+    void *scratch;           /* scratch for distinct counts, percentiles, flags */
+    size_t scratch_cap;
+} cr_corr;
+
+struct sg_corr_engine {
+    const sg_ruleset *rs;
+    int64_t lateness;
+    uint32_t max_groups, max_events;
+    bool have_wm;
+    int64_t wm;              /* watermark: the newest timestamp seen */
+    sg_corr_stats st;
+    cr_corr *corrs;
+    uint32_t ncorrs;
+    uint32_t *corr_of;       /* [rule index] -> correlation index or UINT32_MAX */
+    uint32_t *disp_start;    /* [rule index], nrules + 1 entries */
+    cr_disp *disp;
+    vg_arena arena;
+};
+
+/* ---- small helpers ---- */
+
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
+static int64_t sat_sub(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_sub_overflow(a, b, &r))
+        return b > 0 ? INT64_MIN : INT64_MAX;
+    return r;
+}
+
+static bool rule_index(const sg_corr_engine *e, const sg_rule *r, uint32_t *out)
+{
+    uintptr_t base = (uintptr_t)e->rs->rules, p = (uintptr_t)r;
+    if (!r || !e->rs->nrules || p < base)
+        return false;
+    uintptr_t off = p - base;
+    if (off % sizeof(sg_rule) || off / sizeof(sg_rule) >= e->rs->nrules)
+        return false;
+    *out = (uint32_t)(off / sizeof(sg_rule));
+    return true;
+}
+
+static bool rule_is(const sg_rule *r, vg_str ref)
+{
+    return (r->name.n && vg_str_eq(r->name, ref)) || (r->id.n && vg_str_eq(r->id, ref));
+}
+
+static bool scratch_need(cr_corr *cc, size_t bytes)
+{
+    if (bytes <= cc->scratch_cap)
+        return true;
+    size_t cap = cc->scratch_cap ? cc->scratch_cap : 256;
+    while (cap < bytes)
+        cap *= 2;
+    void *p = realloc(cc->scratch, cap);
+    if (!p)
+        return false;
+    cc->scratch = p;
+    cc->scratch_cap = cap;
+    return true;
+}
+
+/* First index in g whose ts >= t. */
+static uint32_t lower_bound(const cr_group *g, int64_t t)
+{
+    uint32_t lo = 0, hi = g->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (g->ev[mid].ts < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* First index in g whose ts > t. */
+static uint32_t upper_bound(const cr_group *g, int64_t t)
+{
+    uint32_t lo = 0, hi = g->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (g->ev[mid].ts <= t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Removes events [lo, hi] (inclusive). */
+static void consume(cr_group *g, uint32_t lo, uint32_t hi)
+{
+    memmove(g->ev + lo, g->ev + hi + 1, (size_t)(g->n - hi - 1) * sizeof *g->ev);
+    g->n -= hi - lo + 1;
+}
+
+/* ---- the group table ---- */
+
+static cr_group *group_find(const cr_corr *cc, uint64_t h, const char *key, size_t n)
+{
+    if (!cc->cap)
+        return NULL;
+    size_t mask = cc->cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        cr_group *g = cc->slots[i];
+        if (!g)
+            return NULL;
+        if (g->hash == h && g->keylen == n && (n == 0 || memcmp(g->key, key, n) == 0))
+            return g;
+    }
+}
+
+static void slot_put(cr_group **slots, size_t cap, cr_group *g)
+{
+    size_t i = g->hash & (cap - 1);
+    while (slots[i])
+        i = (i + 1) & (cap - 1);
+    slots[i] = g;
+}
+
+static vg_err table_grow(cr_corr *cc)
+{
+    if ((cc->len + 1) * 2 <= cc->cap)
+        return VG_OK;
+    size_t ncap = cc->cap ? cc->cap * 2 : CR_GROUP_SLOTS_MIN;
+    cr_group **ns = calloc(ncap, sizeof *ns);
+    if (!ns)
+        return VG_ENOMEM;
+    for (size_t i = 0; i < cc->cap; i++)
+        if (cc->slots[i])
+            slot_put(ns, ncap, cc->slots[i]);
+    free(cc->slots);
+    cc->slots = ns;
+    cc->cap = ncap;
+    return VG_OK;
+}
+
+static void lru_unlink(cr_corr *cc, cr_group *g)
+{
+    if (g->prev)
+        g->prev->next = g->next;
+    else
+        cc->lru_head = g->next;
+    if (g->next)
+        g->next->prev = g->prev;
+    else
+        cc->lru_tail = g->prev;
+    g->prev = g->next = NULL;
+}
+
+static void lru_append(cr_corr *cc, cr_group *g)
+{
+    g->prev = cc->lru_tail;
+    g->next = NULL;
+    if (cc->lru_tail)
+        cc->lru_tail->next = g;
+    else
+        cc->lru_head = g;
+    cc->lru_tail = g;
+}
+
+/* Takes g out of the table (backward-shift deletion) and the LRU list, and frees it. */
+static void group_free(cr_corr *cc, cr_group *g)
+{
+    size_t mask = cc->cap - 1, i = g->hash & mask;
+    while (cc->slots[i] != g)
+        i = (i + 1) & mask;
+    cc->slots[i] = NULL;
+    for (size_t j = (i + 1) & mask; cc->slots[j]; j = (j + 1) & mask) {
+        size_t home = cc->slots[j]->hash & mask;
+        /* The entry at j may move to the hole at i unless its home lies
+         * cyclically in (i, j]. */
+        bool stays = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            cc->slots[i] = cc->slots[j];
+            cc->slots[j] = NULL;
+            i = j;
+        }
+    }
+    cc->len--;
+    lru_unlink(cc, g);
+    free(g->ev);
+    free(g);
+}
+
+/* A new group for the key in cc->key, evicting the least recently updated
+ * group when the table is full. */
+static vg_err group_new(sg_corr_engine *e, cr_corr *cc, uint64_t h, cr_group **out)
+{
+    if (cc->len >= e->max_groups && cc->lru_head) {
+        group_free(cc, cc->lru_head);
+        e->st.groups_evicted++;
+    }
+    vg_err err = table_grow(cc);
+    if (err)
+        return err;
+    uint32_t ng = cc->c->ngroup_by;
+    size_t keylen = cc->key.n;
+    cr_group *g = calloc(1, sizeof *g + ng * sizeof(vg_str) + keylen + 1);
+    if (!g)
+        return VG_ENOMEM;
+    g->vals = (vg_str *)(g + 1);
+    char *key = (char *)(g->vals + ng);
+    if (keylen)
+        memcpy(key, cc->key.p, keylen);
+    g->key = key;
+    g->keylen = keylen;
+    g->hash = h;
+    size_t pos = 0;
+    for (uint32_t k = 0; k < ng; k++) {
+        uint32_t len;
+        memcpy(&len, key + pos, sizeof len);
+        g->vals[k] = vg_str_make(key + pos + sizeof len, len);
+        pos += sizeof len + len + 1;
+    }
+    slot_put(cc->slots, cc->cap, g);
+    cc->len++;
+    lru_append(cc, g);
+    *out = g;
+    return VG_OK;
+}
+
+/* Inserts ev after every event with ts <= ev->ts; returns its index. */
+static vg_err group_insert(sg_corr_engine *e, cr_group *g, const cr_ev *ev, uint32_t *pos)
+{
+    if (g->n >= e->max_events) {
+        consume(g, 0, 0);
+        e->st.events_evicted++;
+    }
+    if (g->n == g->cap) {
+        uint32_t ncap = g->cap ? g->cap * 2 : CR_EVENTS_MIN;
+        if (ncap > e->max_events)
+            ncap = e->max_events;
+        cr_ev *p = realloc(g->ev, (size_t)ncap * sizeof *p);
+        if (!p)
+            return VG_ENOMEM;
+        g->ev = p;
+        g->cap = ncap;
+    }
+    uint32_t i = upper_bound(g, ev->ts);
+    memmove(g->ev + i + 1, g->ev + i, (size_t)(g->n - i) * sizeof *g->ev);
+    g->ev[i] = *ev;
+    g->n++;
+    *pos = i;
+    return VG_OK;
+}
+
+/* ---- evaluating one window ev[lo..hi] ---- */
+
+static bool bounds_hold(const sg_corr *c, double v)
+{
+    for (uint32_t i = 0; i < c->nbounds; i++) {
+        double b = c->bounds[i].value;
+        bool ok = false;
+        switch (c->bounds[i].cmp) {
+        case SG_CMP_GT: ok = v > b; break;
+        case SG_CMP_GTE: ok = v >= b; break;
+        case SG_CMP_LT: ok = v < b; break;
+        case SG_CMP_LTE: ok = v <= b; break;
+        case SG_CMP_EQ: ok = v == b; break;
+        case SG_CMP_NEQ: ok = v != b; break;
+        }
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+typedef struct cr_hslot {
+    uint64_t a, b, used;
+} cr_hslot;
+
+static bool distinct_count(cr_corr *cc, const cr_group *g, uint32_t lo, uint32_t hi, double *out)
+{
+    size_t w = (size_t)hi - lo + 1, cap = CR_GROUP_SLOTS_MIN;
+    while (cap < 2 * w)
+        cap *= 2;
+    if (!scratch_need(cc, cap * sizeof(cr_hslot)))
+        return false;
+    cr_hslot *s = cc->scratch;
+    memset(s, 0, cap * sizeof *s);
+    size_t distinct = 0;
+    for (uint32_t i = lo; i <= hi; i++) {
+        const cr_ev *ev = &g->ev[i];
+        size_t j = ev->vh[0] & (cap - 1);
+        while (s[j].used && !(s[j].a == ev->vh[0] && s[j].b == ev->vh[1]))
+            j = (j + 1) & (cap - 1);
+        if (!s[j].used) {
+            s[j] = (cr_hslot){ ev->vh[0], ev->vh[1], 1 };
+            distinct++;
+        }
+    }
+    *out = (double)distinct;
+    return true;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static bool percentile(cr_corr *cc, const cr_group *g, uint32_t lo, uint32_t hi, double *out)
+{
+    size_t w = (size_t)hi - lo + 1;
+    if (!scratch_need(cc, w * sizeof(double)))
+        return false;
+    double *v = cc->scratch;
+    for (size_t i = 0; i < w; i++)
+        v[i] = g->ev[lo + i].num;
+    qsort(v, w, sizeof *v, cmp_double);
+    double p = cc->c->percentile < 0 ? 0 : cc->c->percentile > 100 ? 100 : cc->c->percentile;
+    double rank = p / 100.0 * (double)(w - 1);
+    size_t r = (size_t)floor(rank);
+    double frac = rank - (double)r;
+    *out = r + 1 < w ? v[r] + (v[r + 1] - v[r]) * frac : v[r];
+    return true;
+}
+
+/* temporal: the first event of each rule; temporal_ordered: the greedy
+ * match of the listed sequence. Indices (ascending) into keys, at most
+ * SG_CORR_MAX_EVIDENCE; the number of rules / sequence steps matched in
+ * *matched. Needs nuniq bytes of scratch for temporal (checked by caller). */
+static uint32_t temporal_keys(cr_corr *cc, const cr_group *g, uint32_t lo, uint32_t hi,
+                              uint32_t *keys, uint32_t *matched)
+{
+    uint32_t nkeys = 0, m = 0;
+    if (cc->c->type == SG_CORR_TEMPORAL) {
+        unsigned char *seen = cc->scratch;
+        memset(seen, 0, cc->nuniq);
+        for (uint32_t i = lo; i <= hi && m < cc->nuniq; i++) {
+            if (seen[g->ev[i].u])
+                continue;
+            seen[g->ev[i].u] = 1;
+            m++;
+            if (keys && nkeys < SG_CORR_MAX_EVIDENCE)
+                keys[nkeys++] = i;
+        }
+    } else {
+        for (uint32_t i = lo; i <= hi && m < cc->c->nrules; i++) {
+            if (g->ev[i].u != cc->seq[m])
+                continue;
+            m++;
+            if (keys && nkeys < SG_CORR_MAX_EVIDENCE)
+                keys[nkeys++] = i;
+        }
+    }
+    *matched = m;
+    return nkeys;
+}
+
+/* Whether the correlation's condition holds over ev[lo..hi], and its value.
+ * *err is set when scratch memory ran out. */
+static bool window_holds(cr_corr *cc, const cr_group *g, uint32_t lo, uint32_t hi, double *value,
+                         vg_err *err)
+{
+    const sg_corr *c = cc->c;
+    double v = 0;
+    switch (c->type) {
+    case SG_CORR_EVENT_COUNT:
+        v = (double)(hi - lo + 1);
+        break;
+    case SG_CORR_VALUE_COUNT:
+        if (!distinct_count(cc, g, lo, hi, &v))
+            goto nomem;
+        break;
+    case SG_CORR_VALUE_SUM:
+    case SG_CORR_VALUE_AVG:
+        for (uint32_t i = lo; i <= hi; i++)
+            v += g->ev[i].num;
+        if (c->type == SG_CORR_VALUE_AVG)
+            v /= (double)(hi - lo + 1);
+        break;
+    case SG_CORR_VALUE_PERCENTILE:
+        if (!percentile(cc, g, lo, hi, &v))
+            goto nomem;
+        break;
+    case SG_CORR_TEMPORAL:
+    case SG_CORR_TEMPORAL_ORDERED: {
+        uint32_t m;
+        if (!scratch_need(cc, cc->nuniq))
+            goto nomem;
+        temporal_keys(cc, g, lo, hi, NULL, &m);
+        *value = m;
+        if (!c->nbounds)
+            return m == (c->type == SG_CORR_TEMPORAL ? cc->nuniq : c->nrules);
+        return bounds_hold(c, m);
+    }
+    }
+    *value = v;
+    return bounds_hold(c, v);
+nomem:
+    *err = VG_ENOMEM;
+    return false;
+}
+
+/* ---- firing ---- */
+
+static vg_err offer_rule(sg_corr_engine *e, uint32_t ri, const sg_corr_hit *h, sg_corr_emit_fn emit,
+                         void *ctx, uint32_t depth);
+
+typedef struct cr_chain {
+    const cr_corr *cc;
+    const sg_corr_alert *a;
+} cr_chain;
+
+/* Field reads of a chained hit: the inner correlation's group-by values. */
+static vg_err chain_field(void *ctx, vg_str name, vg_str *out)
+{
+    const cr_chain *ch = ctx;
+    for (uint32_t k = 0; k < ch->cc->c->ngroup_by; k++)
+        if (vg_str_eq(ch->cc->c->group_by[k], name)) {
+            *out = ch->a->group[k];
+            return VG_OK;
+        }
+    return VG_ENOTFOUND;
+}
+
+/* Up to SG_CORR_MAX_EVIDENCE event refs of ev[lo..hi] in time order: for
+ * temporal types the events that made the sequence first, then the others
+ * from the oldest while room is left. */
+static uint32_t evidence(cr_corr *cc, const cr_group *g, uint32_t lo, uint32_t hi, uint64_t *out)
+{
+    uint32_t keys[SG_CORR_MAX_EVIDENCE], nkeys = 0, m, nout = 0, kp = 0;
+    if (hi - lo + 1 <= SG_CORR_MAX_EVIDENCE) {
+        for (uint32_t i = lo; i <= hi; i++)
+            out[nout++] = g->ev[i].ref;
+        return nout;
+    }
+    if (cc->c->type == SG_CORR_TEMPORAL || cc->c->type == SG_CORR_TEMPORAL_ORDERED)
+        nkeys = temporal_keys(cc, g, lo, hi, keys, &m);   /* scratch sized by window_holds */
+    for (uint32_t i = lo; i <= hi && nout < SG_CORR_MAX_EVIDENCE; i++) {
+        if (kp < nkeys && keys[kp] == i) {
+            out[nout++] = g->ev[i].ref;
+            kp++;
+        } else if (nout + (nkeys - kp) < SG_CORR_MAX_EVIDENCE) {
+            out[nout++] = g->ev[i].ref;
+        }
+    }
+    return nout;
+}
+
+/* Emits the alert for ev[lo..hi] and offers it to the correlations on top
+ * of this one. The caller consumes the window afterwards. */
+static vg_err fire(sg_corr_engine *e, cr_corr *cc, const cr_group *g, uint32_t lo, uint32_t hi,
+                   double value, sg_corr_emit_fn emit, void *ctx, uint32_t depth)
+{
+    uint64_t refs[SG_CORR_MAX_EVIDENCE];
+    sg_corr_alert a = {
+        .rule = cc->rule,
+        .first_ts = g->ev[lo].ts,
+        .last_ts = g->ev[hi].ts,
+        .group = g->vals,
+        .value = value,
+        .events = refs,
+        .nevents = evidence(cc, g, lo, hi, refs),
+    };
+    e->st.alerts++;
+    if (emit)
+        emit(ctx, &a);
+    uint32_t ri;
+    if (depth >= SG_CORR_MAX_CHAIN || !rule_index(e, cc->rule, &ri)
+        || e->disp_start[ri] == e->disp_start[ri + 1])
+        return VG_OK;
+    cr_chain ch = { cc, &a };
+    sg_corr_hit h = {
+        .rule = cc->rule,
+        .ts = a.last_ts,
+        .field = chain_field,
+        .field_ctx = &ch,
+        .event_ref = a.nevents ? refs[a.nevents - 1] : 0,
+    };
+    return offer_rule(e, ri, &h, emit, ctx, depth + 1);
+}
+
+/* Eager conditions: every window that ends at an event and contains the
+ * new event at pos, earliest end first; fires on the first that holds and
+ * consumes it. */
+static vg_err check_eager(sg_corr_engine *e, cr_corr *cc, cr_group *g, uint32_t pos,
+                          sg_corr_emit_fn emit, void *ctx, uint32_t depth)
+{
+    int64_t span = cc->c->timespan, limit = sat_add(g->ev[pos].ts, span);
+    for (uint32_t j = pos; j < g->n && g->ev[j].ts <= limit; j++) {
+        while (j + 1 < g->n && g->ev[j + 1].ts == g->ev[j].ts)
+            j++;
+        uint32_t lo = lower_bound(g, sat_sub(g->ev[j].ts, span));
+        double v;
+        vg_err err = VG_OK;
+        if (window_holds(cc, g, lo, j, &v, &err)) {
+            err = fire(e, cc, g, lo, j, v, emit, ctx, depth);
+            consume(g, lo, j);
+            return err;
+        }
+        if (err)
+            return err;
+    }
+    return VG_OK;
+}
+
+/* Drops events that can share no window with an acceptable future event. */
+static void expire(cr_corr *cc, cr_group *g, int64_t horizon)
+{
+    uint32_t k = lower_bound(g, sat_sub(horizon, cc->c->timespan));
+    if (k)
+        consume(g, 0, k - 1);
+}
+
+/* Closing conditions: decides every window [t0, t0 + timespan] that ended
+ * before horizon. */
+static vg_err close_windows(sg_corr_engine *e, cr_corr *cc, cr_group *g, int64_t horizon,
+                            sg_corr_emit_fn emit, void *ctx)
+{
+    vg_err err = VG_OK;
+    while (g->n && sat_add(g->ev[0].ts, cc->c->timespan) < horizon) {
+        uint32_t hi = upper_bound(g, sat_add(g->ev[0].ts, cc->c->timespan)) - 1;
+        double v;
+        if (window_holds(cc, g, 0, hi, &v, &err))
+            err = fire(e, cc, g, 0, hi, v, emit, ctx, 0);
+        consume(g, 0, hi);
+        if (err)
+            break;
+    }
+    return err;
+}
+
+/* ---- offering ---- */
+
+static vg_err read_field(const sg_corr_hit *h, vg_str name, vg_str *out)
+{
+    if (!h->field)
+        return VG_ENOTFOUND;
+    return h->field(h->field_ctx, name, out);
+}
+
+/* The hit's value for the counted field; false when the hit does not count. */
+static vg_err hit_value(const cr_corr *cc, uint32_t u, const sg_corr_hit *h, cr_ev *ev, bool *counts)
+{
+    vg_str v;
+    *counts = true;
+    if (cc->c->type == SG_CORR_EVENT_COUNT || cc->c->type == SG_CORR_TEMPORAL
+        || cc->c->type == SG_CORR_TEMPORAL_ORDERED)
+        return VG_OK;
+    vg_err err = read_field(h, cc->vfield[u], &v);
+    if (err == VG_ENOTFOUND) {
+        *counts = false;
+        return VG_OK;
+    }
+    if (err)
+        return err;
+    if (cc->c->type == SG_CORR_VALUE_COUNT) {
+        XXH128_hash_t x = XXH3_128bits(v.p, v.n);
+        ev->vh[0] = x.low64;
+        ev->vh[1] = x.high64;
+        return VG_OK;
+    }
+    double d = 0;
+    *counts = vg_str_to_double(vg_str_trim(v), &d) == VG_OK && isfinite(d);
+    ev->num = d;
+    return VG_OK;
+}
+
+/* Encodes the hit's group-by values into cc->key. */
+static vg_err hit_key(cr_corr *cc, uint32_t u, const sg_corr_hit *h)
+{
+    uint32_t ng = cc->c->ngroup_by;
+    vg_buf_clear(&cc->key);
+    for (uint32_t k = 0; k < ng; k++) {
+        vg_str v = VG_STR_NULL;
+        vg_err err = read_field(h, cc->gfield[(size_t)u * ng + k], &v);
+        if (err == VG_ENOTFOUND)
+            v = VG_STR_NULL;
+        else if (err)
+            return err;
+        if (v.n > SG_CORR_MAX_VALUE)
+            v.n = SG_CORR_MAX_VALUE;
+        uint32_t len = (uint32_t)v.n;
+        vg_buf_put(&cc->key, &len, sizeof len);
+        vg_buf_put(&cc->key, v.p, v.n);
+        vg_buf_putc(&cc->key, '\0');
+    }
+    return cc->key.failed ? VG_ENOMEM : VG_OK;
+}
+
+static vg_err corr_add(sg_corr_engine *e, cr_corr *cc, uint32_t u, const sg_corr_hit *h,
+                       sg_corr_emit_fn emit, void *ctx, uint32_t depth)
+{
+    cr_ev ev = { .ts = h->ts, .ref = h->event_ref, .u = u };
+    bool counts;
+    vg_err err = hit_value(cc, u, h, &ev, &counts);
+    if (err || !counts)
+        return err;
+    if ((err = hit_key(cc, u, h)))
+        return err;
+    uint64_t hash = XXH3_64bits(cc->key.p, cc->key.n);
+    cr_group *g = group_find(cc, hash, cc->key.p, cc->key.n);
+    if (g) {
+        lru_unlink(cc, g);
+        lru_append(cc, g);
+    } else if ((err = group_new(e, cc, hash, &g))) {
+        return err;
+    }
+    if (cc->eager)
+        expire(cc, g, sat_sub(e->wm, e->lateness));
+    uint32_t pos;
+    err = group_insert(e, g, &ev, &pos);
+    if (!err && cc->eager)
+        err = check_eager(e, cc, g, pos, emit, ctx, depth);
+    if (g->n == 0) {
+        group_free(cc, g);
+    } else {
+        int64_t due = sat_add(g->ev[0].ts, cc->c->timespan);
+        if (due < cc->next_due)
+            cc->next_due = due;
+    }
+    return err;
+}
+
+static vg_err offer_rule(sg_corr_engine *e, uint32_t ri, const sg_corr_hit *h, sg_corr_emit_fn emit,
+                         void *ctx, uint32_t depth)
+{
+    for (uint32_t i = e->disp_start[ri]; i < e->disp_start[ri + 1]; i++) {
+        const cr_disp *d = &e->disp[i];
+        vg_err err = corr_add(e, &e->corrs[d->corr], d->u, h, emit, ctx, depth);
+        if (err)
+            return err;
+    }
+    return VG_OK;
+}
+
+bool sg_corr_wants(const sg_corr_engine *e, const sg_rule *r)
+{
+    uint32_t ri;
+    return e && rule_index(e, r, &ri) && e->disp_start[ri] != e->disp_start[ri + 1];
+}
+
+vg_err sg_corr_offer(sg_corr_engine *e, const sg_corr_hit *h, sg_corr_emit_fn emit, void *ctx)
+{
+    if (!e || !h)
+        return VG_EINVAL;
+    uint32_t ri;
+    if (!rule_index(e, h->rule, &ri) || e->disp_start[ri] == e->disp_start[ri + 1])
+        return VG_OK;
+    e->st.hits++;
+    if (e->have_wm && h->ts < sat_sub(e->wm, e->lateness)) {
+        e->st.late_dropped++;
+        return VG_OK;
+    }
+    if (!e->have_wm || h->ts > e->wm) {
+        e->wm = h->ts;
+        e->have_wm = true;
+    }
+    return offer_rule(e, ri, h, emit, ctx, 0);
+}
+
+vg_err sg_corr_advance(sg_corr_engine *e, int64_t now, sg_corr_emit_fn emit, void *ctx)
+{
+    if (!e)
+        return VG_EINVAL;
+    if (!e->have_wm || now > e->wm) {
+        e->wm = now;
+        e->have_wm = true;
+    }
+    int64_t horizon = sat_sub(e->wm, e->lateness);
+    vg_err err = VG_OK;
+    for (uint32_t i = 0; i < e->ncorrs; i++) {
+        cr_corr *cc = &e->corrs[i];
+        if (cc->next_due >= horizon)
+            continue;
+        int64_t due = INT64_MAX;
+        cr_group *next;
+        for (cr_group *g = cc->lru_head; g; g = next) {
+            next = g->next;
+            if (cc->eager)
+                expire(cc, g, horizon);
+            else if (!err)
+                err = close_windows(e, cc, g, horizon, emit, ctx);
+            if (g->n == 0) {
+                group_free(cc, g);
+            } else {
+                int64_t d = sat_add(g->ev[0].ts, cc->c->timespan);
+                if (d < due)
+                    due = d;
+            }
+        }
+        cc->next_due = due;
+    }
+    return err;
+}
+
+void sg_corr_get_stats(const sg_corr_engine *e, sg_corr_stats *out)
+{
+    if (e)
+        *out = e->st;
+    else
+        memset(out, 0, sizeof *out);
+}
+
+/* ---- compiling the correlations ---- */
+
+/* The field read for `name` in events of rule r (aliases resolved). */
+static vg_str alias_field(const sg_corr *c, const sg_rule *r, vg_str name)
+{
+    for (uint32_t a = 0; a < c->naliases; a++) {
+        const sg_alias *al = &c->aliases[a];
+        if (!vg_str_eq(al->name, name))
+            continue;
+        for (uint32_t i = 0; i < al->n; i++)
+            if (rule_is(r, al->rules[i]))
+                return al->fields[i];
+    }
+    return name;
+}
+
+/* printf-safe text of a counted string that may be {NULL, 0}. */
+#define CR_FMT(s) (int)(s).n, ((s).p ? (s).p : "")
+
+static vg_err corr_diag(vg_diag *d, vg_err err, const sg_rule *r, const char *what, vg_str arg)
+{
+    if (!arg.p)
+        return vg_diag_set(d, err, "correlation '%.*s' (%.*s): %s", CR_FMT(r->title),
+                           CR_FMT(r->file), what);
+    return vg_diag_set(d, err, "correlation '%.*s' (%.*s): %s '%.*s'", CR_FMT(r->title),
+                       CR_FMT(r->file), what, CR_FMT(arg));
+}
+
+static vg_err corr_setup(sg_corr_engine *e, cr_corr *cc, const sg_rule *r, const vg_map *byname,
+                         const vg_map *byid, vg_diag *d)
+{
+    const sg_corr *c = &r->corr;
+    cc->rule = r;
+    cc->c = c;
+    cc->next_due = INT64_MAX;
+    vg_buf_init(&cc->key, 0);
+    if (c->timespan <= 0)
+        return corr_diag(d, VG_EINVAL, r, "timespan must be positive", VG_STR_NULL);
+    if (!c->nrules)
+        return corr_diag(d, VG_EINVAL, r, "no rules referenced", VG_STR_NULL);
+    bool temporal = c->type == SG_CORR_TEMPORAL || c->type == SG_CORR_TEMPORAL_ORDERED;
+    if (!temporal && !c->nbounds)
+        return corr_diag(d, VG_EINVAL, r, "condition needed for this type", VG_STR_NULL);
+    if (!temporal && c->type != SG_CORR_EVENT_COUNT && !c->field.n)
+        return corr_diag(d, VG_EINVAL, r, "condition field needed for this type", VG_STR_NULL);
+    cc->eager = true;
+    for (uint32_t i = 0; i < c->nbounds; i++)
+        if (c->bounds[i].cmp != SG_CMP_GT && c->bounds[i].cmp != SG_CMP_GTE)
+            cc->eager = false;
+    cc->uniq = vg_arena_alloc(&e->arena, c->nrules * sizeof *cc->uniq);
+    cc->seq = vg_arena_alloc(&e->arena, c->nrules * sizeof *cc->seq);
+    if (!cc->uniq || !cc->seq)
+        return VG_ENOMEM;
+    for (uint32_t i = 0; i < c->nrules; i++) {
+        bool found;
+        const sg_rule *t = vg_map_get(byname, c->rules[i], &found);
+        if (!found)
+            t = vg_map_get(byid, c->rules[i], &found);
+        if (!found)
+            return corr_diag(d, VG_ENOTFOUND, r, "unknown rule", c->rules[i]);
+        if (t->kind == SG_KIND_FILTER)
+            return corr_diag(d, VG_EINVAL, r, "refers to a filter", c->rules[i]);
+        if (t == r)
+            return corr_diag(d, VG_EINVAL, r, "refers to itself", c->rules[i]);
+        uint32_t u = 0;
+        while (u < cc->nuniq && cc->uniq[u] != t)
+            u++;
+        if (u == cc->nuniq)
+            cc->uniq[cc->nuniq++] = t;
+        cc->seq[i] = u;
+    }
+    size_t ng = c->ngroup_by;
+    cc->gfield = vg_arena_alloc(&e->arena, (cc->nuniq * ng + 1) * sizeof(vg_str));
+    cc->vfield = vg_arena_alloc(&e->arena, cc->nuniq * sizeof(vg_str));
+    if (!cc->gfield || !cc->vfield)
+        return VG_ENOMEM;
+    for (uint32_t u = 0; u < cc->nuniq; u++) {
+        for (size_t k = 0; k < ng; k++)
+            cc->gfield[u * ng + k] = alias_field(c, cc->uniq[u], c->group_by[k]);
+        cc->vfield[u] = alias_field(c, cc->uniq[u], c->field);
+    }
+    return VG_OK;
+}
+
+/* Depth of the correlation stack on top of base rules; cycles are errors.
+ * state: 0 unvisited, 1 on the path, 2 done (depth in depth[]). */
+static vg_err chain_depth(sg_corr_engine *e, uint32_t ci, unsigned char *state, uint32_t *depth,
+                          uint32_t level, vg_diag *d)
+{
+    const cr_corr *cc = &e->corrs[ci];
+    if (state[ci] == 2)
+        return VG_OK;
+    if (state[ci] == 1)
+        return corr_diag(d, VG_EINVAL, cc->rule, "correlation cycle through", cc->rule->title);
+    if (level > SG_CORR_MAX_CHAIN)
+        return corr_diag(d, VG_ELIMIT, cc->rule, "correlations stacked deeper than SG_CORR_MAX_CHAIN",
+                         VG_STR_NULL);
+    state[ci] = 1;
+    uint32_t best = 0;
+    for (uint32_t u = 0; u < cc->nuniq; u++) {
+        uint32_t ri;
+        if (!rule_index(e, cc->uniq[u], &ri) || e->corr_of[ri] == UINT32_MAX)
+            continue;
+        vg_err err = chain_depth(e, e->corr_of[ri], state, depth, level + 1, d);
+        if (err)
+            return err;
+        if (depth[e->corr_of[ri]] > best)
+            best = depth[e->corr_of[ri]];
+    }
+    depth[ci] = best + 1;
+    state[ci] = 2;
+    if (depth[ci] > SG_CORR_MAX_CHAIN)
+        return corr_diag(d, VG_ELIMIT, cc->rule, "correlations stacked deeper than SG_CORR_MAX_CHAIN",
+                         VG_STR_NULL);
+    return VG_OK;
+}
+
+static vg_err build_dispatch(sg_corr_engine *e)
+{
+    uint32_t nr = e->rs->nrules;
+    e->disp_start = vg_arena_zalloc(&e->arena, ((size_t)nr + 1) * sizeof *e->disp_start);
+    if (!e->disp_start)
+        return VG_ENOMEM;
+    size_t total = 0;
+    for (uint32_t i = 0; i < e->ncorrs; i++)
+        for (uint32_t u = 0; u < e->corrs[i].nuniq; u++) {
+            uint32_t ri;
+            if (rule_index(e, e->corrs[i].uniq[u], &ri))
+                e->disp_start[ri + 1]++;
+            total++;
+        }
+    for (uint32_t ri = 0; ri < nr; ri++)
+        e->disp_start[ri + 1] += e->disp_start[ri];
+    e->disp = vg_arena_alloc(&e->arena, (total + 1) * sizeof *e->disp);
+    uint32_t *fill = calloc((size_t)nr + 1, sizeof *fill);
+    if (!e->disp || !fill) {
+        free(fill);
+        return VG_ENOMEM;
+    }
+    for (uint32_t i = 0; i < e->ncorrs; i++)
+        for (uint32_t u = 0; u < e->corrs[i].nuniq; u++) {
+            uint32_t ri;
+            if (rule_index(e, e->corrs[i].uniq[u], &ri))
+                e->disp[e->disp_start[ri] + fill[ri]++] = (cr_disp){ i, u };
+        }
+    free(fill);
+    return VG_OK;
+}
+
+vg_err sg_corr_new(const sg_ruleset *rs, const sg_corr_opts *o, sg_corr_engine **out, vg_diag *d)
+{
+    vg_err err = VG_OK;
+    vg_map byname, byid;
+    vg_map_init(&byname, false);
+    vg_map_init(&byid, false);
+    unsigned char *state = NULL;
+    uint32_t *depth = NULL;
+    if (!out || !rs)
+        return vg_diag_set(d, VG_EINVAL, "sg_corr_new: no ruleset");
+    *out = NULL;
+    if (o && o->lateness < 0)
+        return vg_diag_set(d, VG_EINVAL, "sg_corr_new: negative lateness");
+    sg_corr_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return vg_diag_set(d, VG_ENOMEM, "sg_corr_new: out of memory");
+    vg_arena_init(&e->arena, 0, 0);
+    e->rs = rs;
+    e->lateness = o ? o->lateness : SG_CORR_LATENESS_DEFAULT;
+    e->max_groups = o && o->max_groups ? o->max_groups : SG_CORR_MAX_GROUPS_DEFAULT;
+    e->max_events = o && o->max_events ? o->max_events : SG_CORR_MAX_EVENTS_DEFAULT;
+
+    e->corr_of = vg_arena_alloc(&e->arena, ((size_t)rs->nrules + 1) * sizeof *e->corr_of);
+    if (!e->corr_of)
+        goto nomem;
+    for (uint32_t i = 0; i < rs->nrules; i++) {
+        const sg_rule *r = &rs->rules[i];
+        e->corr_of[i] = UINT32_MAX;
+        if (r->kind == SG_KIND_CORRELATION)
+            e->corr_of[i] = e->ncorrs++;
+        bool found = true;
+        /* The first rule of a name or id wins. */
+        if (r->name.n)
+            vg_map_get(&byname, r->name, &found);
+        if (!found && vg_map_put(&byname, r->name, (void *)r))
+            goto nomem;
+        found = true;
+        if (r->id.n)
+            vg_map_get(&byid, r->id, &found);
+        if (!found && vg_map_put(&byid, r->id, (void *)r))
+            goto nomem;
+    }
+    e->corrs = vg_arena_zalloc(&e->arena, ((size_t)e->ncorrs + 1) * sizeof *e->corrs);
+    if (!e->corrs)
+        goto nomem;
+    for (uint32_t i = 0, ci = 0; i < rs->nrules; i++) {
+        if (rs->rules[i].kind != SG_KIND_CORRELATION)
+            continue;
+        if ((err = corr_setup(e, &e->corrs[ci++], &rs->rules[i], &byname, &byid, d))) {
+            e->ncorrs = ci;   /* free only what was set up */
+            goto out;
+        }
+    }
+    state = calloc((size_t)e->ncorrs + 1, 1);
+    depth = calloc((size_t)e->ncorrs + 1, sizeof *depth);
+    if (!state || !depth)
+        goto nomem;
+    for (uint32_t i = 0; i < e->ncorrs; i++)
+        if ((err = chain_depth(e, i, state, depth, 1, d)))
+            goto out;
+    if ((err = build_dispatch(e)))
+        goto nomem;
+    goto out;
+nomem:
+    err = vg_diag_set(d, VG_ENOMEM, "sg_corr_new: out of memory");
+out:
+    free(state);
+    free(depth);
+    vg_map_free(&byname);
+    vg_map_free(&byid);
+    if (err)
+        sg_corr_free(e);
+    else
+        *out = e;
+    return err;
+}
+
+void sg_corr_free(sg_corr_engine *e)
+{
+    if (!e)
+        return;
+    for (uint32_t i = 0; e->corrs && i < e->ncorrs; i++) {
+        cr_corr *cc = &e->corrs[i];
+        while (cc->lru_head)
+            group_free(cc, cc->lru_head);
+        free(cc->slots);
+        free(cc->scratch);
+        vg_buf_free(&cc->key);
+    }
+    vg_arena_free(&e->arena);
+    free(e);
+}
