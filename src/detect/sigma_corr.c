@@ -1,13 +1,8 @@
 /*
- * sigma_corr.c - the Sigma correlation engine (see sigma_corr.h for the
- * semantics it implements).
- *
- * sg_corr_new() compiles every correlation rule of a ruleset once: it
- * resolves the referenced rules (by name or id), the field each group-by
- * name reads for each referenced rule (aliases), the chain of correlations
- * on correlations (checked for cycles and depth), and a dispatch table from
- * a rule's index in rs->rules to the (correlation, rule slot) pairs that
- * want its matches. Those tables live in the engine's arena.
+ * sigma_corr.c - the Sigma correlation engine at run time: offering hits,
+ * evaluating windows, firing, and moving the clock (see sigma_corr.h for the
+ * semantics; sigma_corr_build.c compiles the rules into the tables used
+ * here).
  *
  * The state is per correlation: an open-addressing hash table (XXH3 of the
  * encoded group key, linear probing, backward-shift deletion) of groups, a
@@ -15,12 +10,7 @@
  * group an array of events kept sorted by timestamp. Groups and their event
  * arrays come and go with the traffic, so they are heap allocations freed
  * one by one (an arena would only grow); every such allocation is bounded by
- * max_groups x max_events.
- *
- * Invariants: within a group, ev[0..n) is sorted by ts, equal timestamps in
- * arrival order; a group in the table has n > 0 except transiently inside
- * corr_add(); cr_corr.next_due <= ev[0].ts + timespan of every group, so
- * sg_corr_advance() can skip a correlation with nothing due.
+ * max_groups x max_events. Invariants are in sigma_corr_int.h.
  */
 #include "sigma_corr.h"
 
@@ -29,66 +19,7 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "../core/vg_map.h"
-
-#define CR_GROUP_SLOTS_MIN 16
-#define CR_EVENTS_MIN 4
-
-typedef struct cr_ev {
-    int64_t ts;
-    uint64_t ref;
-    uint64_t vh[2];   /* value_count: XXH3-128 of the counted value */
-    double num;       /* value_sum / value_avg / value_percentile */
-    uint32_t u;       /* the hit's rule, as an index into cr_corr.uniq */
-} cr_ev;
-
-typedef struct cr_group {
-    struct cr_group *prev, *next;  /* LRU list: least recently updated first */
-    uint64_t hash;
-    const char *key;               /* encoded values: u32 len, bytes, NUL; each */
-    size_t keylen;
-    vg_str *vals;                  /* ngroup_by values, pointing into key */
-    cr_ev *ev;
-    uint32_t n, cap;
-} cr_group;
-
-/* One correlation that wants a rule's matches, and the rule's slot in it. */
-typedef struct cr_disp {
-    uint32_t corr, u;
-} cr_disp;
-
-typedef struct cr_corr {
-    const sg_rule *rule;
-    const sg_corr *c;
-    bool eager;              /* every bound gt/gte (or temporal without bounds) */
-    const sg_rule **uniq;    /* distinct referenced rules */
-    uint32_t nuniq;
-    uint32_t *seq;           /* c->rules[i] as an index into uniq */
-    vg_str *gfield;          /* [u * ngroup_by + k]: field read for group_by[k] */
-    vg_str *vfield;          /* [u]: field read for c->field */
-    cr_group **slots;
-    size_t cap, len;
-    cr_group *lru_head, *lru_tail;
-    int64_t next_due;        /* min over groups of ev[0].ts + timespan */
-    vg_buf key;              /* scratch: the key being looked up */
-    void *scratch;           /* scratch for distinct counts, percentiles, flags */
-    size_t scratch_cap;
-} cr_corr;
-
-struct sg_corr_engine {
-    const sg_ruleset *rs;
-    int64_t lateness;
-    uint32_t max_groups, max_events;
-    bool have_wm;
-    int64_t wm;              /* watermark: the newest timestamp seen */
-    sg_corr_stats st;
-    cr_corr *corrs;
-    uint32_t ncorrs;
-    uint32_t *corr_of;       /* [rule index] -> correlation index or UINT32_MAX */
-    uint32_t *disp_start;    /* [rule index], nrules + 1 entries */
-    cr_disp *disp;
-    vg_arena arena;
-};
+#include "sigma_corr_int.h"
 
 /* ---- small helpers ---- */
 
@@ -108,7 +39,7 @@ static int64_t sat_sub(int64_t a, int64_t b)
     return r;
 }
 
-static bool rule_index(const sg_corr_engine *e, const sg_rule *r, uint32_t *out)
+bool cr_rule_index(const sg_corr_engine *e, const sg_rule *r, uint32_t *out)
 {
     uintptr_t base = (uintptr_t)e->rs->rules, p = (uintptr_t)r;
     if (!r || !e->rs->nrules || p < base)
@@ -118,11 +49,6 @@ static bool rule_index(const sg_corr_engine *e, const sg_rule *r, uint32_t *out)
         return false;
     *out = (uint32_t)(off / sizeof(sg_rule));
     return true;
-}
-
-static bool rule_is(const sg_rule *r, vg_str ref)
-{
-    return (r->name.n && vg_str_eq(r->name, ref)) || (r->id.n && vg_str_eq(r->id, ref));
 }
 
 static bool scratch_need(cr_corr *cc, size_t bytes)
@@ -241,7 +167,7 @@ static void lru_append(cr_corr *cc, cr_group *g)
 }
 
 /* Takes g out of the table (backward-shift deletion) and the LRU list, and frees it. */
-static void group_free(cr_corr *cc, cr_group *g)
+void cr_group_free(cr_corr *cc, cr_group *g)
 {
     size_t mask = cc->cap - 1, i = g->hash & mask;
     while (cc->slots[i] != g)
@@ -269,7 +195,7 @@ static void group_free(cr_corr *cc, cr_group *g)
 static vg_err group_new(sg_corr_engine *e, cr_corr *cc, uint64_t h, cr_group **out)
 {
     if (cc->len >= e->max_groups && cc->lru_head) {
-        group_free(cc, cc->lru_head);
+        cr_group_free(cc, cc->lru_head);
         e->st.groups_evicted++;
     }
     vg_err err = table_grow(cc);
@@ -540,7 +466,7 @@ static vg_err fire(sg_corr_engine *e, cr_corr *cc, const cr_group *g, uint32_t l
     if (emit)
         emit(ctx, &a);
     uint32_t ri;
-    if (depth >= SG_CORR_MAX_CHAIN || !rule_index(e, cc->rule, &ri)
+    if (depth >= SG_CORR_MAX_CHAIN || !cr_rule_index(e, cc->rule, &ri)
         || e->disp_start[ri] == e->disp_start[ri + 1])
         return VG_OK;
     cr_chain ch = { cc, &a };
@@ -687,7 +613,7 @@ static vg_err corr_add(sg_corr_engine *e, cr_corr *cc, uint32_t u, const sg_corr
     if (!err && cc->eager)
         err = check_eager(e, cc, g, pos, emit, ctx, depth);
     if (g->n == 0) {
-        group_free(cc, g);
+        cr_group_free(cc, g);
     } else {
         int64_t due = sat_add(g->ev[0].ts, cc->c->timespan);
         if (due < cc->next_due)
@@ -711,7 +637,7 @@ static vg_err offer_rule(sg_corr_engine *e, uint32_t ri, const sg_corr_hit *h, s
 bool sg_corr_wants(const sg_corr_engine *e, const sg_rule *r)
 {
     uint32_t ri;
-    return e && rule_index(e, r, &ri) && e->disp_start[ri] != e->disp_start[ri + 1];
+    return e && cr_rule_index(e, r, &ri) && e->disp_start[ri] != e->disp_start[ri + 1];
 }
 
 vg_err sg_corr_offer(sg_corr_engine *e, const sg_corr_hit *h, sg_corr_emit_fn emit, void *ctx)
@@ -719,7 +645,7 @@ vg_err sg_corr_offer(sg_corr_engine *e, const sg_corr_hit *h, sg_corr_emit_fn em
     if (!e || !h)
         return VG_EINVAL;
     uint32_t ri;
-    if (!rule_index(e, h->rule, &ri) || e->disp_start[ri] == e->disp_start[ri + 1])
+    if (!cr_rule_index(e, h->rule, &ri) || e->disp_start[ri] == e->disp_start[ri + 1])
         return VG_OK;
     e->st.hits++;
     if (e->have_wm && h->ts < sat_sub(e->wm, e->lateness)) {
@@ -756,7 +682,7 @@ vg_err sg_corr_advance(sg_corr_engine *e, int64_t now, sg_corr_emit_fn emit, voi
             else if (!err)
                 err = close_windows(e, cc, g, horizon, emit, ctx);
             if (g->n == 0) {
-                group_free(cc, g);
+                cr_group_free(cc, g);
             } else {
                 int64_t d = sat_add(g->ev[0].ts, cc->c->timespan);
                 if (d < due)
@@ -774,246 +700,4 @@ void sg_corr_get_stats(const sg_corr_engine *e, sg_corr_stats *out)
         *out = e->st;
     else
         memset(out, 0, sizeof *out);
-}
-
-/* ---- compiling the correlations ---- */
-
-/* The field read for `name` in events of rule r (aliases resolved). */
-static vg_str alias_field(const sg_corr *c, const sg_rule *r, vg_str name)
-{
-    for (uint32_t a = 0; a < c->naliases; a++) {
-        const sg_alias *al = &c->aliases[a];
-        if (!vg_str_eq(al->name, name))
-            continue;
-        for (uint32_t i = 0; i < al->n; i++)
-            if (rule_is(r, al->rules[i]))
-                return al->fields[i];
-    }
-    return name;
-}
-
-/* printf-safe text of a counted string that may be {NULL, 0}. */
-#define CR_FMT(s) (int)(s).n, ((s).p ? (s).p : "")
-
-static vg_err corr_diag(vg_diag *d, vg_err err, const sg_rule *r, const char *what, vg_str arg)
-{
-    if (!arg.p)
-        return vg_diag_set(d, err, "correlation '%.*s' (%.*s): %s", CR_FMT(r->title),
-                           CR_FMT(r->file), what);
-    return vg_diag_set(d, err, "correlation '%.*s' (%.*s): %s '%.*s'", CR_FMT(r->title),
-                       CR_FMT(r->file), what, CR_FMT(arg));
-}
-
-static vg_err corr_setup(sg_corr_engine *e, cr_corr *cc, const sg_rule *r, const vg_map *byname,
-                         const vg_map *byid, vg_diag *d)
-{
-    const sg_corr *c = &r->corr;
-    cc->rule = r;
-    cc->c = c;
-    cc->next_due = INT64_MAX;
-    vg_buf_init(&cc->key, 0);
-    if (c->timespan <= 0)
-        return corr_diag(d, VG_EINVAL, r, "timespan must be positive", VG_STR_NULL);
-    if (!c->nrules)
-        return corr_diag(d, VG_EINVAL, r, "no rules referenced", VG_STR_NULL);
-    bool temporal = c->type == SG_CORR_TEMPORAL || c->type == SG_CORR_TEMPORAL_ORDERED;
-    if (!temporal && !c->nbounds)
-        return corr_diag(d, VG_EINVAL, r, "condition needed for this type", VG_STR_NULL);
-    if (!temporal && c->type != SG_CORR_EVENT_COUNT && !c->field.n)
-        return corr_diag(d, VG_EINVAL, r, "condition field needed for this type", VG_STR_NULL);
-    cc->eager = true;
-    for (uint32_t i = 0; i < c->nbounds; i++)
-        if (c->bounds[i].cmp != SG_CMP_GT && c->bounds[i].cmp != SG_CMP_GTE)
-            cc->eager = false;
-    cc->uniq = vg_arena_alloc(&e->arena, c->nrules * sizeof *cc->uniq);
-    cc->seq = vg_arena_alloc(&e->arena, c->nrules * sizeof *cc->seq);
-    if (!cc->uniq || !cc->seq)
-        return VG_ENOMEM;
-    for (uint32_t i = 0; i < c->nrules; i++) {
-        bool found;
-        const sg_rule *t = vg_map_get(byname, c->rules[i], &found);
-        if (!found)
-            t = vg_map_get(byid, c->rules[i], &found);
-        if (!found)
-            return corr_diag(d, VG_ENOTFOUND, r, "unknown rule", c->rules[i]);
-        if (t->kind == SG_KIND_FILTER)
-            return corr_diag(d, VG_EINVAL, r, "refers to a filter", c->rules[i]);
-        if (t == r)
-            return corr_diag(d, VG_EINVAL, r, "refers to itself", c->rules[i]);
-        uint32_t u = 0;
-        while (u < cc->nuniq && cc->uniq[u] != t)
-            u++;
-        if (u == cc->nuniq)
-            cc->uniq[cc->nuniq++] = t;
-        cc->seq[i] = u;
-    }
-    size_t ng = c->ngroup_by;
-    cc->gfield = vg_arena_alloc(&e->arena, (cc->nuniq * ng + 1) * sizeof(vg_str));
-    cc->vfield = vg_arena_alloc(&e->arena, cc->nuniq * sizeof(vg_str));
-    if (!cc->gfield || !cc->vfield)
-        return VG_ENOMEM;
-    for (uint32_t u = 0; u < cc->nuniq; u++) {
-        for (size_t k = 0; k < ng; k++)
-            cc->gfield[u * ng + k] = alias_field(c, cc->uniq[u], c->group_by[k]);
-        cc->vfield[u] = alias_field(c, cc->uniq[u], c->field);
-    }
-    return VG_OK;
-}
-
-/* Depth of the correlation stack on top of base rules; cycles are errors.
- * state: 0 unvisited, 1 on the path, 2 done (depth in depth[]). */
-static vg_err chain_depth(sg_corr_engine *e, uint32_t ci, unsigned char *state, uint32_t *depth,
-                          uint32_t level, vg_diag *d)
-{
-    const cr_corr *cc = &e->corrs[ci];
-    if (state[ci] == 2)
-        return VG_OK;
-    if (state[ci] == 1)
-        return corr_diag(d, VG_EINVAL, cc->rule, "correlation cycle through", cc->rule->title);
-    if (level > SG_CORR_MAX_CHAIN)
-        return corr_diag(d, VG_ELIMIT, cc->rule, "correlations stacked deeper than SG_CORR_MAX_CHAIN",
-                         VG_STR_NULL);
-    state[ci] = 1;
-    uint32_t best = 0;
-    for (uint32_t u = 0; u < cc->nuniq; u++) {
-        uint32_t ri;
-        if (!rule_index(e, cc->uniq[u], &ri) || e->corr_of[ri] == UINT32_MAX)
-            continue;
-        vg_err err = chain_depth(e, e->corr_of[ri], state, depth, level + 1, d);
-        if (err)
-            return err;
-        if (depth[e->corr_of[ri]] > best)
-            best = depth[e->corr_of[ri]];
-    }
-    depth[ci] = best + 1;
-    state[ci] = 2;
-    if (depth[ci] > SG_CORR_MAX_CHAIN)
-        return corr_diag(d, VG_ELIMIT, cc->rule, "correlations stacked deeper than SG_CORR_MAX_CHAIN",
-                         VG_STR_NULL);
-    return VG_OK;
-}
-
-static vg_err build_dispatch(sg_corr_engine *e)
-{
-    uint32_t nr = e->rs->nrules;
-    e->disp_start = vg_arena_zalloc(&e->arena, ((size_t)nr + 1) * sizeof *e->disp_start);
-    if (!e->disp_start)
-        return VG_ENOMEM;
-    size_t total = 0;
-    for (uint32_t i = 0; i < e->ncorrs; i++)
-        for (uint32_t u = 0; u < e->corrs[i].nuniq; u++) {
-            uint32_t ri;
-            if (rule_index(e, e->corrs[i].uniq[u], &ri))
-                e->disp_start[ri + 1]++;
-            total++;
-        }
-    for (uint32_t ri = 0; ri < nr; ri++)
-        e->disp_start[ri + 1] += e->disp_start[ri];
-    e->disp = vg_arena_alloc(&e->arena, (total + 1) * sizeof *e->disp);
-    uint32_t *fill = calloc((size_t)nr + 1, sizeof *fill);
-    if (!e->disp || !fill) {
-        free(fill);
-        return VG_ENOMEM;
-    }
-    for (uint32_t i = 0; i < e->ncorrs; i++)
-        for (uint32_t u = 0; u < e->corrs[i].nuniq; u++) {
-            uint32_t ri;
-            if (rule_index(e, e->corrs[i].uniq[u], &ri))
-                e->disp[e->disp_start[ri] + fill[ri]++] = (cr_disp){ i, u };
-        }
-    free(fill);
-    return VG_OK;
-}
-
-vg_err sg_corr_new(const sg_ruleset *rs, const sg_corr_opts *o, sg_corr_engine **out, vg_diag *d)
-{
-    vg_err err = VG_OK;
-    vg_map byname, byid;
-    vg_map_init(&byname, false);
-    vg_map_init(&byid, false);
-    unsigned char *state = NULL;
-    uint32_t *depth = NULL;
-    if (!out || !rs)
-        return vg_diag_set(d, VG_EINVAL, "sg_corr_new: no ruleset");
-    *out = NULL;
-    if (o && o->lateness < 0)
-        return vg_diag_set(d, VG_EINVAL, "sg_corr_new: negative lateness");
-    sg_corr_engine *e = calloc(1, sizeof *e);
-    if (!e)
-        return vg_diag_set(d, VG_ENOMEM, "sg_corr_new: out of memory");
-    vg_arena_init(&e->arena, 0, 0);
-    e->rs = rs;
-    e->lateness = o ? o->lateness : SG_CORR_LATENESS_DEFAULT;
-    e->max_groups = o && o->max_groups ? o->max_groups : SG_CORR_MAX_GROUPS_DEFAULT;
-    e->max_events = o && o->max_events ? o->max_events : SG_CORR_MAX_EVENTS_DEFAULT;
-
-    e->corr_of = vg_arena_alloc(&e->arena, ((size_t)rs->nrules + 1) * sizeof *e->corr_of);
-    if (!e->corr_of)
-        goto nomem;
-    for (uint32_t i = 0; i < rs->nrules; i++) {
-        const sg_rule *r = &rs->rules[i];
-        e->corr_of[i] = UINT32_MAX;
-        if (r->kind == SG_KIND_CORRELATION)
-            e->corr_of[i] = e->ncorrs++;
-        bool found = true;
-        /* The first rule of a name or id wins. */
-        if (r->name.n)
-            vg_map_get(&byname, r->name, &found);
-        if (!found && vg_map_put(&byname, r->name, (void *)r))
-            goto nomem;
-        found = true;
-        if (r->id.n)
-            vg_map_get(&byid, r->id, &found);
-        if (!found && vg_map_put(&byid, r->id, (void *)r))
-            goto nomem;
-    }
-    e->corrs = vg_arena_zalloc(&e->arena, ((size_t)e->ncorrs + 1) * sizeof *e->corrs);
-    if (!e->corrs)
-        goto nomem;
-    for (uint32_t i = 0, ci = 0; i < rs->nrules; i++) {
-        if (rs->rules[i].kind != SG_KIND_CORRELATION)
-            continue;
-        if ((err = corr_setup(e, &e->corrs[ci++], &rs->rules[i], &byname, &byid, d))) {
-            e->ncorrs = ci;   /* free only what was set up */
-            goto out;
-        }
-    }
-    state = calloc((size_t)e->ncorrs + 1, 1);
-    depth = calloc((size_t)e->ncorrs + 1, sizeof *depth);
-    if (!state || !depth)
-        goto nomem;
-    for (uint32_t i = 0; i < e->ncorrs; i++)
-        if ((err = chain_depth(e, i, state, depth, 1, d)))
-            goto out;
-    if ((err = build_dispatch(e)))
-        goto nomem;
-    goto out;
-nomem:
-    err = vg_diag_set(d, VG_ENOMEM, "sg_corr_new: out of memory");
-out:
-    free(state);
-    free(depth);
-    vg_map_free(&byname);
-    vg_map_free(&byid);
-    if (err)
-        sg_corr_free(e);
-    else
-        *out = e;
-    return err;
-}
-
-void sg_corr_free(sg_corr_engine *e)
-{
-    if (!e)
-        return;
-    for (uint32_t i = 0; e->corrs && i < e->ncorrs; i++) {
-        cr_corr *cc = &e->corrs[i];
-        while (cc->lru_head)
-            group_free(cc, cc->lru_head);
-        free(cc->slots);
-        free(cc->scratch);
-        vg_buf_free(&cc->key);
-    }
-    vg_arena_free(&e->arena);
-    free(e);
 }

@@ -24,7 +24,7 @@
 
 #define SEC 10000000LL
 #define T_MAX_RULES 8
-#define T_MAX_ALERTS 64
+#define T_MAX_ALERTS 256
 #define T_MAX_FIELDS 4
 
 /* ---- fixture: rules by hand ---- */
@@ -683,6 +683,96 @@ static void test_no_group_by_and_unwanted(void **state)
     sg_corr_free(e);
 }
 
+/* ---- a brute-force model, in-order streams ---- */
+
+typedef struct oev {
+    int64_t ts;
+    int user, host;
+    uint64_t ref;
+} oev;
+
+/* The documented semantics, naively: per user a list; on each event drop
+ * what is older than ts - span; when the condition holds over what is left,
+ * alert and clear the list. distinct: count distinct hosts, else events. */
+static int oracle(const oev *in, int n, int64_t span, int need, bool distinct, talert *out)
+{
+    static oev held[3][512];
+    int nheld[3] = { 0 }, na = 0;
+    for (int i = 0; i < n; i++) {
+        int u = in[i].user, k = 0;
+        held[u][nheld[u]++] = in[i];
+        for (int j = 0; j < nheld[u]; j++)
+            if (held[u][j].ts >= in[i].ts - span)
+                held[u][k++] = held[u][j];
+        nheld[u] = k;
+        int v = k;
+        if (distinct) {
+            bool seen[8] = { false };
+            v = 0;
+            for (int j = 0; j < k; j++)
+                if (!seen[held[u][j].host]) {
+                    seen[held[u][j].host] = true;
+                    v++;
+                }
+        }
+        if (v >= need) {
+            talert *a = &out[na++];
+            memset(a, 0, sizeof *a);
+            a->first = held[u][0].ts;
+            a->last = held[u][k - 1].ts;
+            a->value = v;
+            snprintf(a->group[0], sizeof a->group[0], "u%d", u);
+            a->nevents = (uint32_t)k;
+            for (int j = 0; j < k && j < SG_CORR_MAX_EVIDENCE; j++)
+                a->events[j] = held[u][j].ref;
+            nheld[u] = 0;
+        }
+    }
+    return na;
+}
+
+static void test_random_against_model(void **state)
+{
+    static const char *users[] = { "u0", "u1", "u2" }, *hosts[] = { "h0", "h1", "h2", "h3", "h4" };
+    static oev in[400];
+    static talert want[400];
+    uint32_t seed = 12345;
+    for (int round = 0; round < 20; round++) {
+        bool distinct = round % 2;
+        int64_t ts = 0;
+        for (int i = 0; i < 400; i++) {
+            seed = seed * 1103515245u + 12345u;
+            ts += (int64_t)((seed >> 8) % 21) * SEC;   /* ties happen (step 0) */
+            in[i] = (oev){ ts, (int)((seed >> 20) % 3), (int)((seed >> 24) % 5), (uint64_t)i };
+        }
+        int nwant = oracle(in, 400, 60 * SEC, distinct ? 3 : 4, distinct, want);
+        assert_true(nwant > 0 && nwant < T_MAX_ALERTS);
+
+        fx_reset();
+        sg_rule *b = fx_base("login_fail", NULL);
+        sg_rule *c = fx_corr("m", distinct ? SG_CORR_VALUE_COUNT : SG_CORR_EVENT_COUNT, R_LOGIN,
+                             "user", 60 * SEC, SG_CMP_GTE, distinct ? 3 : 4);
+        c->corr.field = VG_STR_LIT("host");
+        sg_corr_engine *e = engine(0, 0, 0);
+        for (int i = 0; i < 400; i++) {
+            hit2(e, b, in[i].ts, "user", users[in[i].user], "host", hosts[in[i].host], in[i].ref);
+            if (i % 50 == 0)
+                assert_int_equal(sg_corr_advance(e, in[i].ts, on_alert, NULL), VG_OK);
+        }
+        sg_corr_free(e);
+        assert_int_equal(NA, nwant);
+        for (int i = 0; i < NA; i++) {
+            assert_string_equal(A[i].group[0], want[i].group[0]);
+            assert_int_equal(A[i].first, want[i].first);
+            assert_int_equal(A[i].last, want[i].last);
+            assert_true(A[i].value == want[i].value);
+            assert_int_equal(A[i].nevents, want[i].nevents);
+            for (uint32_t k = 0; k < A[i].nevents; k++)
+                assert_int_equal(A[i].events[k], want[i].events[k]);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -706,6 +796,7 @@ int main(void)
         cmocka_unit_test(test_unknown_reference),
         cmocka_unit_test(test_bad_definitions),
         cmocka_unit_test(test_no_group_by_and_unwanted),
+        cmocka_unit_test(test_random_against_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
