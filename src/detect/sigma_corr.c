@@ -97,6 +97,11 @@ static uint32_t upper_bound(const cr_group *g, int64_t t)
 /* Removes events [lo, hi] (inclusive). */
 static void consume(cr_group *g, uint32_t lo, uint32_t hi)
 {
+    if (lo == 0) {   /* from the front: no copy */
+        g->ev += hi + 1;
+        g->n -= hi + 1;
+        return;
+    }
     memmove(g->ev + lo, g->ev + hi + 1, (size_t)(g->n - hi - 1) * sizeof *g->ev);
     g->n -= hi - lo + 1;
 }
@@ -186,7 +191,7 @@ void cr_group_free(cr_corr *cc, cr_group *g)
     }
     cc->len--;
     lru_unlink(cc, g);
-    free(g->ev);
+    free(g->base);
     free(g);
 }
 
@@ -234,15 +239,25 @@ static vg_err group_insert(sg_corr_engine *e, cr_group *g, const cr_ev *ev, uint
         consume(g, 0, 0);
         e->st.events_evicted++;
     }
-    if (g->n == g->cap) {
-        uint32_t ncap = g->cap ? g->cap * 2 : CR_EVENTS_MIN;
-        if (ncap > e->max_events)
-            ncap = e->max_events;
-        cr_ev *p = realloc(g->ev, (size_t)ncap * sizeof *p);
-        if (!p)
-            return VG_ENOMEM;
-        g->ev = p;
-        g->cap = ncap;
+    if (g->ev + g->n == g->base + g->cap) {
+        uint32_t gap = (uint32_t)(g->ev - g->base);
+        if (gap && gap >= g->cap / 2) {
+            memmove(g->base, g->ev, (size_t)g->n * sizeof *g->ev);
+        } else {
+            /* cap < 2 * max_events here: n <= max_events - 1 and the gap is
+             * under cap / 2, so cap = gap + n < cap / 2 + max_events. */
+            uint32_t ncap = g->cap ? g->cap * 2 : CR_EVENTS_MIN;
+            if (ncap > 2 * e->max_events)
+                ncap = 2 * e->max_events;
+            cr_ev *p = realloc(g->base, (size_t)ncap * sizeof *p);
+            if (!p)
+                return VG_ENOMEM;
+            if (gap)
+                memmove(p, p + gap, (size_t)g->n * sizeof *p);
+            g->cap = ncap;
+            g->base = p;
+        }
+        g->ev = g->base;
     }
     uint32_t i = upper_bound(g, ev->ts);
     memmove(g->ev + i + 1, g->ev + i, (size_t)(g->n - i) * sizeof *g->ev);
@@ -274,7 +289,7 @@ static bool bounds_hold(const sg_corr *c, double v)
 }
 
 typedef struct cr_hslot {
-    uint64_t a, b, used;
+    uint64_t a, b, gen;   /* occupied in this count when gen == cr_corr.gen */
 } cr_hslot;
 
 static bool distinct_count(cr_corr *cc, const cr_group *g, uint32_t lo, uint32_t hi, double *out)
@@ -282,18 +297,26 @@ static bool distinct_count(cr_corr *cc, const cr_group *g, uint32_t lo, uint32_t
     size_t w = (size_t)hi - lo + 1, cap = CR_GROUP_SLOTS_MIN;
     while (cap < 2 * w)
         cap *= 2;
+    size_t old = cc->scratch_cap / sizeof(cr_hslot);
     if (!scratch_need(cc, cap * sizeof(cr_hslot)))
         return false;
     cr_hslot *s = cc->scratch;
-    memset(s, 0, cap * sizeof *s);
+    /* A value_count correlation uses its scratch only here: clear it when it
+     * grows (or the generation wraps); otherwise a new generation empties
+     * the table without a memset. */
+    if (cc->scratch_cap / sizeof(cr_hslot) != old || ++cc->gen == 0) {
+        memset(s, 0, cc->scratch_cap);
+        cc->gen = 1;
+    }
+    uint64_t gen = cc->gen;
     size_t distinct = 0;
     for (uint32_t i = lo; i <= hi; i++) {
         const cr_ev *ev = &g->ev[i];
         size_t j = ev->vh[0] & (cap - 1);
-        while (s[j].used && !(s[j].a == ev->vh[0] && s[j].b == ev->vh[1]))
+        while (s[j].gen == gen && !(s[j].a == ev->vh[0] && s[j].b == ev->vh[1]))
             j = (j + 1) & (cap - 1);
-        if (!s[j].used) {
-            s[j] = (cr_hslot){ ev->vh[0], ev->vh[1], 1 };
+        if (s[j].gen != gen) {
+            s[j] = (cr_hslot){ ev->vh[0], ev->vh[1], gen };
             distinct++;
         }
     }

@@ -39,8 +39,11 @@ typedef struct cr_group {
     const char *key;               /* encoded values: u32 len, bytes, NUL; each */
     size_t keylen;
     vg_str *vals;                  /* ngroup_by values, pointing into key */
-    cr_ev *ev;
-    uint32_t n, cap;
+    cr_ev *base;                   /* the allocation: cap events */
+    cr_ev *ev;                     /* the held events: ev[0..n), ev >= base */
+    uint32_t n, cap;               /* cap <= 2 * max_events, so removing from
+                                    * the front (ev++) and compacting when the
+                                    * end is reached are amortized O(1) */
 } cr_group;
 
 /* One correlation that wants a rule's matches, and the rule's slot in it. */
@@ -64,6 +67,7 @@ typedef struct cr_corr {
     vg_buf key;              /* scratch: the key being looked up */
     void *scratch;           /* scratch for distinct counts, percentiles, flags */
     size_t scratch_cap;
+    uint64_t gen;            /* value_count: generation of the distinct table */
 } cr_corr;
 
 struct sg_corr_engine {
