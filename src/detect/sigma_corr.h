@@ -79,6 +79,10 @@
  *   window with any acceptable future event are freed as time moves; the
  *   caller should call sg_corr_advance() regularly (every batch).
  * - sg_corr_hit.rule must point into rs->rules.
+ * - Cost per hit (in-order): event_count and temporal O(log n) plus the
+ *   window scan of temporal types; value_count, value_sum and value_avg
+ *   O(window); value_percentile O(window log window) (it sorts). A group's
+ *   event array holds up to 2 x max_events slots.
  */
 
 /* o == NULL in sg_corr_new gives the defaults; otherwise lateness is used as
