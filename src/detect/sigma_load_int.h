@@ -1,10 +1,10 @@
 /*
- * sigma_load_int.h - what the three files of the Sigma loader share, and
+ * sigma_load_int.h - what the four files of the Sigma loader share, and
  * nothing else includes: the YAML node tree (sigma_load.c builds it from
  * libyaml events, with the line and column of every node), the document
  * context that carries the first failure of a document, and the entry points
- * of the condition parser (sigma_cond.c) and of the value modifiers
- * (sigma_value.c).
+ * of the document converter (sigma_load_doc.c), the condition parser
+ * (sigma_cond.c) and the value modifiers (sigma_value.c).
  *
  * Ownership: tree nodes live in a per-file scratch arena (sg_ctx.tmp) that
  * dies with the file; everything reachable from an sg_rule is copied into
@@ -63,6 +63,12 @@ vg_err sg_nomem(sg_ctx *c, const sn_node *n);
 bool sn_is_null(const sn_node *n);                 /* absent, ~, null, empty plain scalar */
 const sn_node *sn_get(const sn_node *map, const char *key);
 bool sn_bool(const sn_node *n, bool *out);         /* true/false/yes/no (plain, any case) */
+const sn_node *sn_dup_key(const sn_node *map);     /* a repeated key, or NULL */
+
+/* sigma_load_doc.c: one document's tree (root) into c->rule. */
+vg_err sg_doc_build(sg_ctx *c, const sn_node *root);
+/* A list of strings (a single scalar is a list of one) into c->a. */
+vg_err sg_get_list(sg_ctx *c, const sn_node *n, const char *path, vg_str **out, uint32_t *nout);
 
 /* sigma_value.c: the values of one item. key is the whole key node
  * ("Field|mod|mod"), val its value node; path names the search for messages. */

@@ -495,6 +495,8 @@ static void test_failures(void **state)
     load_bad("title: t\n  bad: indent\n", "YAML syntax error", 2);
     load_bad("- a\n- b\n", "must be a YAML map", 1);
     load_bad("title: t\ntitle: u\n", "title: duplicate key", 2);
+    load_bad(HEAD "  sel:\n    a: 1\n    a: 2\n  condition: sel\n", "detection.sel.a: duplicate key", 6);
+    load_bad(HEAD "  sel: {a: 1}\n  sel: {b: 1}\n  condition: sel\n", "sel: duplicate search", 5);
     load_bad("action: global\ntitle: t\n", "action: rule collections", 1);
     load_bad(HEAD "  sel: &x {a: 1}\n  other: *x\n  condition: sel\n", "aliases", 5);
     load_bad(HEAD "  sel:\n  condition: sel\n", "detection.sel: empty search", 0);
