@@ -41,6 +41,8 @@ int cmd_dump(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_decode_bench(int argc, char **argv);
 int cmd_hunt(int argc, char **argv);
+int cmd_detect(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
 
 /* "vigil CMD: message" on stderr. */
 void cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

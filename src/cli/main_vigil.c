@@ -14,6 +14,8 @@ static const cli_cmd commands[] = {
     { "ingest", cmd_ingest,
       "load NDJSON, EVTX, evtx-JSON or Winlogbeat files into a data directory or a server" },
     { "hunt", cmd_hunt, "run a KQL advanced hunting query over a data directory or a server" },
+    { "detect", cmd_detect, "run Sigma rules over EVTX, evtx-JSON, Winlogbeat or NDJSON files" },
+    { "rules", cmd_rules, "check, list and test Sigma rules (check, list, test)" },
     { "count", cmd_count, "print the number of rows of a table in a data directory" },
     { "dump", cmd_dump, "print the rows of a table in a data directory as NDJSON" },
     { "gen", cmd_gen, "generate synthetic Defender telemetry (NDJSON) for demos and benchmarks" },

@@ -19,6 +19,7 @@ static const char *type_name(vg_cfg_type t)
     case VG_CFG_BOOL: return "bool";
     case VG_CFG_SIZE: return "size";
     case VG_CFG_DURATION: return "duration";
+    case VG_CFG_LIST: return "list";
     }
     return "?";
 }
@@ -58,10 +59,30 @@ static vg_err parse_scaled(vg_str v, vg_cfg_type t, int64_t *out)
     return VG_OK;
 }
 
+/* Which source is setting values now: list settings from a later source
+ * replace those of an earlier one instead of adding to them. */
+static _Thread_local uint8_t cfg_source;
+
 static vg_err set_def(const vg_cfg_def *def, void *out, vg_str v, vg_arena *a, vg_diag *d)
 {
     char *field = (char *)out + def->offset;
     switch (def->type) {
+    case VG_CFG_LIST: {
+        vg_cfg_list *l = (vg_cfg_list *)field;
+        if (l->source != cfg_source) {
+            l->n = 0;
+            l->source = cfg_source;
+        }
+        if (v.n == 0)
+            return VG_OK;
+        if (l->n == VG_CFG_LIST_MAX)
+            return vg_diag_set(d, VG_ELIMIT, "%s: more than %d values", def->name, VG_CFG_LIST_MAX);
+        char *s = vg_arena_memdup(a, v.p, v.n);
+        if (!s)
+            return vg_diag_set(d, VG_ENOMEM, "out of memory setting %s", def->name);
+        l->v[l->n++] = s;
+        return VG_OK;
+    }
     case VG_CFG_STRING: {
         char *s = vg_arena_memdup(a, v.p ? v.p : "", v.n);
         if (!s)
@@ -102,6 +123,10 @@ static vg_err set_def(const vg_cfg_def *def, void *out, vg_str v, vg_arena *a, v
 
 vg_err vg_cfg_defaults(const vg_cfg_spec *spec, void *out, vg_arena *a, vg_diag *d)
 {
+    cfg_source = 1;
+    for (size_t i = 0; i < spec->ndefs; i++)
+        if (spec->defs[i].type == VG_CFG_LIST)
+            memset((char *)out + spec->defs[i].offset, 0, sizeof(vg_cfg_list));
     for (size_t i = 0; i < spec->ndefs; i++) {
         const vg_cfg_def *def = &spec->defs[i];
         const char *dv = def->def ? def->def : (def->type == VG_CFG_STRING ? "" : def->type == VG_CFG_BOOL ? "false" : "0");
@@ -196,9 +221,11 @@ vg_err vg_cfg_parse_args(const vg_cfg_spec *spec, int argc, char **argv, int fir
         } else if (strncmp(argv[i], "--config=", 9) == 0) {
             cf = argv[i] + 9;
         }
+        cfg_source = 2;
         if (cf && (e = vg_cfg_load_file(spec, cf, out, a, d)))
             return e;
     }
+    cfg_source = 3;
     bool only_pos = false;
     for (int i = first; i < argc; i++) {
         char *arg = argv[i];

@@ -27,7 +27,19 @@ typedef enum vg_cfg_type {
     VG_CFG_BOOL,     /* bool */
     VG_CFG_SIZE,     /* int64_t bytes; accepts K, M, G suffixes */
     VG_CFG_DURATION, /* int64_t seconds; accepts s, m, h, d suffixes */
+    VG_CFG_LIST,     /* vg_cfg_list: each occurrence adds a value; the default is
+                        one value (or none when empty); a later source (file, then
+                        flags) replaces the earlier one's values */
 } vg_cfg_type;
+
+/* Limit on the values of one list setting. */
+#define VG_CFG_LIST_MAX 64
+
+typedef struct vg_cfg_list {
+    const char *v[VG_CFG_LIST_MAX];
+    uint32_t n;
+    uint8_t source;      /* internal: which source set the current values */
+} vg_cfg_list;
 
 typedef struct vg_cfg_def {
     const char *name;

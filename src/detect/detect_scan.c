@@ -1,0 +1,717 @@
+/*
+ * detect_scan.c - running a compiled rule set over batches of rows.
+ *
+ * Per row: read the raw record's members once (Windows events carry their
+ * Channel and EventID there), find the row's groups through the route maps,
+ * and per group
+ *   1. give each field the group's rules name its value: the raw member of
+ *      that name, else the column form for the row's table;
+ *   2. scan each value with the field's pattern database; a hit marks the
+ *      items it belongs to (|all items count their distinct value groups)
+ *      and the rules those items are in;
+ *   3. evaluate the conditions of the marked rules and of the group's
+ *      "always" rules, reading direct items (CIDR, numbers, null, exists,
+ *      fieldref, engine-refused regexes) from the values of step 1;
+ *   4. report each rule whose condition holds.
+ * Scratch is per scanner and is cleared through touched lists, so the cost
+ * of a row does not depend on how many rules the group has.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/vg_json.h"
+#include "../core/vg_time.h"
+#include "detect_int.h"
+#include "detect_rules_int.h"
+
+typedef struct raw_member {
+    vg_str key, val;
+    vg_json_kind kind;
+} raw_member;
+
+struct vg_detect_scanner {
+    vg_detect *det;
+    void *hs_scratch;
+    pcre2_match_data *md;
+    dt_val *vals;
+    uint8_t *item_true;
+    uint32_t *item_hits;
+    uint32_t *touched_items;
+    uint32_t ntouched_items;
+    uint8_t *rule_mark;
+    uint32_t *touched_rules;
+    uint32_t ntouched_rules;
+    uint64_t *allbits;
+    raw_member *mem;
+    uint32_t nmem;
+    const dt_group *g;      /* the group being scanned (for the hit callback) */
+    const vg_batch *b;
+    uint32_t row;
+    vg_arena row_arena;
+    vg_detect_stats stats;
+};
+
+vg_err vg_detect_scanner_new(vg_detect *det, vg_detect_scanner **out, vg_diag *d)
+{
+    vg_detect_scanner *s = calloc(1, sizeof *s);
+    if (!s)
+        return VG_ENOMEM;
+    s->det = vg_detect_retain(det);
+    uint32_t nf = det->max_fields + 1, ni = det->max_items + 1;
+    s->vals = calloc(nf, sizeof *s->vals);
+    s->item_true = calloc(ni, 1);
+    s->item_hits = calloc(ni, sizeof *s->item_hits);
+    s->touched_items = calloc(ni, sizeof *s->touched_items);
+    s->rule_mark = calloc(ni, 1);
+    s->touched_rules = calloc(ni, sizeof *s->touched_rules);
+    s->allbits = calloc(det->max_allbits / 64 + 1, sizeof *s->allbits);
+    s->mem = calloc(DT_MAX_RAW_MEMBERS, sizeof *s->mem);
+    s->md = pcre2_match_data_create(4, NULL);
+    vg_arena_init(&s->row_arena, 0, 64u << 20);
+    vg_err e = (!s->vals || !s->item_true || !s->item_hits || !s->touched_items || !s->rule_mark ||
+                !s->touched_rules || !s->allbits || !s->mem || !s->md) ? VG_ENOMEM : VG_OK;
+    for (uint32_t gi = 0; gi < det->ngroups && !e; gi++)
+        for (uint32_t f = 0; f < det->groups[gi].nfields && !e; f++) {
+            e = dt_db_scratch(&det->groups[gi].fields[f].raw_db, &s->hs_scratch);
+            if (!e)
+                e = dt_db_scratch(&det->groups[gi].fields[f].col_db, &s->hs_scratch);
+        }
+    if (e) {
+        vg_detect_scanner_free(s);
+        return vg_diag_set(d, e, "detection scanner: %s", vg_strerror(e));
+    }
+    *out = s;
+    return VG_OK;
+}
+
+void vg_detect_scanner_free(vg_detect_scanner *s)
+{
+    if (!s)
+        return;
+    dt_scratch_free(s->hs_scratch);
+    pcre2_match_data_free(s->md);
+    free(s->vals);
+    free(s->item_true);
+    free(s->item_hits);
+    free(s->touched_items);
+    free(s->rule_mark);
+    free(s->touched_rules);
+    free(s->allbits);
+    free(s->mem);
+    vg_arena_free(&s->row_arena);
+    vg_detect_release(s->det);
+    free(s);
+}
+
+void vg_detect_scanner_stats(const vg_detect_scanner *s, vg_detect_stats *out) { *out = s->stats; }
+
+/* ---- values ---- */
+
+static vg_str col_text(vg_arena *a, const vg_batch *b, int32_t c, uint32_t r)
+{
+    if (c < 0 || vg_batch_is_null(b, c, r))
+        return VG_STR_NULL;
+    const vg_colvec *cv = &b->cols[c];
+    char buf[64];
+    int n;
+    switch (cv->type) {
+    case VG_T_STRING:
+    case VG_T_DYNAMIC:
+        return cv->v.s[r].p ? cv->v.s[r] : vg_str_make("", 0);
+    case VG_T_BOOL:
+        return vg_str_c(cv->v.b[r] ? "true" : "false");
+    case VG_T_REAL:
+        n = snprintf(buf, sizeof buf, "%.17g", cv->v.f64[r]);
+        return vg_str_dup(a, vg_str_make(buf, (size_t)n));
+    case VG_T_DATETIME:
+        return vg_str_dup(a, vg_str_make(buf, vg_time_format(cv->v.i64[r], buf, sizeof buf)));
+    default:
+        n = snprintf(buf, sizeof buf, "%lld", (long long)cv->v.i64[r]);
+        return vg_str_dup(a, vg_str_make(buf, (size_t)n));
+    }
+}
+
+/* The column form of a field on row r (virtual columns composed in a). */
+static vg_str col_form(vg_arena *a, const vg_batch *b, uint32_t r, const dt_colmap *m)
+{
+    if (m->col < 0)
+        return VG_STR_NULL;
+    vg_str v1 = col_text(a, b, m->col, r);
+    switch (m->virt) {
+    case DT_VIRT_NONE:
+        return v1;
+    case DT_VIRT_ACCOUNT: {
+        vg_str name = col_text(a, b, m->col2, r);
+        if (!name.p)
+            return VG_STR_NULL;
+        if (!v1.p || v1.n == 0)
+            return name;
+        char *p = vg_arena_alloc(a, v1.n + 1 + name.n);
+        if (!p)
+            return VG_STR_NULL;
+        memcpy(p, v1.p, v1.n);
+        p[v1.n] = '\\';
+        memcpy(p + v1.n + 1, name.p, name.n);
+        return vg_str_make(p, v1.n + 1 + name.n);
+    }
+    case DT_VIRT_REGPATH: {
+        vg_str vn = col_text(a, b, m->col2, r);
+        if (!v1.p || !vn.p || vn.n == 0)
+            return v1;
+        char *p = vg_arena_alloc(a, v1.n + 1 + vn.n);
+        if (!p)
+            return VG_STR_NULL;
+        memcpy(p, v1.p, v1.n);
+        p[v1.n] = '\\';
+        memcpy(p + v1.n + 1, vn.p, vn.n);
+        return vg_str_make(p, v1.n + 1 + vn.n);
+    }
+    case DT_VIRT_HASHES: {
+        /* Sysmon's spelling: SHA1=..,MD5=..,SHA256=.. (upper-case hex) */
+        vg_str md5 = col_text(a, b, m->col2, r), sha256 = col_text(a, b, m->col3, r);
+        if (!v1.p && !md5.p && !sha256.p)
+            return VG_STR_NULL;
+        vg_buf o;
+        vg_buf_init(&o, 512);
+        const char *names[3] = { "SHA1=", "MD5=", "SHA256=" };
+        vg_str vals[3] = { v1, md5, sha256 };
+        for (int i = 0; i < 3; i++) {
+            if (!vals[i].p)
+                continue;
+            if (o.n)
+                vg_buf_putc(&o, ',');
+            vg_buf_puts(&o, names[i]);
+            for (size_t k = 0; k < vals[i].n; k++) {
+                char c = vals[i].p[k];
+                vg_buf_putc(&o, (char)(c >= 'a' && c <= 'z' ? c - 32 : c));
+            }
+        }
+        vg_str out = o.failed ? VG_STR_NULL : vg_str_dup(a, vg_str_make(o.p, o.n));
+        vg_buf_free(&o);
+        return out;
+    }
+    }
+    return VG_STR_NULL;
+}
+
+/* Reads the row's raw record members (top level). */
+static void read_raw(vg_detect_scanner *s, vg_str raw)
+{
+    s->nmem = 0;
+    if (!raw.p)
+        return;
+    vg_json_pull j;
+    vg_json_pull_init(&j, raw, &s->row_arena, NULL);
+    if (vg_json_pull_obj_begin(&j))
+        return;
+    for (;;) {
+        vg_str key;
+        bool done;
+        vg_json_val v;
+        if (vg_json_pull_obj_key(&j, &key, &done) || done || vg_json_pull_value(&j, &v))
+            return;
+        if (s->nmem == DT_MAX_RAW_MEMBERS)
+            return;
+        if (v.kind == VG_JSON_TRUE)
+            v.str = vg_str_c("true");
+        else if (v.kind == VG_JSON_FALSE)
+            v.str = vg_str_c("false");
+        s->mem[s->nmem++] = (raw_member){ key, v.str, v.kind };
+    }
+}
+
+static const raw_member *raw_get(const vg_detect_scanner *s, const char *name)
+{
+    for (uint32_t i = 0; i < s->nmem; i++)
+        if (vg_str_eqc(s->mem[i].key, name))
+            return &s->mem[i];
+    return NULL;
+}
+
+/* ---- hits ---- */
+
+static void mark_rule(vg_detect_scanner *s, uint32_t rule)
+{
+    if (!s->rule_mark[rule]) {
+        s->rule_mark[rule] = 1;
+        s->touched_rules[s->ntouched_rules++] = rule;
+    }
+}
+
+static void on_hit(void *ctx, const dt_pat *p)
+{
+    vg_detect_scanner *s = ctx;
+    const dt_group *g = s->g;
+    for (uint32_t k = 0; k < p->ntargets; k++) {
+        const dt_target *t = &p->targets[k];
+        const dt_item *it = &g->items[t->item];
+        if (s->item_true[t->item])
+            continue;
+        if (t->bit != DT_NONE) {
+            uint64_t m = 1ull << (t->bit & 63);
+            if (s->allbits[t->bit >> 6] & m)
+                continue;
+            s->allbits[t->bit >> 6] |= m;
+            if (s->item_hits[t->item]++ == 0)
+                s->touched_items[s->ntouched_items++] = t->item;
+            if (s->item_hits[t->item] < it->ngroups)
+                continue;
+        } else if (s->item_hits[t->item] == 0) {
+            s->item_hits[t->item] = 1;
+            s->touched_items[s->ntouched_items++] = t->item;
+        }
+        s->item_true[t->item] = 1;
+        mark_rule(s, it->rule);
+    }
+}
+
+/* Scans one value (each element of a JSON array value). */
+static void scan_value(vg_detect_scanner *s, const dt_db *db, const dt_val *v)
+{
+    if (db->npats == 0)
+        return;
+    s->stats.scans++;
+    if (!v->array) {
+        dt_db_scan(db, s->hs_scratch, s->md, v->v, on_hit, s);
+        return;
+    }
+    vg_json_pull j;
+    vg_json_pull_init(&j, v->v, &s->row_arena, NULL);
+    if (*j.p != '[')
+        return;
+    j.p++;
+    for (int n = 0; n < 4096; n++) {
+        while (j.p < j.end && (*j.p == ' ' || *j.p == ','))
+            j.p++;
+        if (j.p >= j.end || *j.p == ']')
+            return;
+        vg_json_val e;
+        if (vg_json_pull_value(&j, &e))
+            return;
+        if (e.kind == VG_JSON_STRING || e.kind == VG_JSON_NUMBER)
+            dt_db_scan(db, s->hs_scratch, s->md, e.str, on_hit, s);
+    }
+}
+
+/* ---- direct items ---- */
+
+static bool num_of(vg_str v, double *out)
+{
+    v = vg_str_trim(v);
+    if (v.n > 2 && v.p[0] == '0' && (v.p[1] == 'x' || v.p[1] == 'X')) {
+        uint64_t u;
+        if (vg_str_to_hex_u64(v, &u))
+            return false;
+        *out = (double)u;
+        return true;
+    }
+    return vg_str_to_double(v, out) == VG_OK;
+}
+
+static int64_t time_part(vg_time t, sg_timepart p)
+{
+    int y, mo, d, h, mi, se, ti;
+    vg_time_civil(t, &y, &mo, &d, &h, &mi, &se, &ti);
+    switch (p) {
+    case SG_TIME_MINUTE: return mi;
+    case SG_TIME_HOUR: return h;
+    case SG_TIME_DAY: return d;
+    case SG_TIME_MONTH: return mo;
+    case SG_TIME_YEAR: return y;
+    case SG_TIME_WEEK: {
+        /* ISO week number */
+        int64_t days = vg_time_day(t);
+        int wd = (int)(((days + 3) % 7 + 7) % 7);   /* 0 = Monday */
+        int64_t thursday = days - wd + 3;
+        int ty, tm, td, x;
+        vg_time_civil(thursday * 864000000000LL, &ty, &tm, &td, &x, &x, &x, &x);
+        int64_t jan1 = vg_time_day(vg_time_from_civil(ty, 1, 1, 0, 0, 0, 0));
+        return (thursday - jan1) / 7 + 1;
+    }
+    case SG_TIME_NONE: break;
+    }
+    return -1;
+}
+
+static bool value_hit(const vg_detect_scanner *s, const dt_item *it, uint32_t vi, vg_str v)
+{
+    const sg_value *sv = &it->sg->values[vi];
+    double x;
+    switch (sv->op) {
+    case SG_OP_MATCH:
+        if (sv->timepart != SG_TIME_NONE) {
+            vg_time t;
+            double want;
+            return vg_time_parse_any(v, &t) == VG_OK && num_of(sv->text, &want) &&
+                   time_part(t, sv->timepart) == (int64_t)want;
+        }
+        return dt_glob_match(sv->text, sv->anchor, sv->cased, v);
+    case SG_OP_RE:
+        return it->re && pcre2_match(it->re[vi], (PCRE2_SPTR)(v.p ? v.p : ""), v.n, 0, 0, s->md, NULL) >= 0;
+    case SG_OP_CIDR:
+        return it->cidr && dt_cidr_contains(&it->cidr[vi], v);
+    case SG_OP_LT: return num_of(v, &x) && x < sv->num;
+    case SG_OP_LTE: return num_of(v, &x) && x <= sv->num;
+    case SG_OP_GT: return num_of(v, &x) && x > sv->num;
+    case SG_OP_GTE: return num_of(v, &x) && x >= sv->num;
+    case SG_OP_FIELDREF: {
+        const dt_val *o = &s->vals[it->ref_field];
+        if (!o->present)
+            return false;
+        vg_str other = o->v;
+        switch (sv->anchor) {
+        case SG_ANCHOR_EXACT: return vg_str_eq_ci(v, other);
+        case SG_ANCHOR_STARTSWITH: return v.n >= other.n && vg_str_eq_ci(vg_str_make(v.p, other.n), other);
+        case SG_ANCHOR_ENDSWITH:
+            return v.n >= other.n && vg_str_eq_ci(vg_str_make(v.p + v.n - other.n, other.n), other);
+        case SG_ANCHOR_CONTAINS:
+            for (size_t i = 0; i + other.n <= v.n; i++)
+                if (vg_str_eq_ci(vg_str_make(v.p + i, other.n), other))
+                    return true;
+            return false;
+        }
+        return false;
+    }
+    case SG_OP_EXISTS:
+    case SG_OP_NULL:
+        return false;   /* decided on presence, in direct_item */
+    }
+    return false;
+}
+
+/* One value (or array element) against an item; grp marks satisfied groups. */
+static bool direct_item(vg_detect_scanner *s, const dt_item *it)
+{
+    const sg_item *si = it->sg;
+    const dt_val *v = &s->vals[it->field];
+    if (si->nvalues == 0)
+        return false;
+    sg_op op0 = si->values[0].op;
+    if (op0 == SG_OP_NULL)
+        return !v->present || v->v.n == 0;
+    if (op0 == SG_OP_EXISTS)
+        return v->present == (si->values[0].num != 0);
+    if (!v->present)
+        return false;
+    uint8_t seen_small[64];
+    uint8_t *seen = it->ngroups <= sizeof seen_small ? seen_small
+                                                     : vg_arena_zalloc(&s->row_arena, it->ngroups);
+    if (!seen)
+        return false;
+    memset(seen, 0, it->ngroups <= sizeof seen_small ? sizeof seen_small : it->ngroups);
+    uint32_t nseen = 0;
+    vg_str elems[64];
+    uint32_t ne = 0;
+    if (v->array) {
+        vg_json_pull j;
+        vg_json_pull_init(&j, v->v, &s->row_arena, NULL);
+        j.p++;
+        while (ne < 64) {
+            while (j.p < j.end && (*j.p == ' ' || *j.p == ','))
+                j.p++;
+            if (j.p >= j.end || *j.p == ']')
+                break;
+            vg_json_val e;
+            if (vg_json_pull_value(&j, &e))
+                break;
+            elems[ne++] = e.str;
+        }
+    } else {
+        elems[ne++] = v->v;
+    }
+    for (uint32_t vi = 0; vi < si->nvalues; vi++) {
+        uint32_t grp = si->values[vi].group;
+        if (grp < it->ngroups && seen[grp])
+            continue;
+        for (uint32_t k = 0; k < ne; k++)
+            if (value_hit(s, it, vi, elems[k])) {
+                if (!it->all)
+                    return true;
+                if (grp < it->ngroups && !seen[grp]) {
+                    seen[grp] = 1;
+                    nseen++;
+                }
+                break;
+            }
+    }
+    return it->all && nseen == it->ngroups;
+}
+
+/* ---- conditions ---- */
+
+static bool item_true(vg_detect_scanner *s, const dt_item *it, uint32_t idx)
+{
+    return it->direct ? direct_item(s, it) : s->item_true[idx];
+}
+
+static bool search_true(vg_detect_scanner *s, const dt_group *g, const dt_part *p, uint32_t si)
+{
+    const sg_search *se = &p->r->searches[si];
+    for (uint32_t a = 0; a < se->nalts; a++) {
+        bool all = true;
+        for (uint32_t k = 0; k < se->alts[a].nitems && all; k++) {
+            uint32_t idx = p->item0 + se->alts[a].items[k];
+            all = item_true(s, &g->items[idx], idx);
+        }
+        if (all)
+            return true;
+    }
+    return false;
+}
+
+static bool cond_true(vg_detect_scanner *s, const dt_group *g, const dt_part *p, const sg_cond *c)
+{
+    switch (c->kind) {
+    case SG_COND_SEARCH: return search_true(s, g, p, c->search);
+    case SG_COND_AND: return cond_true(s, g, p, c->a) && cond_true(s, g, p, c->b);
+    case SG_COND_OR: return cond_true(s, g, p, c->a) || cond_true(s, g, p, c->b);
+    case SG_COND_NOT: return !cond_true(s, g, p, c->a);
+    }
+    return false;
+}
+
+static bool rule_true(vg_detect_scanner *s, const dt_group *g, const dt_grule *gr)
+{
+    s->stats.rule_evals++;
+    for (uint32_t p = 0; p < gr->nparts; p++)
+        if (!cond_true(s, g, &gr->parts[p], gr->parts[p].r->cond))
+            return false;
+    return true;
+}
+
+/* ---- groups ---- */
+
+/* The name without its spaces ("Threat Name" -> "ThreatName"). */
+static vg_str squeeze(vg_arena *a, vg_str k)
+{
+    char *p = vg_arena_alloc(a, k.n ? k.n : 1);
+    if (!p)
+        return VG_STR_NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < k.n; i++)
+        if (k.p[i] != ' ')
+            p[n++] = k.p[i];
+    return vg_str_make(p, n);
+}
+
+static void fill_values(vg_detect_scanner *s, const dt_group *g, const vg_batch *b, uint32_t r)
+{
+    memset(s->vals, 0, g->nfields * sizeof *s->vals);
+    for (uint32_t i = 0; i < s->nmem; i++) {
+        bool found;
+        uintptr_t f = (uintptr_t)vg_map_get(&g->field_by_raw, s->mem[i].key, &found);
+        if (!found && memchr(s->mem[i].key.p, ' ', s->mem[i].key.n)) {
+            /* Windows Defender and a few other providers name their data
+             * "Threat Name"; rules (as THOR and Hayabusa read them) say
+             * ThreatName */
+            vg_str k = squeeze(&s->row_arena, s->mem[i].key);
+            f = k.p ? (uintptr_t)vg_map_get(&g->field_by_raw, k, &found) : 0;
+        }
+        if (!found || s->vals[f - 1].present || s->mem[i].kind == VG_JSON_NULL ||
+            s->mem[i].kind == VG_JSON_OBJECT)
+            continue;
+        s->vals[f - 1] = (dt_val){ s->mem[i].val, true, true, s->mem[i].kind == VG_JSON_ARRAY };
+    }
+    uint16_t t = b->table->id;
+    for (uint32_t f = 0; f < g->nfields; f++) {
+        if (s->vals[f].present || f == g->kw_field)
+            continue;
+        vg_str v = col_form(&s->row_arena, b, r, &g->fields[f].colmap[t]);
+        if (v.p)
+            s->vals[f] = (dt_val){ v, true, false, false };
+    }
+}
+
+static void scan_keywords(vg_detect_scanner *s, const dt_group *g, const vg_batch *b, uint32_t r)
+{
+    const dt_field *f = &g->fields[g->kw_field];
+    if (s->nmem) {
+        for (uint32_t i = 0; i < s->nmem; i++) {
+            const raw_member *m = &s->mem[i];
+            if (m->kind == VG_JSON_STRING || m->kind == VG_JSON_NUMBER || m->kind == VG_JSON_ARRAY) {
+                dt_val v = { m->val, true, true, m->kind == VG_JSON_ARRAY };
+                scan_value(s, &f->raw_db, &v);
+            }
+        }
+        return;
+    }
+    const dt_db *db = f->col_shared ? &f->raw_db : &f->col_db;
+    for (uint32_t c = 0; c < b->table->ncols; c++) {
+        if (!vg_type_is_str(b->cols[c].type) || vg_batch_is_null(b, (int)c, r))
+            continue;
+        dt_val v = { b->cols[c].v.s[r], true, false, false };
+        scan_value(s, db, &v);
+    }
+}
+
+static void clear_marks(vg_detect_scanner *s, const dt_group *g)
+{
+    for (uint32_t i = 0; i < s->ntouched_items; i++) {
+        uint32_t it = s->touched_items[i];
+        const dt_item *di = &g->items[it];
+        if (di->all && di->ngroups > 1)
+            for (uint32_t k = 0; k < di->ngroups; k++) {
+                uint32_t bit = di->allbase + k;
+                s->allbits[bit >> 6] &= ~(1ull << (bit & 63));
+            }
+        s->item_true[it] = 0;
+        s->item_hits[it] = 0;
+    }
+    s->ntouched_items = 0;
+    for (uint32_t i = 0; i < s->ntouched_rules; i++)
+        s->rule_mark[s->touched_rules[i]] = 0;
+    s->ntouched_rules = 0;
+}
+
+static void scan_group(vg_detect_scanner *s, const dt_group *g, const vg_batch *b, uint32_t r,
+                       vg_detect_match_fn fn, void *ctx)
+{
+    s->g = g;
+    fill_values(s, g, b, r);
+    for (uint32_t f = 0; f < g->nfields; f++) {
+        const dt_val *v = &s->vals[f];
+        if (f == g->kw_field || !v->present)
+            continue;
+        const dt_field *fd = &g->fields[f];
+        scan_value(s, v->raw || fd->col_shared ? &fd->raw_db : &fd->col_db, v);
+    }
+    if (g->has_keywords)
+        scan_keywords(s, g, b, r);
+    for (uint32_t k = 0; k < g->nalways; k++)
+        mark_rule(s, g->always[k]);
+    /* in rule order, so that matches come out deterministically */
+    uint32_t n = s->ntouched_rules;
+    for (uint32_t i = 1; i < n; i++) {
+        uint32_t x = s->touched_rules[i], j = i;
+        while (j > 0 && s->touched_rules[j - 1] > x) {
+            s->touched_rules[j] = s->touched_rules[j - 1];
+            j--;
+        }
+        s->touched_rules[j] = x;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const dt_grule *gr = &g->rules[s->touched_rules[i]];
+        const vg_detect_rule *dr = &s->det->rules[gr->rule];
+        if (dr->enabled && rule_true(s, g, gr)) {
+            s->stats.matches++;
+            fn(ctx, dr, b, r);
+        }
+    }
+    clear_marks(s, g);
+}
+
+static bool win_cond_ok(const vg_detect_scanner *s, const dt_route *rt, vg_str chan, vg_str id)
+{
+    for (uint32_t k = 0; k < rt->nwin; k++) {
+        const dt_win_key *w = &rt->win[k];
+        if (!vg_str_eqc_ci(chan, w->channel))
+            continue;
+        char buf[16];
+        int n = snprintf(buf, sizeof buf, "%d", w->eventid);
+        if (w->eventid >= 0 && !vg_str_eq(id, vg_str_make(buf, (size_t)n)))
+            continue;
+        if (!w->cond_field)
+            return true;
+        const raw_member *m = raw_get(s, w->cond_field);
+        if (m && vg_str_eqc_ci(m->val, w->cond_value))
+            return true;
+    }
+    return false;
+}
+
+static const dt_glist *route_lookup(const vg_map *m, vg_arena *a, vg_str head, const char *tail,
+                                    size_t tn)
+{
+    vg_str key = dt_route_key(a, head.p, head.n, tail, tn);
+    bool found;
+    return key.p ? vg_map_get(m, key, &found) : NULL;
+}
+
+vg_err vg_detect_scan(vg_detect_scanner *s, const vg_batch *b, vg_detect_match_fn fn, void *ctx,
+                      vg_diag *d)
+{
+    const vg_detect *det = s->det;
+    int act_col = vg_schema_col(b->table, vg_str_c("ActionType"));
+    for (uint32_t r = 0; r < b->nrows; r++) {
+        vg_arena_reset(&s->row_arena);
+        s->stats.rows++;
+        read_raw(s, b->has_raw ? b->raw[r] : VG_STR_NULL);
+        const raw_member *chan = raw_get(s, "Channel");
+        const dt_glist *lists[2] = { NULL, NULL };
+        vg_str cv = VG_STR_NULL, idv = VG_STR_NULL;
+        if (chan && chan->kind == VG_JSON_STRING) {
+            const raw_member *id = raw_get(s, "EventID");
+            cv = chan->val;
+            idv = id ? vg_str_trim(id->val) : VG_STR_NULL;
+            if (idv.p)
+                lists[0] = route_lookup(&det->win_routes, &s->row_arena, cv, idv.p, idv.n);
+            lists[1] = route_lookup(&det->win_routes, &s->row_arena, cv, "*", 1);
+        } else {
+            vg_str tn = vg_str_c(b->table->name);
+            vg_str act = act_col >= 0 ? col_text(&s->row_arena, b, act_col, r) : VG_STR_NULL;
+            if (act.p)
+                lists[0] = route_lookup(&det->nat_routes, &s->row_arena, tn, act.p, act.n);
+            lists[1] = route_lookup(&det->nat_routes, &s->row_arena, tn, "*", 1);
+        }
+        for (int l = 0; l < 2; l++) {
+            if (!lists[l])
+                continue;
+            for (uint32_t k = 0; k < lists[l]->n; k++) {
+                const dt_group *g = &det->groups[lists[l]->g[k]];
+                if (cv.p && l == 0 && !win_cond_ok(s, &g->route, cv, idv))
+                    continue;
+                scan_group(s, g, b, r, fn, ctx);
+            }
+        }
+    }
+    (void)d;
+    return VG_OK;
+}
+
+/* ---- one field, for alerts and correlations ---- */
+
+/* A raw member whose name, without its spaces, is name. */
+static vg_err lookup_squeezed(vg_str raw, vg_str name, vg_arena *a, vg_json_val *out)
+{
+    vg_json_pull j;
+    vg_json_pull_init(&j, raw, a, NULL);
+    if (vg_json_pull_obj_begin(&j))
+        return VG_ENOTFOUND;
+    for (int n = 0; n < DT_MAX_RAW_MEMBERS; n++) {
+        vg_str key;
+        bool done;
+        if (vg_json_pull_obj_key(&j, &key, &done) || done || vg_json_pull_value(&j, out))
+            return VG_ENOTFOUND;
+        if (memchr(key.p, ' ', key.n) && vg_str_eq(squeeze(a, key), name))
+            return VG_OK;
+    }
+    return VG_ENOTFOUND;
+}
+
+vg_err vg_detect_field(const vg_detect *det, const vg_detect_rule *rule, const vg_batch *b,
+                       uint32_t row, vg_str field, vg_arena *a, vg_str *out)
+{
+    *out = VG_STR_NULL;
+    dt_route rt;
+    vg_str raw_name = field;
+    if (rule && rule->sg && dt_route_for(&rule->sg->logsource, &rt) && rt.aliases)
+        for (uint32_t i = 0; rt.aliases[i][0]; i++)
+            if (vg_str_eqc(field, rt.aliases[i][0]))
+                raw_name = vg_str_c(rt.aliases[i][1]);
+    if (b->has_raw && b->raw[row].p) {
+        vg_json_val v;
+        vg_err le = vg_json_lookup(b->raw[row], raw_name, a, &v);
+        if (le == VG_ENOTFOUND)
+            le = lookup_squeezed(b->raw[row], raw_name, a, &v);
+        if (le == VG_OK && v.kind != VG_JSON_NULL && v.kind != VG_JSON_OBJECT) {
+            *out = v.kind == VG_JSON_TRUE ? vg_str_c("true")
+                 : v.kind == VG_JSON_FALSE ? vg_str_c("false") : v.str;
+            return VG_OK;
+        }
+    }
+    dt_colmap m = dt_map_field(b->table, field);
+    *out = col_form(a, b, row, &m);
+    (void)det;
+    return out->p ? VG_OK : VG_ENOTFOUND;
+}
