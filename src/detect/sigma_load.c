@@ -301,7 +301,9 @@ static bool sn_read_doc(sn_reader *r, bool *done, bool *got_doc)
         case YAML_SCALAR_EVENT:
             n = sn_new(r, SN_SCALAR, &ev.start_mark);
             if (n) {
-                n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+                /* an explicit tag (!!str 1) reads like a quoted scalar */
+                n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+                           ev.data.scalar.plain_implicit;
                 n->text = vg_str_dup(r->tmp, vg_str_make((const char *)ev.data.scalar.value,
                                                          ev.data.scalar.length));
                 if (!n->text.p)
@@ -361,6 +363,7 @@ vg_err sg_load_text(sg_ruleset *rs, vg_str file, vg_str text)
         return VG_ENOMEM;
     }
     vg_err ret = VG_OK;
+    uint32_t rules0 = rs->nrules, failures0 = rs->nfailures;
     rd->tmp = &tmp;
     if (!yaml_parser_initialize(&rd->p)) {
         free(rd);
@@ -404,6 +407,8 @@ vg_err sg_load_text(sg_ruleset *rs, vg_str file, vg_str text)
             break;
         }
     }
+    if (ret == VG_OK && rs->nrules == rules0 && rs->nfailures == failures0)
+        ret = add_failure(rs, file, 0, 0, "no Sigma document in the file") ? VG_ENOMEM : VG_OK;
     yaml_parser_delete(&rd->p);
     free(rd);
     vg_arena_free(&tmp);

@@ -85,6 +85,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vg_err e = sg_load_text(&rs, VG_STR_LIT("fuzz.yml"), vg_str_make((const char *)data, size));
     if (e != VG_OK && e != VG_ENOMEM)
         abort();
+    if (e == VG_OK && rs.nrules + rs.nfailures == 0)
+        abort();   /* nothing loaded and nothing said */
     for (uint32_t i = 0; i < rs.nfailures; i++)
         if (!rs.failures[i].reason.p || rs.failures[i].reason.n == 0 ||
             !vg_str_eqc(rs.failures[i].file, "fuzz.yml"))

@@ -197,6 +197,9 @@ static void test_values(void **state)
     assert_int_equal(it->values[0].op, SG_OP_MATCH);
     expect_texts(it, (const char *[]){ "" }, 1);
     sg_ruleset_free(&rs);
+    it = item1(&rs, "Field: !!str null");
+    expect_texts(it, (const char *[]){ "null" }, 1);
+    sg_ruleset_free(&rs);
     it = item1(&rs, "Field: 'null'");
     expect_texts(it, (const char *[]){ "null" }, 1);
     sg_ruleset_free(&rs);
@@ -494,6 +497,8 @@ static void test_failures(void **state)
              "YAML syntax error", 0);
     load_bad("title: t\n  bad: indent\n", "YAML syntax error", 2);
     load_bad("- a\n- b\n", "must be a YAML map", 1);
+    load_bad("# only a comment\n", "no Sigma document in the file", 0);
+    load_bad("", "no Sigma document in the file", 0);
     load_bad("title: t\ntitle: u\n", "title: duplicate key", 2);
     load_bad(HEAD "  sel:\n    a: 1\n    a: 2\n  condition: sel\n", "detection.sel.a: duplicate key", 6);
     load_bad(HEAD "  sel: {a: 1}\n  sel: {b: 1}\n  condition: sel\n", "sel: duplicate search", 5);
