@@ -51,7 +51,7 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 SCHEMA_TSV := schema/advanced-hunting-columns.tsv schema/vigil-extra-columns.tsv
 
-.PHONY: print-libs all check check-unit check-san check-golden check-integration check-fuzz bench bench-hunt fuzz demo deps clean lint
+.PHONY: print-libs all rules sigma-regression check check-unit check-san check-golden check-integration check-fuzz bench bench-hunt fuzz demo deps clean lint
 all: $(PROGS) $(TOOLS)
 
 $(BUILD)/gen/vg_schema_data.c: src/schema/gen_schema.awk $(SCHEMA_TSV)
@@ -91,7 +91,7 @@ $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libvigil.a
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ---- tests ----
-check: deps lint check-unit check-san check-golden check-integration check-fuzz
+check: deps lint check-unit check-san check-golden sigma-regression check-integration check-fuzz
 	@echo "make check: all suites passed"
 
 check-unit: $(PROGS) $(TOOLS) $(TESTS)
@@ -104,6 +104,18 @@ check-golden: $(PROGS) $(TOOLS)
 	@tests/golden/run.sh $(BUILD)
 	@tests/golden/run-hunt.py $(BUILD)
 	@HUNT_ARGS="--threads 3 --parallel-min-rows 1" tests/golden/run-hunt.py $(BUILD)
+
+# SigmaHQ's regression suite (../shared/data/sigma/regression_data), both matchers
+sigma-regression: $(PROGS)
+	@tests/sigma/regression.sh $(BUILD)
+
+# the default rule pack: ./rules/sigma -> the SigmaHQ corpus (SIGMA=DIR to choose)
+SIGMA ?= ../shared/data/sigma
+rules:
+	@mkdir -p rules/sigma
+	@for d in rules rules-threat-hunting rules-emerging-threats; do \
+	    [ -d "$(SIGMA)/$$d" ] && ln -sfn "$$(cd "$(SIGMA)/$$d" && pwd)" "rules/sigma/$$d"; done; true
+	@echo "rules: the default pack is in ./rules/sigma ($$(find -L rules/sigma -name '*.yml' | wc -l) rule files)"
 
 check-integration: $(PROGS) $(TOOLS)
 	@tests/integration/run.sh $(BUILD)
