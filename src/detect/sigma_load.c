@@ -355,6 +355,9 @@ static bool sn_read_doc(sn_reader *r, bool *done, bool *got_doc)
 
 vg_err sg_load_text(sg_ruleset *rs, vg_str file, vg_str text)
 {
+    if (text.n > SG_MAX_FILE)
+        return add_failure(rs, file, 0, 0, "text larger than SG_MAX_FILE (4 MiB)") ? VG_ENOMEM
+                                                                                  : VG_OK;
     vg_arena tmp;
     vg_arena_init(&tmp, 0, SG_LOAD_TREE_CAP);
     sn_reader *rd = calloc(1, sizeof(*rd));

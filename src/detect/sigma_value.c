@@ -554,15 +554,16 @@ static const sg_placeholders *find_ph(const sg_ruleset *rs, vg_str name, uint32_
     return NULL;
 }
 
-/* expand: substitutes %name% (name: letters, digits, _) from the left, one
+/* expand: substitutes %name% (name: letters, digits, _; not after a
+ * backslash) from the left, one
  * alternative per combination of placeholder values. An unknown placeholder
  * is a failure naming it, as sigma.h promises (a rule is not loaded with a
  * hole in it). */
 static vg_err emit_expand(item_run *r, vg_str raw, size_t from, unsigned depth)
 {
     for (size_t i = from; i < raw.n; i++) {
-        if (raw.p[i] != '%')
-            continue;
+        if (raw.p[i] != '%' || (i > 0 && raw.p[i - 1] == '\\'))
+            continue;   /* \% is a plain percent sign */
         size_t j = i + 1;
         while (j < raw.n && is_word((unsigned char)raw.p[j]) && (unsigned char)raw.p[j] < 0x80)
             j++;

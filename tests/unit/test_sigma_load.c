@@ -484,6 +484,40 @@ static void test_conditions(void **state)
     sg_ruleset_free(&rs);
 }
 
+/* Evaluates cond for every assignment of the five searches of cond_is's
+ * rule (sel1 sel2 sel3 filter_x _hidden) against ref. */
+static void eval_all(const char *cond, bool (*ref)(const bool *t))
+{
+    char text[4096];
+    snprintf(text, sizeof(text),
+             HEAD "  sel1: {a: 1}\n  sel2: {b: 2}\n  sel3: {c: 3}\n  filter_x: {d: 4}\n"
+                  "  _hidden: {e: 5}\n  condition: %s\n",
+             cond);
+    sg_ruleset rs;
+    const sg_rule *r = load1(&rs, text);
+    for (unsigned m = 0; m < 32; m++) {
+        bool t[5];
+        for (unsigned i = 0; i < 5; i++)
+            t[i] = (m >> i) & 1;
+        if (sg_cond_eval(r->cond, t) != ref(t))
+            fail_msg("'%s' is wrong for assignment %u", cond, m);
+    }
+    sg_ruleset_free(&rs);
+}
+
+static bool ref1(const bool *t) { return (t[0] || t[1] || t[2]) && !t[3]; }
+static bool ref2(const bool *t) { return t[0] && t[1] && t[2] && t[3]; }
+static bool ref3(const bool *t) { return !(t[0] && !t[1]) || (t[4] && t[2]); }
+static bool ref4(const bool *t) { return t[0] || (t[1] && !t[2]) || t[3]; }
+
+static void test_eval(void **state)
+{
+    eval_all("1 of sel* and not filter_x", ref1);
+    eval_all("all of them", ref2);
+    eval_all("not (sel1 and not sel2) or _hidden and sel3", ref3);
+    eval_all("sel1 or sel2 and not sel3 or filter_x", ref4);
+}
+
 static void test_failures(void **state)
 {
     load_bad("title: t\ndetection:\n  sel: {a: 1}\n  condition: sel\n", "logsource: missing", 0);
@@ -516,6 +550,14 @@ static void test_failures(void **state)
         text[o++] = ']';
     text[o] = '\0';
     load_bad(text, "YAML nesting deeper than 16", 1);
+
+    /* past SG_MAX_FILE */
+    char *big = malloc(SG_MAX_FILE + 2);
+    assert_non_null(big);
+    memset(big, '#', SG_MAX_FILE + 1);
+    big[SG_MAX_FILE + 1] = '\0';
+    load_bad(big, "larger than SG_MAX_FILE", 0);
+    free(big);
 
     /* a failing document does not stop the next one, and the line is right */
     sg_ruleset rs;
@@ -752,6 +794,7 @@ int main(void)
         cmocka_unit_test(test_typed),
         cmocka_unit_test(test_expand),
         cmocka_unit_test(test_conditions),
+        cmocka_unit_test(test_eval),
         cmocka_unit_test(test_failures),
         cmocka_unit_test(test_correlation),
         cmocka_unit_test(test_filter),
