@@ -24,6 +24,9 @@ static const char *const tactics[][2] = {
     { "persistence", "Persistence" },
     { "privilege-escalation", "Privilege Escalation" },
     { "defense-evasion", "Defense Evasion" },
+    /* ATT&CK v18 split Defense Evasion in two; SigmaHQ tags both */
+    { "stealth", "Stealth" },
+    { "defense-impairment", "Defense Impairment" },
     { "credential-access", "Credential Access" },
     { "discovery", "Discovery" },
     { "lateral-movement", "Lateral Movement" },

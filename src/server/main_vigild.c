@@ -68,6 +68,29 @@ static const vg_cfg_def settings[] = {
       "advanced hunting: queries run at once; more are answered 429" },
     { "geoip-db", VG_CFG_STRING, "", 0, 0, false, OFF(geoip_db),
       "MaxMind database (.mmdb) for geo_info_from_ip_address(); none: the function returns null" },
+    { "detect", VG_CFG_BOOL, "true", 0, 0, false, OFF(detect),
+      "run Sigma rules on every ingested event and store alerts (AlertInfo, AlertEvidence)" },
+    { "detect-rules", VG_CFG_LIST, "", 0, 0, true, OFF(detect_rules),
+      "a Sigma rule file or directory (repeatable); default: the default pack ($VIGIL_RULES, "
+      "/usr/share/vigil/rules or ./rules)" },
+    { "detect-enable", VG_CFG_LIST, "", 0, 0, true, OFF(detect_enable),
+      "run only rules matching this selector (repeatable): id:UUID, name:N, tag:attack.t1059, "
+      "level:high, status:stable, path:SUBSTRING" },
+    { "detect-disable", VG_CFG_LIST, "", 0, 0, true, OFF(detect_disable),
+      "do not run rules matching this selector (repeatable; same forms as detect-enable)" },
+    { "detect-min-level", VG_CFG_STRING, "informational", 0, 0, true, OFF(detect_min_level),
+      "run only rules of this level or above (informational, low, medium, high, critical)" },
+    { "detect-suppress-window", VG_CFG_DURATION, "5m", 0, 86400 * 30, false, OFF(detect_suppress),
+      "one alert per rule, device and account in this window; later matches are counted, not "
+      "raised (0: every match is an alert)" },
+    { "detect-lateness", VG_CFG_DURATION, "5m", 0, 86400, false, OFF(detect_lateness),
+      "correlation rules: how far behind the newest event an event may arrive and still count" },
+    { "detect-exclusions", VG_CFG_STRING, "", 0, 0, false, OFF(detect_exclusions),
+      "file of exclusions, one 'RULE FIELD=VALUE' per line (RULE an id, a name or *)" },
+    { "detect-placeholders", VG_CFG_STRING, "", 0, 0, true, OFF(detect_placeholders),
+      "YAML file of values for the %placeholders% of |expand" },
+    { "detect-portable", VG_CFG_BOOL, "false", 0, 0, true, OFF(detect_portable),
+      "match with PCRE2 instead of Hyperscan (the arm64 path; slower, same results)" },
 };
 #undef OFF
 
@@ -148,6 +171,7 @@ int main(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -202,6 +226,10 @@ int main(int argc, char **argv)
     srv.cfg = &cfg;
     srv.store = store;
     srv.auth = auth;
+    if (vg_srv_detect_start(&srv, &d)) {
+        vg_log(VG_LOG_ERROR, "cannot start detection", VG_LS("error", d.msg));
+        goto out;
+    }
     int port = 0;
     if (vg_http_start(&srv, &port, &d)) {
         vg_log(VG_LOG_ERROR, "cannot start the HTTP server", VG_LS("error", d.msg));
@@ -218,6 +246,18 @@ int main(int argc, char **argv)
         }
         struct timespec ts = { 1, 0 };
         int sig = sigtimedwait(&sigs, NULL, &ts);
+        if (sig == SIGHUP) {
+            /* reload the rules; the settings file is read again for the
+             * reloadable detect-* settings */
+            for (int i = 1; i < argc; i++)
+                if (!strcmp(argv[i], "--config") && i + 1 < argc)
+                    vg_cfg_load_file(&spec, argv[i + 1], &cfg, &arena, &d);
+                else if (!strncmp(argv[i], "--config=", 9))
+                    vg_cfg_load_file(&spec, argv[i] + 9, &cfg, &arena, &d);
+            vg_diag_clear(&d);
+            vg_srv_detect_reload(&srv, &d);
+            continue;
+        }
         if (sig == SIGTERM || sig == SIGINT) {
             vg_log(VG_LOG_INFO, "shutting down", VG_LS("signal", sig == SIGTERM ? "TERM" : "INT"));
             break;
@@ -233,6 +273,7 @@ out:
             rc = 1;
         }
     }
+    vg_srv_detect_stop(&srv);
     vg_auth_close(auth);
     if (srv.geo)
         MMDB_close(&geo);

@@ -68,6 +68,11 @@ const vg_route vg_routes[] = {
     { "POST", "/api/v1/security/runHuntingQuery", vg_h_hunt_graph, VG_ROLES_READERS,
       "advanced hunting in Graph's shape: {\"Query\": KQL} -> {\"schema\",\"results\"}; "
       "viewer, analyst, responder or admin" },
+    { "GET", "/api/v1/rules", vg_h_rules, VG_ROLES_READERS,
+      "the Sigma rule set: build report, rule files that failed and why, every rule with its "
+      "level, status and state; viewer, analyst, responder or admin" },
+    { "POST", "/api/v1/rules/reload", vg_h_rules_reload, VG_ROLE_BIT(VG_ROLE_ADMIN),
+      "recompile the rules (paths, selectors) and swap them in without stopping ingest; admin" },
 };
 const size_t vg_nroutes = sizeof vg_routes / sizeof vg_routes[0];
 

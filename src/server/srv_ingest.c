@@ -198,7 +198,7 @@ void vg_h_ingest(vg_req *rq)
     vg_rejects_init(&rej);
     vg_ingest_result res;
     memset(&res, 0, sizeof res);
-    uint64_t accepted = 0;
+    uint64_t accepted = 0, nalerts = 0;
     vg_err e;
 
     if (targ && *targ) {
@@ -260,6 +260,26 @@ void vg_h_ingest(vg_req *rq)
     }
     for (size_t i = 0; i < c.n; i++)
         accepted += c.v[i]->nrows;
+    /* detection: alert rows join the same append, durable with their events */
+    if (c.n && s->detect) {
+        collect ca = { 0 };
+        vg_batchset aset;
+        if (vg_batchset_init(&aset, 0, collect_sink, &ca) == VG_OK) {
+            vg_srv_detect_run(s, c.v, c.n, &aset, &nalerts);
+            bool ok = collect_rest(&ca, &aset) == VG_OK;
+            vg_batchset_free(&aset);
+            for (size_t i = 0; i < ca.n; i++) {
+                if (ok && collect_push(&c, ca.v[i]) == VG_OK)
+                    continue;
+                ok = false;
+                vg_batch_free(ca.v[i]);
+                free(ca.v[i]);
+            }
+            free(ca.v);
+            if (!ok)
+                vg_log(VG_LOG_ERROR, "out of memory collecting alerts; the events are stored without them");
+        }
+    }
     if (c.n && (e = vg_store_append(s->store, c.v, c.n, &d))) {
         vg_log(VG_LOG_ERROR, "append failed", VG_LS("error", d.msg), VG_LI("rows", accepted));
         vg_req_json_error(rq, 503, "store unavailable, nothing acknowledged: %s", d.msg);
@@ -276,7 +296,7 @@ out:
            VG_LI("token_id", rq->who.id), VG_LS("token", rq->who.name),
            VG_LS("role", vg_role_name(rq->who.role)), VG_LS("table", o.table ? o.table->name : ""),
            VG_LS("format", vg_format_name(o.format)), VG_LI("status", rq->status),
-           VG_LI("accepted", accepted), VG_LI("rejected", rej.n));
+           VG_LI("accepted", accepted), VG_LI("rejected", rej.n), VG_LI("alerts", nalerts));
     vg_metrics_ingest_request(rq->status, rq->body_len, vg_mono_ns() - rq->t0_ns);
     collect_free(&c);
     if (set_ok)

@@ -201,6 +201,7 @@ void vg_h_metrics(vg_req *rq)
     rq->status = 200;
     rq->content_type = "text/plain; version=0.0.4; charset=utf-8";
     vg_metrics_render(rq->srv->store, &rq->out);
+    vg_srv_detect_metrics(rq->srv, &rq->out);
     if (rq->out.failed) {
         vg_buf_clear(&rq->out);
         vg_req_json_error(rq, 500, "out of memory rendering metrics");

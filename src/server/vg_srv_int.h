@@ -22,9 +22,11 @@
 #include <stdio.h>
 
 #include "../core/vg_arena.h"
+#include "../core/vg_config.h"
 #include "../core/vg_err.h"
 #include "../core/vg_str.h"
 #include "../ingest/vg_ingest.h"
+#include "../detect/vg_alert.h"
 #include "../store/vg_store.h"
 
 /* ---- limits (one place) ---- */
@@ -53,6 +55,16 @@ typedef struct vg_srv_settings {
     int64_t hunt_max_memory;   /* bytes */
     int64_t hunt_concurrency;
     const char *geoip_db;
+    bool detect;               /* Sigma detection on ingest */
+    vg_cfg_list detect_rules;
+    vg_cfg_list detect_enable;
+    vg_cfg_list detect_disable;
+    const char *detect_min_level;
+    int64_t detect_suppress;   /* seconds */
+    int64_t detect_lateness;   /* seconds */
+    const char *detect_exclusions;
+    const char *detect_placeholders;
+    bool detect_portable;
 } vg_srv_settings;
 
 /* ---- roles and tokens (srv_auth.c) ---- */
@@ -212,8 +224,11 @@ typedef struct vg_route {
 extern const vg_route vg_routes[];
 extern const size_t vg_nroutes;
 
+struct vg_srv_detect;
+
 struct vg_srv {
     const vg_srv_settings *cfg;
+    struct vg_srv_detect *detect;   /* NULL when detection is off */
     vg_store *store;
     vg_auth *auth;
     void *geo;                 /* MMDB_s * when --geoip-db is set */
@@ -245,5 +260,18 @@ void vg_h_console(vg_req *rq);
 void vg_h_tables(vg_req *rq);
 void vg_h_hunt(vg_req *rq);
 void vg_h_hunt_graph(vg_req *rq);
+void vg_h_rules(vg_req *rq);
+void vg_h_rules_reload(vg_req *rq);
+
+/* ---- detection (srv_detect.c) ---- */
+/* Compiles the configured rules; off when cfg->detect is false. */
+vg_err vg_srv_detect_start(vg_srv *s, vg_diag *d);
+void vg_srv_detect_stop(vg_srv *s);
+/* Rebuilds the rules and swaps them in; the old ones stay on failure. */
+vg_err vg_srv_detect_reload(vg_srv *s, vg_diag *d);
+/* Runs detection over a request's batches; alert rows go to alerts. */
+vg_err vg_srv_detect_run(vg_srv *s, vg_batch *const *v, size_t n, vg_batchset *alerts,
+                         uint64_t *nalerts);
+void vg_srv_detect_metrics(vg_srv *s, vg_buf *out);
 
 #endif
