@@ -371,8 +371,9 @@ static int rules_test(const rules_settings *s, vg_detect *det, const char *dir)
             if (strcmp(s->input, "both") && strcmp(s->input, kind))
                 continue;
             char *path = strdup(t->sample);
-            if (k == 1 && strlen(path) > 5)
-                strcpy(path + strlen(path) - 4, "json");
+            size_t pl = path ? strlen(path) : 0;
+            if (k == 1 && pl > 5)
+                memcpy(path + pl - 4, "json", 4);   /* .evtx -> .json (same length) */
             count_ctx cc = { t->rule_id, 0, 0 };
             vg_diag_clear(&d);
             vg_err e = run_sample(sc, path, k == 0 ? VG_FMT_EVTX : VG_FMT_AUTO, &cc, &d);

@@ -126,7 +126,49 @@ static vg_err rule_fail(vg_detect *det, const sg_rule *r, const char *fmt, ...)
     return VG_OK;
 }
 
-/* Adds one part's items to the group. ok=false when the part cannot compile. */
+/*
+ * Checks what can make a part fail before anything of it reaches a
+ * database (a half-added rule would leave pattern targets behind):
+ * keyword items with non-plain values, regexes PCRE2 refuses (the portable
+ * path and direct items use PCRE2, whatever Hyperscan accepts), CIDRs.
+ */
+static vg_err validate_part(vg_detect *det, const sg_rule *r, bool *ok)
+{
+    for (uint32_t i = 0; i < r->nitems && *ok; i++) {
+        const sg_item *si = &r->items[i];
+        for (uint32_t v = 0; v < si->nvalues && *ok; v++) {
+            const sg_value *sv = &si->values[v];
+            if (!si->field.p && value_direct(sv)) {
+                *ok = false;
+                return rule_fail(det, r, "%s: keyword searches take plain values only",
+                                 si->key.p && si->key.n ? si->key.p : "keywords");
+            }
+            if (sv->op == SG_OP_RE) {
+                int ec;
+                PCRE2_SIZE off;
+                pcre2_code *probe = pcre2_compile((PCRE2_SPTR)sv->text.p, sv->text.n, 0, &ec, &off, NULL);
+                if (!probe) {
+                    PCRE2_UCHAR msg[128];
+                    pcre2_get_error_message(ec, msg, sizeof msg);
+                    *ok = false;
+                    return rule_fail(det, r, "%s: regular expression /%s/ does not compile at offset %zu: %s",
+                                     si->key.p, sv->text.p, (size_t)off, (const char *)msg);
+                }
+                pcre2_code_free(probe);
+            }
+            if (sv->op == SG_OP_CIDR) {
+                dt_cidr c;
+                if (!dt_cidr_parse(sv->text, &c)) {
+                    *ok = false;
+                    return rule_fail(det, r, "%s: '%s' is not a CIDR network", si->key.p, sv->text.p);
+                }
+            }
+        }
+    }
+    return VG_OK;
+}
+
+/* Adds one part's items to the group (validate_part passed). */
 static vg_err add_part(vg_detect *det, dt_group *g, gbuild *gb, const sg_rule *r, uint32_t grule,
                        bool *ok)
 {
@@ -149,11 +191,6 @@ static vg_err add_part(vg_detect *det, dt_group *g, gbuild *gb, const sg_rule *r
         for (uint32_t v = 0; v < si->nvalues; v++)
             if (value_direct(&si->values[v]))
                 it->direct = true;
-        if (!si->field.p && it->direct) {
-            *ok = false;
-            return rule_fail(det, r, "%s: keyword searches take plain values only",
-                             si->key.p ? si->key.p : "keywords");
-        }
         if (si->nvalues && si->values[0].op == SG_OP_FIELDREF) {
             e = group_field(det, g, gb, si->values[0].text, &it->ref_field);
             if (e)
@@ -313,6 +350,12 @@ static vg_err add_rule_to_group(vg_detect *det, dt_group *g, gbuild *gb, uint32_
     if (!gr->parts)
         return VG_ENOMEM;
     uint32_t saved_items = g->nitems, saved_bits = g->allbits;
+    *ok = true;
+    for (uint32_t p = 0; p <= nfilters && *ok; p++) {
+        vg_err e = validate_part(det, p == 0 ? det->rules[ri].sg : filters[p - 1], ok);
+        if (e || !*ok)
+            return e;
+    }
     for (uint32_t p = 0; p <= nfilters; p++) {
         const sg_rule *r = p == 0 ? det->rules[ri].sg : filters[p - 1];
         gr->parts[p].r = r;
