@@ -620,6 +620,47 @@ static bool win_cond_ok(const vg_detect_scanner *s, const dt_route *rt, vg_str c
     return false;
 }
 
+/* What a row without a Windows source says of its OS: by the shape of its
+ * paths (Defender-shaped rows carry no OS column outside DeviceInfo). */
+enum { OS_UNKNOWN, OS_WINDOWS, OS_UNIX, OS_MACOS };
+
+static int row_os(const vg_batch *b, uint32_t r, int c1, int c2)
+{
+    int cols[2] = { c1, c2 };
+    for (int i = 0; i < 2; i++) {
+        if (cols[i] < 0 || vg_batch_is_null(b, cols[i], r))
+            continue;
+        vg_str p = b->cols[cols[i]].v.s[r];
+        if (p.n >= 3 && p.p[1] == ':' && (p.p[2] == '\\' || p.p[2] == '/'))
+            return OS_WINDOWS;
+        if (p.n >= 2 && p.p[0] == '\\' && p.p[1] == '\\')
+            return OS_WINDOWS;
+        if (p.n >= 1 && p.p[0] == '/') {
+            static const char *const mac[] = { "/Applications/", "/System/", "/Library/", "/Users/",
+                                               "/private/", "/Volumes/" };
+            for (size_t k = 0; k < sizeof mac / sizeof mac[0]; k++)
+                if (p.n >= strlen(mac[k]) && memcmp(p.p, mac[k], strlen(mac[k])) == 0)
+                    return OS_MACOS;
+            return OS_UNIX;
+        }
+    }
+    return OS_UNKNOWN;
+}
+
+/* A native row of OS os may be seen by rules of this logsource product. */
+static bool product_ok(const sg_logsource *ls, int os)
+{
+    if (!ls->product.p || os == OS_UNKNOWN)
+        return true;
+    if (vg_str_eqc_ci(ls->product, "windows"))
+        return os == OS_WINDOWS;
+    if (vg_str_eqc_ci(ls->product, "linux"))
+        return os == OS_UNIX;
+    if (vg_str_eqc_ci(ls->product, "macos"))
+        return os == OS_UNIX || os == OS_MACOS;
+    return true;
+}
+
 static const dt_glist *route_lookup(const vg_map *m, vg_arena *a, vg_str head, const char *tail,
                                     size_t tn)
 {
@@ -633,6 +674,8 @@ vg_err vg_detect_scan(vg_detect_scanner *s, const vg_batch *b, vg_detect_match_f
 {
     const vg_detect *det = s->det;
     int act_col = vg_schema_col(b->table, vg_str_c("ActionType"));
+    int fp_col = vg_schema_col(b->table, vg_str_c("FolderPath"));
+    int ifp_col = vg_schema_col(b->table, vg_str_c("InitiatingProcessFolderPath"));
     for (uint32_t r = 0; r < b->nrows; r++) {
         vg_arena_reset(&s->row_arena);
         s->stats.rows++;
@@ -654,6 +697,7 @@ vg_err vg_detect_scan(vg_detect_scanner *s, const vg_batch *b, vg_detect_match_f
                 lists[0] = route_lookup(&det->nat_routes, &s->row_arena, tn, act.p, act.n);
             lists[1] = route_lookup(&det->nat_routes, &s->row_arena, tn, "*", 1);
         }
+        int os = -1;
         for (int l = 0; l < 2; l++) {
             if (!lists[l])
                 continue;
@@ -661,6 +705,12 @@ vg_err vg_detect_scan(vg_detect_scanner *s, const vg_batch *b, vg_detect_match_f
                 const dt_group *g = &det->groups[lists[l]->g[k]];
                 if (cv.p && l == 0 && !win_cond_ok(s, &g->route, cv, idv))
                     continue;
+                if (!cv.p && g->ls.product.p) {
+                    if (os < 0)
+                        os = row_os(b, r, fp_col, ifp_col);
+                    if (!product_ok(&g->ls, os))
+                        continue;
+                }
                 scan_group(s, g, b, r, fn, ctx);
             }
         }
