@@ -20,7 +20,10 @@ with a line `=== KIND`:
   expect      one line per rule that must alert: `TITLE: TOKEN TOKEN ...`, the
               alerts of the rule with that title in output order. A rule that
               is not listed must raise no alert; `TITLE:` with no tokens says
-              so explicitly. An alert's token is its event id: the evidence's
+              so explicitly. Tokens compare as a multiset (alerts come out
+              batch by batch, and a batch holds one table's rows, so the
+              output order across tables is not the event order); a token
+              that repeats is an alert raised that many times. An alert's token is its event id: the evidence's
               ReportId (native rows: the ReportId member; evtx-json: the
               EventRecordID). A correlation alert's token is
               `GROUPVALUE,...=EVENTS` (`=EVENTS` without group-by).
@@ -110,6 +113,10 @@ def token(alert):
     return "?"
 
 
+def tok_key(t):
+    return (0, int(t), "") if t.isdigit() else (1, 0, t)
+
+
 def run_once(vigil, case, tmp, portable):
     args = [vigil, "detect", "--cache-dir", "none", "--format", "json"]
     if portable:
@@ -161,7 +168,7 @@ def run_once(vigil, case, tmp, portable):
         got.setdefault(a.get("Title", "?"), []).append(token(a))
     for t in sorted(set(got) | set(case["expect"])):
         e, g = case["expect"].get(t, []), got.get(t, [])
-        if e != g:
+        if sorted(e, key=tok_key) != sorted(g, key=tok_key):
             problems.append("rule %r: expected [%s], got [%s]" % (t, " ".join(e), " ".join(g)))
     for w in want_stderr:
         if w not in err:
