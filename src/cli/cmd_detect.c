@@ -62,6 +62,7 @@ typedef struct detect_run {
     vg_alerter *al;
     vg_buf out;
     uint64_t rows, alerts;
+    uint64_t detect_ns;          /* in the alerter (detection, alerts) */
     vg_err err;
     vg_diag *d;
 } detect_run;
@@ -154,7 +155,10 @@ static vg_err on_batch(void *ctx, vg_batch *b, vg_diag *d)
 {
     detect_run *run = ctx;
     run->rows += b->nrows;
-    return vg_alerter_batch(run->al, b, NULL, on_alert, run, d);
+    uint64_t t0 = vg_mono_ns();
+    vg_err e = vg_alerter_batch(run->al, b, NULL, on_alert, run, d);
+    run->detect_ns += vg_mono_ns() - t0;
+    return e;
 }
 
 static void on_reject(void *ctx, uint64_t line, vg_str reason, vg_str record)
@@ -237,7 +241,7 @@ int cmd_detect(int argc, char **argv)
         vg_detect_release(det);
         goto done;
     }
-    detect_run run = { &s, NULL, { 0 }, 0, 0, VG_OK, &d };
+    detect_run run = { &s, NULL, { 0 }, 0, 0, 0, VG_OK, &d };
     vg_buf_init(&run.out, 0);
     if (vg_alerter_new(det, &ao, &run.al, &d)) {
         cli_err("detect", "%s", d.msg);
@@ -260,14 +264,21 @@ int cmd_detect(int argc, char **argv)
     if (s.stats) {
         vg_alert_stats st;
         vg_alerter_stats(run.al, &st);
+        vg_detect_stats ds;
+        vg_alerter_detect_stats(run.al, &ds);
         double secs = (double)(vg_mono_ns() - t0) / 1e9;
         fprintf(stderr,
                 "{\"rows\":%llu,\"matches\":%llu,\"alerts\":%llu,\"suppressed\":%llu,\"excluded\":%llu,"
-                "\"rules\":%u,\"seconds\":%.3f,\"rows_per_sec\":%.0f,\"backend\":\"%s\"}\n",
+                "\"rules\":%u,\"scans\":%llu,\"rule_evals\":%llu,\"seconds\":%.3f,\"rows_per_sec\":%.0f,"
+                "\"detect_seconds\":%.3f,\"detect_rows_per_sec\":%.0f,"
+                "\"backend\":\"%s\"}\n",
                 (unsigned long long)run.rows, (unsigned long long)st.matches,
                 (unsigned long long)st.alerts, (unsigned long long)st.suppressed,
-                (unsigned long long)st.excluded, vg_detect_get_report(det)->enabled, secs,
-                secs > 0 ? (double)run.rows / secs : 0.0, vg_detect_backend(det));
+                (unsigned long long)st.excluded, vg_detect_get_report(det)->enabled,
+                (unsigned long long)ds.scans, (unsigned long long)ds.rule_evals, secs,
+                secs > 0 ? (double)run.rows / secs : 0.0, (double)run.detect_ns / 1e9,
+                run.detect_ns ? (double)run.rows * 1e9 / (double)run.detect_ns : 0.0,
+                vg_detect_backend(det));
     }
     vg_buf_free(&run.out);
     vg_alerter_free(run.al);

@@ -336,6 +336,130 @@ static tri cond_tri(const dt_group *g, const dt_part *p, const sg_cond *c)
     return T_U;
 }
 
+/* ---- trigger items ----
+ *
+ * A rule is evaluated only when one of its trigger items hit. Triggers are
+ * chosen so that the condition cannot hold unless one of them hit:
+ *   search: per alternative, one pattern item (every item of an alternative
+ *           must hold for it to hold); none when an alternative has only
+ *           direct items;
+ *   a and b: the triggers of either side (the cheaper one);
+ *   a or b: the triggers of both;
+ *   not a: none (it can hold with no hit at all).
+ * When the whole condition has no trigger set, every pattern item is one
+ * (and the rule is "always" if it can hold with no hit). Cheaper means
+ * fewer items and, among items, fields that are in most rows' hits anyway
+ * (image names, EventID) are avoided: `Image|endswith: \cmd.exe` is in a
+ * hundred rules, `CommandLine|contains: -enc` in few.
+ */
+
+typedef struct trig {
+    uint32_t *v;
+    uint32_t n;
+    uint32_t cost;
+    bool ok;
+} trig;
+
+static uint32_t field_cost(vg_str f)
+{
+    static const char *const common[] = { "Image", "OriginalFileName", "ParentImage", "EventID",
+                                          "Provider_Name", "Channel", "ImageLoaded", "TargetImage",
+                                          "SourceImage", "Product", "Company", "Description",
+                                          "ServiceName", "EventType", "Initiated" };
+    if (!f.p)
+        return 8;
+    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
+        if (vg_str_eqc(f, common[i]))
+            return 16;
+    return 1;
+}
+
+static trig trig_cond(const dt_group *g, const dt_part *p, const sg_cond *c, vg_arena *a, int depth)
+{
+    trig t = { NULL, 0, 0, false };
+    if (depth > SG_MAX_COND_DEPTH * 4)
+        return t;
+    switch (c->kind) {
+    case SG_COND_SEARCH: {
+        const sg_search *se = &p->r->searches[c->search];
+        if (se->nalts == 0)
+            return t;
+        t.v = vg_arena_alloc(a, se->nalts * sizeof *t.v);
+        if (!t.v)
+            return t;
+        for (uint32_t al = 0; al < se->nalts; al++) {
+            uint32_t best = DT_NONE, bestc = UINT32_MAX;
+            for (uint32_t k = 0; k < se->alts[al].nitems; k++) {
+                uint32_t idx = p->item0 + se->alts[al].items[k];
+                const dt_item *it = &g->items[idx];
+                if (it->direct || it->sg->nvalues == 0)
+                    continue;
+                uint32_t cost = field_cost(it->sg->field);
+                if (cost < bestc) {
+                    bestc = cost;
+                    best = idx;
+                }
+            }
+            if (best == DT_NONE)
+                return (trig){ NULL, 0, 0, false };
+            t.v[t.n++] = best;
+            t.cost += bestc;
+        }
+        t.ok = true;
+        return t;
+    }
+    case SG_COND_AND: {
+        trig x = trig_cond(g, p, c->a, a, depth + 1), y = trig_cond(g, p, c->b, a, depth + 1);
+        if (!x.ok)
+            return y;
+        if (!y.ok)
+            return x;
+        return x.cost <= y.cost ? x : y;
+    }
+    case SG_COND_OR: {
+        trig x = trig_cond(g, p, c->a, a, depth + 1), y = trig_cond(g, p, c->b, a, depth + 1);
+        if (!x.ok || !y.ok)
+            return t;
+        t.v = vg_arena_alloc(a, (x.n + y.n) * sizeof *t.v);
+        if (!t.v)
+            return t;
+        memcpy(t.v, x.v, x.n * sizeof *t.v);
+        memcpy(t.v + x.n, y.v, y.n * sizeof *t.v);
+        t.n = x.n + y.n;
+        t.cost = x.cost + y.cost;
+        t.ok = true;
+        return t;
+    }
+    case SG_COND_NOT:
+        return t;
+    }
+    return t;
+}
+
+/* Marks the trigger items of a group rule (all of its parts must hold, so
+ * the triggers of any one part do). */
+static void set_triggers(vg_detect *det, dt_group *g, dt_grule *gr)
+{
+    vg_arena a;
+    vg_arena_init(&a, 0, 0);
+    trig best = { NULL, 0, 0, false };
+    for (uint32_t p = 0; p < gr->nparts; p++) {
+        trig t = trig_cond(g, &gr->parts[p], gr->parts[p].r->cond, &a, 0);
+        if (t.ok && (!best.ok || t.cost < best.cost))
+            best = t;
+    }
+    if (best.ok) {
+        for (uint32_t i = 0; i < best.n; i++)
+            g->items[best.v[i]].trigger = true;
+    } else {
+        for (uint32_t p = 0; p < gr->nparts; p++)
+            for (uint32_t i = 0; i < gr->parts[p].r->nitems; i++)
+                g->items[gr->parts[p].item0 + i].trigger = true;
+    }
+    vg_arena_free(&a);
+    (void)det;
+}
+
 /* ---- the build ---- */
 
 static vg_err add_rule_to_group(vg_detect *det, dt_group *g, gbuild *gb, uint32_t ri,
@@ -372,6 +496,7 @@ static vg_err add_rule_to_group(vg_detect *det, dt_group *g, gbuild *gb, uint32_
     for (uint32_t p = 0; p < gr->nparts; p++)
         t = tri_and(t, cond_tri(g, &gr->parts[p], gr->parts[p].r->cond));
     gr->always = t != T_F;
+    set_triggers(det, g, gr);
     g->nrules++;
     return VG_OK;
 }

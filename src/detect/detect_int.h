@@ -165,6 +165,8 @@ typedef struct dt_item {
     uint32_t field;         /* group field index; DT_NONE for keywords */
     uint32_t ref_field;     /* fieldref: the other field's index */
     bool direct;
+    bool trigger;           /* a hit on it makes the scanner evaluate the rule (see
+                               detect_compile.c: trigger items) */
     bool all;
     uint32_t ngroups;
     uint32_t allbase;       /* first bit of the item's groups in the all-bitmap */

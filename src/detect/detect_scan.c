@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "../core/vg_json.h"
 #include "../core/vg_time.h"
@@ -50,7 +51,31 @@ struct vg_detect_scanner {
     uint32_t row;
     vg_arena row_arena;
     vg_detect_stats stats;
+    /* per-batch memo of database scans: telemetry repeats its values (the
+     * same image paths, parents, hashes), so a value is scanned once per
+     * batch and its hits replayed for the rows that repeat it */
+    struct memo_slot *memo;
+    uint32_t memo_used;
+    vg_arena memo_arena;
+    bool memo_full;
+    uint32_t *hitbuf;
+    uint32_t nhit, hitcap;
+    bool capturing;
+    const dt_db *cur_db;
 };
+
+#define MEMO_SLOTS (1u << 15)          /* power of two; half full at most */
+#define MEMO_BYTES (64u << 20)         /* memo arena cap per batch */
+#define MEMO_MAX_VALUE 4096            /* longer values are scanned every time */
+
+typedef struct memo_slot {
+    uint64_t h;
+    const dt_db *db;
+    const char *v;
+    uint32_t n;
+    uint32_t nhits;
+    const uint32_t *hits;
+} memo_slot;
 
 vg_err vg_detect_scanner_new(vg_detect *det, vg_detect_scanner **out, vg_diag *d)
 {
@@ -69,8 +94,13 @@ vg_err vg_detect_scanner_new(vg_detect *det, vg_detect_scanner **out, vg_diag *d
     s->mem = calloc(DT_MAX_RAW_MEMBERS, sizeof *s->mem);
     s->md = pcre2_match_data_create(4, NULL);
     vg_arena_init(&s->row_arena, 0, 64u << 20);
+    vg_arena_init(&s->memo_arena, 0, MEMO_BYTES);
+    s->memo = calloc(MEMO_SLOTS, sizeof *s->memo);
+    s->hitcap = 256;
+    s->hitbuf = malloc(s->hitcap * sizeof *s->hitbuf);
     vg_err e = (!s->vals || !s->item_true || !s->item_hits || !s->touched_items || !s->rule_mark ||
-                !s->touched_rules || !s->allbits || !s->mem || !s->md) ? VG_ENOMEM : VG_OK;
+                !s->touched_rules || !s->allbits || !s->mem || !s->md || !s->memo || !s->hitbuf)
+                   ? VG_ENOMEM : VG_OK;
     for (uint32_t gi = 0; gi < det->ngroups && !e; gi++)
         for (uint32_t f = 0; f < det->groups[gi].nfields && !e; f++) {
             e = dt_db_scratch(&det->groups[gi].fields[f].raw_db, &s->hs_scratch);
@@ -100,6 +130,9 @@ void vg_detect_scanner_free(vg_detect_scanner *s)
     free(s->allbits);
     free(s->mem);
     vg_arena_free(&s->row_arena);
+    vg_arena_free(&s->memo_arena);
+    free(s->memo);
+    free(s->hitbuf);
     vg_detect_release(s->det);
     free(s);
 }
@@ -172,25 +205,28 @@ static vg_str col_form(vg_arena *a, const vg_batch *b, uint32_t r, const dt_colm
         vg_str md5 = col_text(a, b, m->col2, r), sha256 = col_text(a, b, m->col3, r);
         if (!v1.p && !md5.p && !sha256.p)
             return VG_STR_NULL;
-        vg_buf o;
-        vg_buf_init(&o, 512);
         const char *names[3] = { "SHA1=", "MD5=", "SHA256=" };
         vg_str vals[3] = { v1, md5, sha256 };
+        size_t need = 0;
+        for (int i = 0; i < 3; i++)
+            need += vals[i].p ? vals[i].n + 8 : 0;
+        char *p = vg_arena_alloc(a, need);
+        if (!p)
+            return VG_STR_NULL;
+        size_t n = 0;
         for (int i = 0; i < 3; i++) {
             if (!vals[i].p)
                 continue;
-            if (o.n)
-                vg_buf_putc(&o, ',');
-            vg_buf_puts(&o, names[i]);
+            if (n)
+                p[n++] = ',';
+            memcpy(p + n, names[i], strlen(names[i]));
+            n += strlen(names[i]);
             for (size_t k = 0; k < vals[i].n; k++) {
                 char c = vals[i].p[k];
-                vg_buf_putc(&o, (char)(c >= 'a' && c <= 'z' ? c - 32 : c));
+                p[n++] = (char)(c >= 'a' && c <= 'z' ? c - 32 : c);
             }
         }
-        vg_str out = o.failed ? VG_STR_NULL : vg_str_dup(a, vg_str_make(o.p, o.n));
-        vg_buf_free(&o);
-        return out;
-    }
+        return vg_str_make(p, n);
     }
     return VG_STR_NULL;
 }
@@ -239,10 +275,75 @@ static void mark_rule(vg_detect_scanner *s, uint32_t rule)
     }
 }
 
+static void on_hit(void *ctx, const dt_pat *p);
+
+static void memo_reset(vg_detect_scanner *s)
+{
+    if (s->memo_used)
+        memset(s->memo, 0, MEMO_SLOTS * sizeof *s->memo);
+    s->memo_used = 0;
+    s->memo_full = false;
+    vg_arena_reset(&s->memo_arena);
+}
+
+/* Scans v with db through the memo. */
+static void scan_memo(vg_detect_scanner *s, const dt_db *db, vg_str v)
+{
+    if (v.n > MEMO_MAX_VALUE || s->memo_full) {
+        dt_db_scan(db, s->hs_scratch, s->md, v, on_hit, s);
+        return;
+    }
+    uint64_t h = XXH3_64bits_withSeed(v.p ? v.p : "", v.n, (uint64_t)(uintptr_t)db);
+    uint32_t i = (uint32_t)h & (MEMO_SLOTS - 1);
+    for (;;) {
+        memo_slot *m = &s->memo[i];
+        if (!m->db)
+            break;
+        if (m->h == h && m->db == db && m->n == v.n && memcmp(m->v, v.p, v.n) == 0) {
+            for (uint32_t k = 0; k < m->nhits; k++)
+                on_hit(s, &db->pats[m->hits[k]]);
+            return;
+        }
+        i = (i + 1) & (MEMO_SLOTS - 1);
+    }
+    s->stats.scans++;
+    s->nhit = 0;
+    s->capturing = true;
+    dt_db_scan(db, s->hs_scratch, s->md, v, on_hit, s);
+    s->capturing = false;
+    if (s->memo_used >= MEMO_SLOTS / 2) {
+        s->memo_full = true;
+        return;
+    }
+    char *vc = vg_arena_alloc(&s->memo_arena, v.n ? v.n : 1);
+    uint32_t *hc = vg_arena_alloc(&s->memo_arena, (s->nhit ? s->nhit : 1) * sizeof *hc);
+    if (!vc || !hc || s->nhit == UINT32_MAX) {
+        s->memo_full = true;
+        return;
+    }
+    memcpy(vc, v.p, v.n);
+    memcpy(hc, s->hitbuf, s->nhit * sizeof *hc);
+    s->memo[i] = (memo_slot){ h, db, vc, (uint32_t)v.n, s->nhit, hc };
+    s->memo_used++;
+}
+
 static void on_hit(void *ctx, const dt_pat *p)
 {
     vg_detect_scanner *s = ctx;
     const dt_group *g = s->g;
+    if (s->capturing) {
+        if (s->nhit == s->hitcap) {
+            uint32_t *nb = realloc(s->hitbuf, 2 * s->hitcap * sizeof *nb);
+            if (nb) {
+                s->hitbuf = nb;
+                s->hitcap *= 2;
+            } else {
+                s->memo_full = true;   /* cannot record: stop memoizing this batch */
+            }
+        }
+        if (s->nhit < s->hitcap)
+            s->hitbuf[s->nhit++] = (uint32_t)(p - s->cur_db->pats);
+    }
     for (uint32_t k = 0; k < p->ntargets; k++) {
         const dt_target *t = &p->targets[k];
         const dt_item *it = &g->items[t->item];
@@ -262,7 +363,8 @@ static void on_hit(void *ctx, const dt_pat *p)
             s->touched_items[s->ntouched_items++] = t->item;
         }
         s->item_true[t->item] = 1;
-        mark_rule(s, it->rule);
+        if (it->trigger)
+            mark_rule(s, it->rule);
     }
 }
 
@@ -271,11 +373,12 @@ static void scan_value(vg_detect_scanner *s, const dt_db *db, const dt_val *v)
 {
     if (db->npats == 0)
         return;
-    s->stats.scans++;
     if (!v->array) {
-        dt_db_scan(db, s->hs_scratch, s->md, v->v, on_hit, s);
+        s->cur_db = db;
+        scan_memo(s, db, v->v);
         return;
     }
+    s->stats.scans++;
     vg_json_pull j;
     vg_json_pull_init(&j, v->v, &s->row_arena, NULL);
     if (*j.p != '[')
@@ -676,6 +779,7 @@ vg_err vg_detect_scan(vg_detect_scanner *s, const vg_batch *b, vg_detect_match_f
     int act_col = vg_schema_col(b->table, vg_str_c("ActionType"));
     int fp_col = vg_schema_col(b->table, vg_str_c("FolderPath"));
     int ifp_col = vg_schema_col(b->table, vg_str_c("InitiatingProcessFolderPath"));
+    memo_reset(s);
     for (uint32_t r = 0; r < b->nrows; r++) {
         vg_arena_reset(&s->row_arena);
         s->stats.rows++;
