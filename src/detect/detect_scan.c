@@ -228,6 +228,7 @@ static vg_str col_form(vg_arena *a, const vg_batch *b, uint32_t r, const dt_colm
         }
         return vg_str_make(p, n);
     }
+    }
     return VG_STR_NULL;
 }
 
