@@ -100,11 +100,10 @@ def parse_case(path):
 
 
 def token(alert):
+    if alert.get("DetectionSource") == "Sigma correlation":
+        grp = alert.get("Group") or {}
+        return "%s=%s" % (",".join(str(v) for v in grp.values()), alert.get("Events"))
     ev = alert.get("Evidence") or {}
-    if alert.get("DetectionSource") == "Sigma correlation" or "Events" in ev:
-        grp = ev.get("Group") or {}
-        vals = ",".join(str(v) for v in grp.values())
-        return "%s=%s" % (vals, ev.get("Events"))
     if "ReportId" in ev:
         return str(ev["ReportId"])
     raw = ev.get("_Raw") or {}
