@@ -129,13 +129,18 @@ fuzz:
 bench: $(PROGS) $(TOOLS) $(BENCH_BINS)
 	@bench/run.sh $(BUILD)
 	@bench/hunt.sh $(BUILD)
+	@bench/detect.sh $(BUILD)
 
 # the hunting (KQL) benchmark alone; BENCH_HUNT_ROWS=200000 for a quick run
 bench-hunt: $(PROGS)
 	@bench/hunt.sh $(BUILD)
 
+# the detection (Sigma) benchmark alone; BENCH_DETECT_ROWS=100000 for a quick run
+bench-detect: $(BUILD)/bench/detect
+	@bench/detect.sh $(BUILD)
+
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all rules
 	@scripts/demo.sh $(BUILD)
 
 demo-only: $(PROGS)

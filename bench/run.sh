@@ -80,7 +80,7 @@ if [[ $SKIP != *" evtx "* ]] && [ -x "$BUILD/bench/evtx_bench" ] && [ -d "$EVTX_
 fi
 
 if [[ $SKIP != *" vigil "* ]]; then
-    if timed "$WORK/vigil.out" "$VIGIL" ingest --data "$WORK/vigil-data" "$FILE"; then
+    if timed "$WORK/vigil.out" "$VIGIL" ingest --no-detect --data "$WORK/vigil-data" "$FILE"; then
         n=$("$VIGIL" count --data "$WORK/vigil-data" DeviceProcessEvents)
         [ "$n" = "$ROWS" ] || echo "bench: WARNING: vigil count says $n, expected $ROWS" >&2
         record "Vigil (vigil ingest, durable)" "$n" "$SEC" "$(dirsize "$WORK/vigil-data")" "$RSS" \
@@ -89,7 +89,7 @@ if [[ $SKIP != *" vigil "* ]]; then
     rm -rf "$WORK/vigil-data"
     # the same pinned to one core (decoder and store threads share it)
     if command -v taskset >/dev/null &&
-        timed "$WORK/vigil1.out" taskset -c 0 "$VIGIL" ingest --data "$WORK/vigil-data" "$FILE"; then
+        timed "$WORK/vigil1.out" taskset -c 0 "$VIGIL" ingest --no-detect --data "$WORK/vigil-data" "$FILE"; then
         n=$("$VIGIL" count --data "$WORK/vigil-data" DeviceProcessEvents)
         record "Vigil (vigil ingest, durable, 1 core)" "$n" "$SEC" "$(dirsize "$WORK/vigil-data")" \
             "$RSS" "taskset -c 0"
@@ -101,7 +101,7 @@ fi
 # (zstd bodies of 4 MB of lines, each acknowledged after its fsync); peak RSS is the server's
 if [[ $SKIP != *" http "* ]] && [ -x "$BUILD/vigild" ]; then
     port=$((20000 + RANDOM % 20000))
-    "$BUILD/vigild" --data "$WORK/vigil-http" --listen "127.0.0.1:$port" \
+    "$BUILD/vigild" --no-detect --data "$WORK/vigil-http" --listen "127.0.0.1:$port" \
         >"$WORK/vigild.out" 2>"$WORK/vigild.err" &
     srv=$!
     for _ in $(seq 1 50); do [ -s "$WORK/vigil-http/admin.token" ] && break; sleep 0.1; done

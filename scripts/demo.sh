@@ -14,7 +14,7 @@ if [ ! -e "$data/.demo-loaded" ]; then
     trap 'rm -rf "$tmp"' EXIT
     echo "demo: generating telemetry for 25 devices over 3 days"
     "$build/vigil" gen --devices 25 --days 3 --seed 42 --out "$tmp/demo.ndjson"
-    echo "demo: loading it into $data"
+    echo "demo: loading it into $data (the Sigma rules of ./rules run on it as it loads)"
     "$build/vigil" ingest --data "$data" "$tmp/demo.ndjson"
     touch "$data/.demo-loaded"
 fi
@@ -25,6 +25,9 @@ cat <<TXT
   Health:           http://$listen/healthz
   Admin token:      printed below on the first start, and kept in $data/admin.token
   Try:              curl -H "Authorization: Bearer \$(cat $data/admin.token)" http://$listen/metrics
+  Alerts:           $build/vigil hunt --server http://$listen --token "\$(cat $data/admin.token)" \\
+                        'AlertInfo | summarize count() by Title, Severity | top 10 by count_'
+  Rules:            ./rules (the SigmaHQ corpus; kill -HUP the server after changing it)
   Stop:             Ctrl-C
 
 TXT

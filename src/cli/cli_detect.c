@@ -36,24 +36,12 @@ int cli_rules_opts(const cli_rule_settings *s, const char *cmd, vg_detect_opts *
     o->placeholders = s->placeholders[0] ? s->placeholders : NULL;
     o->portable = s->portable;
     static char cache[4096];
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     if (!strcmp(s->cache_dir, "none"))
         o->cache_dir = NULL;
     else if (s->cache_dir[0])
         o->cache_dir = s->cache_dir;
-    else if ((xdg && xdg[0]) || (home && home[0])) {
-        snprintf(cache, sizeof cache, "%s%s", xdg && xdg[0] ? xdg : home,
-                 xdg && xdg[0] ? "/vigil" : "/.cache/vigil");
-        /* the parent may not exist yet; the databases go one level down */
-        char parent[4096];
-        snprintf(parent, sizeof parent, "%s", cache);
-        char *slash = strrchr(parent, '/');
-        if (slash && !(xdg && xdg[0])) {
-            *slash = 0;
-            mkdir(parent, 0700);
-        }
-        o->cache_dir = cache;
-    }
+    else
+        o->cache_dir = vg_detect_default_cache(cache, sizeof cache);
     return CLI_OK;
 }
 

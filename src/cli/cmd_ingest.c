@@ -27,6 +27,8 @@
 #include "../core/vg_time.h"
 #include "../ingest/vg_ingest.h"
 #include "../store/vg_store.h"
+#include "../detect/vg_alert.h"
+#include "cli_detect.h"
 #include "cli_int.h"
 
 #define CHUNK_DEFAULT "4M"          /* bytes of whole lines per decode/POST */
@@ -39,7 +41,9 @@
 typedef struct ingest_settings {
     const char *data, *format, *table, *server, *token;
     int64_t chunk, show_rejects, batch_rows;
-    bool progress, no_fsync, evtx_recover;
+    bool progress, no_fsync, evtx_recover, detect;
+    cli_rule_settings r;
+    int64_t suppress;
 } ingest_settings;
 
 #define OFF(f) offsetof(ingest_settings, f)
@@ -64,6 +68,12 @@ static const vg_cfg_def ingest_defs[] = {
       "progress bar on stderr when it is a terminal and the input is large" },
     { "evtx-recover", VG_CFG_BOOL, "false", 0, 0, false, OFF(evtx_recover),
       "EVTX files: also load deleted records found in free space (through libevtx)" },
+    { "detect", VG_CFG_BOOL, "true", 0, 0, false, OFF(detect),
+      "offline: run the Sigma rules on the rows and store the alerts with them, as vigild does "
+      "(skipped with a note when no rule pack is found)" },
+    { "suppress-window", VG_CFG_DURATION, "5m", 0, 86400 * 30, false, OFF(suppress),
+      "offline detection: one alert per rule, device and account in this window" },
+    CLI_RULE_DEFS(ingest_settings, r),
     { "no-fsync", VG_CFG_BOOL, "false", 0, 0, false, OFF(no_fsync),
       "TESTS ONLY: skip fsync in the store (rows may be lost on a crash)" },
 };
@@ -83,6 +93,10 @@ typedef struct ingest_run {
     vg_store *store;              /* offline */
     cli_writer *writer;           /* offline: appends on a second thread */
     cli_http *http;               /* --server */
+    vg_alerter *al;               /* offline detection, or NULL */
+    vg_batchset aset;             /* its alert rows, to the writer too */
+    bool aset_ready;
+    uint64_t alerts;
     vg_batchset set;
     bool set_ready;
     /* the current input and chunk */
@@ -198,9 +212,28 @@ static void on_http_reject(void *ctx, uint64_t line, vg_str reason)
 /* ---- sinks ---- */
 
 /* Offline: full batches go to the writer thread (one durable append each). */
+static vg_err alert_sink(void *ctx, vg_batch *b, vg_diag *d)
+{
+    ingest_run *r = ctx;
+    vg_err e = cli_writer_put(r->writer, b, d);
+    if (e) {
+        r->fatal = e;
+        return VG_EIO;
+    }
+    return VG_OK;
+}
+
 static vg_err store_sink(void *ctx, vg_batch *b, vg_diag *d)
 {
     ingest_run *r = ctx;
+    if (r->al) {
+        /* detection before the rows move to the writer; alert rows follow */
+        vg_err de = vg_alerter_batch(r->al, b, &r->aset, NULL, NULL, d);
+        if (de) {
+            r->fatal = de;
+            return VG_EIO;
+        }
+    }
     vg_err e = cli_writer_put(r->writer, b, d);
     if (e) {
         r->fatal = e;
@@ -503,6 +536,29 @@ int cmd_ingest(int argc, char **argv)
             cli_err("ingest", "out of memory");
             goto out;
         }
+        if (s.detect) {
+            vg_detect_opts dop;
+            if (!s.r.rules.n && !vg_detect_default_paths(dop.paths, VG_DETECT_MAX_PATHS)) {
+                fprintf(stderr, "ingest: no Sigma rule pack found (--rules, VIGIL_RULES, `make "
+                                "rules`): ingesting without detection\n");
+            } else {
+                vg_detect *det = NULL;
+                rc = cli_rules_build(&s.r, "ingest", true, &det);
+                if (rc != CLI_OK)
+                    goto out;
+                rc = CLI_ERR;
+                vg_alert_opts ao = { 0 };
+                ao.suppress_window = s.suppress * VG_TICKS_PER_SEC;
+                ao.corr.lateness = s.r.lateness * VG_TICKS_PER_SEC;
+                vg_err ae = vg_alerter_new(det, &ao, &r.al, &d);
+                vg_detect_release(det);   /* the alerter holds its own reference */
+                if (ae || vg_batchset_init(&r.aset, 0, alert_sink, &r)) {
+                    cli_err("ingest", "detection: %s", d.msg);
+                    goto out;
+                }
+                r.aset_ready = true;
+            }
+        }
     }
     r.set_ready = true;
     r.t0 = vg_mono_ns();
@@ -511,6 +567,18 @@ int cmd_ingest(int argc, char **argv)
         e = ingest_one(&r, args.pos[i], &d);
     if (!e)
         e = vg_batchset_flush(&r.set, &d);
+    if (!e && r.al)
+        e = vg_alerter_flush(r.al, INT64_MAX / 2, &r.aset, NULL, NULL, &d);
+    if (!e && r.aset_ready) {
+        uint64_t before = r.aset.rows_added;
+        e = vg_batchset_flush(&r.aset, &d);
+        (void)before;
+    }
+    if (r.al) {
+        vg_alert_stats ast;
+        vg_alerter_stats(r.al, &ast);
+        r.alerts = ast.alerts;
+    }
     if (!e && r.http)
         e = post_rows(&r, &d);
     if (r.writer) {
@@ -541,6 +609,9 @@ int cmd_ingest(int argc, char **argv)
            cli_num(r.accepted, acc, sizeof acc), cli_num(r.rejected, rej, sizeof rej), sec,
            cli_num(sec > 0 ? (uint64_t)((double)r.accepted / sec) : 0, rate, sizeof rate),
            r.rejected > r.shown ? " (see the dead-letter area for all rejects)" : "");
+    if (r.al)
+        printf("ingest: %llu alert%s raised by the Sigma rules (query AlertInfo)\n",
+               (unsigned long long)r.alerts, r.alerts == 1 ? "" : "s");
     if (r.http) {
         uint64_t wire, raw;
         cli_http_sent(r.http, &wire, &raw);
@@ -552,6 +623,9 @@ out:
     cli_writer_free(r.writer);   /* before the store closes */
     if (r.set_ready)
         vg_batchset_free(&r.set);
+    if (r.aset_ready)
+        vg_batchset_free(&r.aset);
+    vg_alerter_free(r.al);
     if (r.store) {
         vg_diag cd;
         vg_store_close(r.store, &cd);

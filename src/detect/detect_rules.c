@@ -315,3 +315,20 @@ uint32_t vg_detect_default_paths(const char **out, uint32_t max)
     }
     return n;
 }
+
+const char *vg_detect_default_cache(char *buf, size_t cap)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (xdg && xdg[0]) {
+        mkdir(xdg, 0700);
+        snprintf(buf, cap, "%s/vigil", xdg);
+        return buf;
+    }
+    if (home && home[0]) {
+        snprintf(buf, cap, "%s/.cache", home);
+        mkdir(buf, 0700);
+        snprintf(buf, cap, "%s/.cache/vigil", home);
+        return buf;
+    }
+    return NULL;
+}

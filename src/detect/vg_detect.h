@@ -103,6 +103,13 @@ vg_err vg_detect_build(const vg_detect_opts *o, vg_detect **out, vg_diag *d);
  */
 uint32_t vg_detect_default_paths(const char **out, uint32_t max);
 
+/*
+ * The default cache directory for compiled pattern databases:
+ * $XDG_CACHE_HOME/vigil, else $HOME/.cache/vigil (created); NULL when
+ * neither is set. Writes into buf.
+ */
+const char *vg_detect_default_cache(char *buf, size_t cap);
+
 /* Compiles an already loaded rule set (takes ownership of rs). */
 vg_err vg_detect_build_from(sg_ruleset *rs, const vg_detect_opts *o, vg_detect **out, vg_diag *d);
 

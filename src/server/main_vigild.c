@@ -91,6 +91,9 @@ static const vg_cfg_def settings[] = {
       "YAML file of values for the %placeholders% of |expand" },
     { "detect-portable", VG_CFG_BOOL, "false", 0, 0, true, OFF(detect_portable),
       "match with PCRE2 instead of Hyperscan (the arm64 path; slower, same results)" },
+    { "detect-cache", VG_CFG_STRING, "", 0, 0, false, OFF(detect_cache),
+      "where compiled pattern databases are kept (default $XDG_CACHE_HOME/vigil or "
+      "~/.cache/vigil, else DATA/cache/hyperscan)" },
 };
 #undef OFF
 

@@ -86,9 +86,15 @@ vg_err vg_srv_detect_start(vg_srv *s, vg_diag *d)
     pthread_mutex_init(&sd->mu, NULL);
     pthread_mutex_init(&sd->reload_mu, NULL);
     vg_arena_init(&sd->arena, 0, 0);
-    snprintf(sd->cache, sizeof sd->cache, "%s/cache", s->cfg->data);
-    mkdir(sd->cache, 0700);
-    snprintf(sd->cache, sizeof sd->cache, "%s/cache/hyperscan", s->cfg->data);
+    /* compiled databases are shared by every vigild and vigil of the user
+     * (keyed by content), else kept in the data directory */
+    if (s->cfg->detect_cache[0]) {
+        snprintf(sd->cache, sizeof sd->cache, "%s", s->cfg->detect_cache);
+    } else if (!vg_detect_default_cache(sd->cache, sizeof sd->cache)) {
+        snprintf(sd->cache, sizeof sd->cache, "%s/cache", s->cfg->data);
+        mkdir(sd->cache, 0700);
+        snprintf(sd->cache, sizeof sd->cache, "%s/cache/hyperscan", s->cfg->data);
+    }
     s->detect = sd;
     const vg_srv_settings *c = s->cfg;
     sd->ao.suppress_window = c->detect_suppress * VG_TICKS_PER_SEC;

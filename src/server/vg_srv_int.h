@@ -65,6 +65,7 @@ typedef struct vg_srv_settings {
     const char *detect_exclusions;
     const char *detect_placeholders;
     bool detect_portable;
+    const char *detect_cache;
 } vg_srv_settings;
 
 /* ---- roles and tokens (srv_auth.c) ---- */
