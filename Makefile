@@ -104,6 +104,7 @@ check-golden: $(PROGS) $(TOOLS)
 	@tests/golden/run.sh $(BUILD)
 	@tests/golden/run-hunt.py $(BUILD)
 	@HUNT_ARGS="--threads 3 --parallel-min-rows 1" tests/golden/run-hunt.py $(BUILD)
+	@tests/golden/run-detect.py $(BUILD)
 
 # SigmaHQ's regression suite (../shared/data/sigma/regression_data), both matchers
 sigma-regression: $(PROGS)
