@@ -32,7 +32,8 @@ with a line `=== KIND`:
 Input files are given in section order (ndjson then evtx-json as written).
 Each case runs twice, with Hyperscan (default) and with --portable (PCRE2);
 both runs must give the expected alerts. `vigil detect` runs with
-`--cache-dir none --format json --quiet` unless a stderr section is present.
+`--cache-dir none --format json`; its stderr must be empty (every rule loaded)
+unless the case has a stderr section.
 Prints each failure, then "detect golden: N passed, M failed, K xfail";
 exits 1 on any failure. Python 3 standard library only.
 """
@@ -121,8 +122,6 @@ def run_once(vigil, case, tmp, portable):
     if portable:
         args.append("--portable")
     want_stderr = [l.strip() for k, t in case["sections"] if k == "stderr" for l in t.split("\n") if l.strip()]
-    if not want_stderr:
-        args.append("--quiet")
     files = []
     for i, (k, text) in enumerate(case["sections"]):
         if k in ("expect", "stderr"):
@@ -169,6 +168,8 @@ def run_once(vigil, case, tmp, portable):
         e, g = case["expect"].get(t, []), got.get(t, [])
         if sorted(e, key=tok_key) != sorted(g, key=tok_key):
             problems.append("rule %r: expected [%s], got [%s]" % (t, " ".join(e), " ".join(g)))
+    if not want_stderr and err.strip():
+        problems.append("unexpected stderr (a rule that failed to load?): %s" % err.strip()[:500])
     for w in want_stderr:
         if w not in err:
             problems.append("stderr lacks %r (stderr: %s)" % (w, err.strip()[:500]))
