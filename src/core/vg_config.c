@@ -150,6 +150,7 @@ vg_err vg_cfg_set(const vg_cfg_spec *spec, void *out, const char *name, const ch
 vg_err vg_cfg_load_file(const vg_cfg_spec *spec, const char *path, void *out, vg_arena *a,
                         vg_diag *d)
 {
+    cfg_source = 2;
     FILE *f = fopen(path, "r");
     if (!f)
         return vg_diag_set(d, VG_EIO, "%s: cannot open config file", path);
@@ -221,7 +222,6 @@ vg_err vg_cfg_parse_args(const vg_cfg_spec *spec, int argc, char **argv, int fir
         } else if (strncmp(argv[i], "--config=", 9) == 0) {
             cf = argv[i] + 9;
         }
-        cfg_source = 2;
         if (cf && (e = vg_cfg_load_file(spec, cf, out, a, d)))
             return e;
     }

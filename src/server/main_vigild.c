@@ -88,7 +88,7 @@ static const vg_cfg_def settings[] = {
     { "detect-exclusions", VG_CFG_STRING, "", 0, 0, false, OFF(detect_exclusions),
       "file of exclusions, one 'RULE FIELD=VALUE' per line (RULE an id, a name or *)" },
     { "detect-placeholders", VG_CFG_STRING, "", 0, 0, true, OFF(detect_placeholders),
-      "YAML file of values for the %placeholders% of |expand" },
+      "YAML file of values for the %placeholders% of the expand modifier" },
     { "detect-portable", VG_CFG_BOOL, "false", 0, 0, true, OFF(detect_portable),
       "match with PCRE2 instead of Hyperscan (the arm64 path; slower, same results)" },
     { "detect-cache", VG_CFG_STRING, "", 0, 0, false, OFF(detect_cache),
@@ -250,13 +250,23 @@ int main(int argc, char **argv)
         struct timespec ts = { 1, 0 };
         int sig = sigtimedwait(&sigs, NULL, &ts);
         if (sig == SIGHUP) {
-            /* reload the rules; the settings file is read again for the
-             * reloadable detect-* settings */
-            for (int i = 1; i < argc; i++)
-                if (!strcmp(argv[i], "--config") && i + 1 < argc)
-                    vg_cfg_load_file(&spec, argv[i + 1], &cfg, &arena, &d);
-                else if (!strncmp(argv[i], "--config=", 9))
-                    vg_cfg_load_file(&spec, argv[i] + 9, &cfg, &arena, &d);
+            /* reload the rules: the settings are parsed again (defaults <
+             * --config file < flags) and the reloadable detect-* ones taken */
+            vg_srv_settings ncfg;
+            vg_cfg_args nargs;
+            memset(&ncfg, 0, sizeof ncfg);
+            vg_diag_clear(&d);
+            if (vg_cfg_parse_args(&spec, argc, argv, 1, &ncfg, &nargs, &arena, &d)) {
+                vg_log(VG_LOG_ERROR, "reload: bad settings; the running rules stay",
+                       VG_LS("error", d.msg));
+                continue;
+            }
+            cfg.detect_rules = ncfg.detect_rules;
+            cfg.detect_enable = ncfg.detect_enable;
+            cfg.detect_disable = ncfg.detect_disable;
+            cfg.detect_min_level = ncfg.detect_min_level;
+            cfg.detect_placeholders = ncfg.detect_placeholders;
+            cfg.detect_portable = ncfg.detect_portable;
             vg_diag_clear(&d);
             vg_srv_detect_reload(&srv, &d);
             continue;
