@@ -292,7 +292,8 @@ void alert_corr_emit(void *ctx, const sg_corr_alert *ca)
     vg_alerter *al = ctx;
     if (al->err)
         return;
-    const vg_detect_rule *r = vg_detect_find(al->det, ca->rule->id.p ? ca->rule->id : ca->rule->name);
+    /* by the rule itself: a correlation needs neither an id nor a name */
+    const vg_detect_rule *r = vg_detect_rule_of(al->det, ca->rule);
     if (!r || !r->enabled)
         return;
     char id[35];

@@ -658,6 +658,8 @@ static vg_err compile_groups(vg_detect *det, const vg_detect_opts *o, vg_diag *d
             continue;
         dt_route route;
         dr->routed = dt_route_for(&dr->sg->logsource, &route);
+        if (!dr->enabled)
+            continue;   /* disabled rules cost nothing: no patterns, no group */
         uint32_t gi = 0;
         while (gi < det->ngroups && !ls_eq(&det->groups[gi].ls, &dr->sg->logsource))
             gi++;
@@ -824,6 +826,14 @@ const vg_detect_rule *vg_detect_rule_at(const vg_detect *det, uint32_t i)
     return i < det->nrules ? &det->rules[i] : NULL;
 }
 const sg_ruleset *vg_detect_ruleset(const vg_detect *det) { return det->rs; }
+
+const vg_detect_rule *vg_detect_rule_of(const vg_detect *det, const sg_rule *r)
+{
+    /* det->rules[i].sg == &det->rs->rules[i] (dt_rules_select keeps the order) */
+    if (!det->rs || r < det->rs->rules || r >= det->rs->rules + det->rs->nrules)
+        return NULL;
+    return &det->rules[r - det->rs->rules];
+}
 const char *vg_detect_backend(const vg_detect *det) { return det->portable ? "pcre2" : "hyperscan"; }
 
 const vg_detect_rule *vg_detect_find(const vg_detect *det, vg_str key)

@@ -420,11 +420,12 @@ vg_str dt_xform_glob(vg_arena *a, dt_xform x, sg_anchor anchor, vg_str glob)
         if (anchor != SG_ANCHOR_EXACT)
             return glob;
         uint64_t v = 0;
-        if (glob.n == 19 && strncasecmp(glob.p, "DWORD (0x", 9) == 0 && glob.p[18] == ')') {
+        /* "DWORD (0x00000001)": 9 + 8 + 1 bytes; "QWORD (0xHHHHHHHH-0xLLLLLLLL)": 9 + 8 + 3 + 8 + 1 */
+        if (glob.n == 18 && strncasecmp(glob.p, "DWORD (0x", 9) == 0 && glob.p[17] == ')') {
             if (vg_str_to_hex_u64(vg_str_make(glob.p + 9, 8), &v) != VG_OK)
                 return glob;
-        } else if (glob.n == 30 && strncasecmp(glob.p, "QWORD (0x", 9) == 0 && glob.p[29] == ')' &&
-                   glob.p[17] == '-' && glob.p[18] == '0' && glob.p[19] == 'x') {
+        } else if (glob.n == 29 && strncasecmp(glob.p, "QWORD (0x", 9) == 0 && glob.p[28] == ')' &&
+                   glob.p[17] == '-' && glob.p[18] == '0' && (glob.p[19] == 'x' || glob.p[19] == 'X')) {
             uint64_t hi, lo;
             if (vg_str_to_hex_u64(vg_str_make(glob.p + 9, 8), &hi) != VG_OK ||
                 vg_str_to_hex_u64(vg_str_make(glob.p + 20, 8), &lo) != VG_OK)

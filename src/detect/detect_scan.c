@@ -455,10 +455,22 @@ static bool value_hit(const vg_detect_scanner *s, const dt_item *it, uint32_t vi
         return it->re && pcre2_match(it->re[vi], (PCRE2_SPTR)(v.p ? v.p : ""), v.n, 0, 0, s->md, NULL) >= 0;
     case SG_OP_CIDR:
         return it->cidr && dt_cidr_contains(&it->cidr[vi], v);
-    case SG_OP_LT: return num_of(v, &x) && x < sv->num;
-    case SG_OP_LTE: return num_of(v, &x) && x <= sv->num;
-    case SG_OP_GT: return num_of(v, &x) && x > sv->num;
-    case SG_OP_GTE: return num_of(v, &x) && x >= sv->num;
+    case SG_OP_LT:
+    case SG_OP_LTE:
+    case SG_OP_GT:
+    case SG_OP_GTE:
+        if (sv->timepart != SG_TIME_NONE) {
+            /* |hour|gte: 22 compares that part of a timestamp */
+            vg_time t;
+            if (vg_time_parse_any(v, &t) != VG_OK)
+                return false;
+            x = (double)time_part(t, sv->timepart);
+        } else if (!num_of(v, &x)) {
+            return false;
+        }
+        return sv->op == SG_OP_LT ? x < sv->num
+             : sv->op == SG_OP_LTE ? x <= sv->num
+             : sv->op == SG_OP_GT ? x > sv->num : x >= sv->num;
     case SG_OP_FIELDREF: {
         const dt_val *o = &s->vals[it->ref_field];
         if (!o->present)

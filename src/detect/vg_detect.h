@@ -121,6 +121,8 @@ uint32_t vg_detect_nrules(const vg_detect *det);
 const vg_detect_rule *vg_detect_rule_at(const vg_detect *det, uint32_t i);
 /* By Sigma id or name; NULL when absent. */
 const vg_detect_rule *vg_detect_find(const vg_detect *det, vg_str id_or_name);
+/* The vg_detect_rule of a loaded sg_rule; NULL when it is not one of det's. */
+const vg_detect_rule *vg_detect_rule_of(const vg_detect *det, const sg_rule *r);
 /* The loaded rules (for the correlation engine). */
 const sg_ruleset *vg_detect_ruleset(const vg_detect *det);
 /* "hyperscan" or "pcre2" */
