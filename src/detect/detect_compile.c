@@ -496,6 +496,11 @@ static vg_err add_rule_to_group(vg_detect *det, dt_group *g, gbuild *gb, uint32_
     for (uint32_t p = 0; p < gr->nparts; p++)
         t = tri_and(t, cond_tri(g, &gr->parts[p], gr->parts[p].r->cond));
     gr->always = t != T_F;
+    gr->pure = true;
+    for (uint32_t p = 0; p < gr->nparts; p++)
+        for (uint32_t i = 0; i < gr->parts[p].r->nitems; i++)
+            if (g->items[gr->parts[p].item0 + i].direct)
+                gr->pure = false;
     set_triggers(det, g, gr);
     g->nrules++;
     return VG_OK;

@@ -199,6 +199,7 @@ typedef struct dt_grule {
     dt_part *parts;         /* parts[0] is the rule; then its filters */
     uint32_t nparts;
     bool always;            /* may be true with no pattern hit: evaluate on every row */
+    bool pure;              /* no direct items: its result is a function of the hits alone */
 } dt_grule;
 
 typedef struct dt_group {

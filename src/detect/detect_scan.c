@@ -60,13 +60,28 @@ struct vg_detect_scanner {
     bool memo_full;
     uint32_t *hitbuf;
     uint32_t nhit, hitcap;
-    bool capturing;
+    bool hit_overflow;
     const dt_db *cur_db;
+    /* interned hit lists and row signatures (see scan_group) */
+    struct list_slot *lists;
+    uint32_t lists_used, next_list_id;
+    struct sig_slot *sigs;
+    uint32_t sigs_used;
+    const struct memo_slot **fslots;   /* per group field: this row's memo slot */
+    uint32_t *fids;                    /* per group field: hit-list id, ABSENT, DT_NONE */
+    uint32_t *matched;                 /* group rules matched on this row */
+    uint32_t nmatched;
+    uint32_t *impure;                  /* impure group rules touched on this row */
+    uint32_t nimpure;
+    uint64_t dbg_sig[4];
 };
 
-#define MEMO_SLOTS (1u << 15)          /* power of two; half full at most */
-#define MEMO_BYTES (64u << 20)         /* memo arena cap per batch */
+#define MEMO_SLOTS (1u << 17)          /* power of two; half full at most */
+#define LIST_SLOTS (1u << 16)
+#define SIG_SLOTS (1u << 17)
+#define MEMO_BYTES (96u << 20)         /* memo arena cap; full: everything starts over */
 #define MEMO_MAX_VALUE 4096            /* longer values are scanned every time */
+#define ABSENT (DT_NONE - 1)           /* field id of a row without the field */
 
 typedef struct memo_slot {
     uint64_t h;
@@ -75,7 +90,28 @@ typedef struct memo_slot {
     uint32_t n;
     uint32_t nhits;
     const uint32_t *hits;
+    uint32_t id;                       /* interned hit list; DT_NONE: not remembered */
 } memo_slot;
+
+typedef struct list_slot {
+    uint64_t h;
+    const dt_db *db;
+    const uint32_t *hits;
+    uint32_t n;
+    uint32_t id;
+} list_slot;
+
+/* A row signature: per field of a group, the id of its hit list. Rows with
+ * equal signatures hit the same items, so the same pure rules match. */
+typedef struct sig_slot {
+    uint64_t h;
+    const dt_group *g;
+    const uint32_t *ids;
+    const uint32_t *matches;           /* pure group rules that matched, ascending */
+    uint32_t nmatches;
+    const uint32_t *impure;            /* rules with direct items it touched: evaluated each time */
+    uint32_t nimpure;
+} sig_slot;
 
 vg_err vg_detect_scanner_new(vg_detect *det, vg_detect_scanner **out, vg_diag *d)
 {
@@ -98,8 +134,16 @@ vg_err vg_detect_scanner_new(vg_detect *det, vg_detect_scanner **out, vg_diag *d
     s->memo = calloc(MEMO_SLOTS, sizeof *s->memo);
     s->hitcap = 256;
     s->hitbuf = malloc(s->hitcap * sizeof *s->hitbuf);
+    s->lists = calloc(LIST_SLOTS, sizeof *s->lists);
+    s->sigs = calloc(SIG_SLOTS, sizeof *s->sigs);
+    s->fslots = calloc(nf, sizeof *s->fslots);
+    s->fids = calloc(nf, sizeof *s->fids);
+    s->matched = calloc(ni, sizeof *s->matched);
+    s->impure = calloc(ni, sizeof *s->impure);
+    s->next_list_id = 1;
     vg_err e = (!s->vals || !s->item_true || !s->item_hits || !s->touched_items || !s->rule_mark ||
-                !s->touched_rules || !s->allbits || !s->mem || !s->md || !s->memo || !s->hitbuf)
+                !s->touched_rules || !s->allbits || !s->mem || !s->md || !s->memo || !s->hitbuf ||
+                !s->lists || !s->sigs || !s->fslots || !s->fids || !s->matched || !s->impure)
                    ? VG_ENOMEM : VG_OK;
     for (uint32_t gi = 0; gi < det->ngroups && !e; gi++)
         for (uint32_t f = 0; f < det->groups[gi].nfields && !e; f++) {
@@ -119,6 +163,10 @@ void vg_detect_scanner_free(vg_detect_scanner *s)
 {
     if (!s)
         return;
+    if (getenv("VG_DETECT_TRACE"))
+        fprintf(stderr, "sig: hit %llu impure %llu miss %llu uncacheable %llu\n",
+                (unsigned long long)s->dbg_sig[0], (unsigned long long)s->dbg_sig[1],
+                (unsigned long long)s->dbg_sig[2], (unsigned long long)s->dbg_sig[3]);
     dt_scratch_free(s->hs_scratch);
     pcre2_match_data_free(s->md);
     free(s->vals);
@@ -133,6 +181,12 @@ void vg_detect_scanner_free(vg_detect_scanner *s)
     vg_arena_free(&s->memo_arena);
     free(s->memo);
     free(s->hitbuf);
+    free(s->lists);
+    free(s->sigs);
+    free(s->fslots);
+    free(s->fids);
+    free(s->matched);
+    free(s->impure);
     vg_detect_release(s->det);
     free(s);
 }
@@ -282,69 +336,124 @@ static void memo_reset(vg_detect_scanner *s)
 {
     if (s->memo_used)
         memset(s->memo, 0, MEMO_SLOTS * sizeof *s->memo);
-    s->memo_used = 0;
+    if (s->lists_used)
+        memset(s->lists, 0, LIST_SLOTS * sizeof *s->lists);
+    if (s->sigs_used)
+        memset(s->sigs, 0, SIG_SLOTS * sizeof *s->sigs);
+    s->memo_used = s->lists_used = s->sigs_used = 0;
+    s->next_list_id = 1;
     s->memo_full = false;
     vg_arena_reset(&s->memo_arena);
 }
 
-/* Scans v with db through the memo. */
-static void scan_memo(vg_detect_scanner *s, const dt_db *db, vg_str v)
+static void on_capture(void *ctx, const dt_pat *p)
 {
-    if (v.n > MEMO_MAX_VALUE || s->memo_full) {
-        dt_db_scan(db, s->hs_scratch, s->md, v, on_hit, s);
-        return;
-    }
-    uint64_t h = XXH3_64bits_withSeed(v.p ? v.p : "", v.n, (uint64_t)(uintptr_t)db);
-    uint32_t i = (uint32_t)h & (MEMO_SLOTS - 1);
-    for (;;) {
-        memo_slot *m = &s->memo[i];
-        if (!m->db)
-            break;
-        if (m->h == h && m->db == db && m->n == v.n && memcmp(m->v, v.p, v.n) == 0) {
-            for (uint32_t k = 0; k < m->nhits; k++)
-                on_hit(s, &db->pats[m->hits[k]]);
+    vg_detect_scanner *s = ctx;
+    if (s->nhit == s->hitcap) {
+        uint32_t *nb = realloc(s->hitbuf, 2 * s->hitcap * sizeof *nb);
+        if (!nb) {
+            s->hit_overflow = true;
             return;
         }
-        i = (i + 1) & (MEMO_SLOTS - 1);
+        s->hitbuf = nb;
+        s->hitcap *= 2;
+    }
+    s->hitbuf[s->nhit++] = (uint32_t)(p - s->cur_db->pats);
+}
+
+/* The id of a hit list (equal lists, equal ids; 0 is the empty list). */
+static uint32_t list_id(vg_detect_scanner *s, const dt_db *db, const uint32_t *hits, uint32_t n)
+{
+    if (n == 0)
+        return 0;
+    uint64_t h = XXH3_64bits_withSeed(hits, n * sizeof *hits, (uint64_t)(uintptr_t)db);
+    uint32_t i = (uint32_t)h & (LIST_SLOTS - 1);
+    for (;;) {
+        list_slot *l = &s->lists[i];
+        if (!l->db)
+            break;
+        if (l->h == h && l->db == db && l->n == n && memcmp(l->hits, hits, n * sizeof *hits) == 0)
+            return l->id;
+        i = (i + 1) & (LIST_SLOTS - 1);
+    }
+    if (s->lists_used >= LIST_SLOTS / 2) {
+        s->memo_full = true;
+        return DT_NONE;
+    }
+    s->lists[i] = (list_slot){ h, db, hits, n, s->next_list_id++ };
+    s->lists_used++;
+    return s->lists[i].id;
+}
+
+/*
+ * The hits of value v in db, from the memo or scanned (and remembered).
+ * The slot returned is valid until the next memo_reset (rows start by
+ * resetting a full memo, never in the middle of a row); a value that
+ * cannot be remembered gets a per-row slot with id DT_NONE.
+ */
+static const memo_slot *memo_get(vg_detect_scanner *s, const dt_db *db, vg_str v)
+{
+    uint64_t h = 0;
+    uint32_t i = 0;
+    bool keep = v.n <= MEMO_MAX_VALUE && !s->memo_full;
+    if (keep) {
+        h = XXH3_64bits_withSeed(v.p ? v.p : "", v.n, (uint64_t)(uintptr_t)db);
+        i = (uint32_t)h & (MEMO_SLOTS - 1);
+        for (;;) {
+            memo_slot *m = &s->memo[i];
+            if (!m->db)
+                break;
+            if (m->h == h && m->db == db && m->n == v.n && memcmp(m->v, v.p, v.n) == 0)
+                return m;
+            i = (i + 1) & (MEMO_SLOTS - 1);
+        }
     }
     s->stats.scans++;
     s->nhit = 0;
-    s->capturing = true;
-    dt_db_scan(db, s->hs_scratch, s->md, v, on_hit, s);
-    s->capturing = false;
-    if (s->memo_used >= MEMO_SLOTS / 2) {
+    s->hit_overflow = false;
+    s->cur_db = db;
+    dt_db_scan(db, s->hs_scratch, s->md, v, on_capture, s);
+    vg_arena *a = keep && s->memo_used < MEMO_SLOTS / 2 ? &s->memo_arena : &s->row_arena;
+    uint32_t *hc = vg_arena_alloc(a, (s->nhit ? s->nhit : 1) * sizeof *hc);
+    char *vc = a == &s->memo_arena ? vg_arena_alloc(a, v.n ? v.n : 1) : NULL;
+    if (!hc && a == &s->memo_arena) {
         s->memo_full = true;
-        return;
+        a = &s->row_arena;
+        hc = vg_arena_alloc(a, (s->nhit ? s->nhit : 1) * sizeof *hc);
     }
-    char *vc = vg_arena_alloc(&s->memo_arena, v.n ? v.n : 1);
-    uint32_t *hc = vg_arena_alloc(&s->memo_arena, (s->nhit ? s->nhit : 1) * sizeof *hc);
-    if (!vc || !hc || s->nhit == UINT32_MAX) {
-        s->memo_full = true;
-        return;
+    if (!hc) {
+        /* out of scratch: the hits still count, through a one-off slot */
+        static _Thread_local memo_slot none;
+        none = (memo_slot){ 0, db, NULL, 0, 0, NULL, DT_NONE };
+        return &none;
     }
-    memcpy(vc, v.p, v.n);
     memcpy(hc, s->hitbuf, s->nhit * sizeof *hc);
-    s->memo[i] = (memo_slot){ h, db, vc, (uint32_t)v.n, s->nhit, hc };
-    s->memo_used++;
+    memo_slot *m = vg_arena_alloc(&s->row_arena, sizeof *m);
+    if (a == &s->memo_arena && vc) {
+        memcpy(vc, v.p, v.n);
+        uint32_t id = s->hit_overflow ? DT_NONE : list_id(s, db, hc, s->nhit);
+        s->memo[i] = (memo_slot){ h, db, vc, (uint32_t)v.n, s->nhit, hc, id };
+        s->memo_used++;
+        return &s->memo[i];
+    }
+    if (a == &s->memo_arena)
+        s->memo_full = true;
+    if (!m)
+        return NULL;
+    *m = (memo_slot){ 0, db, NULL, 0, s->nhit, hc, DT_NONE };
+    return m;
+}
+
+static void memo_replay(vg_detect_scanner *s, const dt_db *db, const memo_slot *m)
+{
+    for (uint32_t k = 0; k < m->nhits; k++)
+        on_hit(s, &db->pats[m->hits[k]]);
 }
 
 static void on_hit(void *ctx, const dt_pat *p)
 {
     vg_detect_scanner *s = ctx;
     const dt_group *g = s->g;
-    if (s->capturing) {
-        if (s->nhit == s->hitcap) {
-            uint32_t *nb = realloc(s->hitbuf, 2 * s->hitcap * sizeof *nb);
-            if (nb) {
-                s->hitbuf = nb;
-                s->hitcap *= 2;
-            } else {
-                s->memo_full = true;   /* cannot record: stop memoizing this batch */
-            }
-        }
-        if (s->nhit < s->hitcap)
-            s->hitbuf[s->nhit++] = (uint32_t)(p - s->cur_db->pats);
-    }
     for (uint32_t k = 0; k < p->ntargets; k++) {
         const dt_target *t = &p->targets[k];
         const dt_item *it = &g->items[t->item];
@@ -375,8 +484,9 @@ static void scan_value(vg_detect_scanner *s, const dt_db *db, const dt_val *v)
     if (db->npats == 0)
         return;
     if (!v->array) {
-        s->cur_db = db;
-        scan_memo(s, db, v->v);
+        const memo_slot *m = memo_get(s, db, v->v);
+        if (m)
+            memo_replay(s, db, m);
         return;
     }
     s->stats.scans++;
@@ -639,26 +749,62 @@ static void fill_values(vg_detect_scanner *s, const dt_group *g, const vg_batch 
     }
 }
 
-static void scan_keywords(vg_detect_scanner *s, const dt_group *g, const vg_batch *b, uint32_t r)
+/*
+ * The keyword pseudo-field: every value of the event (its source fields, or
+ * its string columns when it has none) joined by newlines and scanned once,
+ * as log backends search a whole message. Returns the row's slot (hits and
+ * their list id) for the signature and the replay.
+ */
+static const memo_slot *keyword_hits(vg_detect_scanner *s, const dt_group *g, const vg_batch *b,
+                                     uint32_t r)
 {
     const dt_field *f = &g->fields[g->kw_field];
+    vg_buf j;
+    vg_buf_init(&j, 1u << 24);
+    const dt_db *db = &f->raw_db;
     if (s->nmem) {
         for (uint32_t i = 0; i < s->nmem; i++) {
             const raw_member *m = &s->mem[i];
             if (m->kind == VG_JSON_STRING || m->kind == VG_JSON_NUMBER || m->kind == VG_JSON_ARRAY) {
-                dt_val v = { m->val, true, true, m->kind == VG_JSON_ARRAY };
-                scan_value(s, &f->raw_db, &v);
+                vg_buf_putstr(&j, m->val);
+                vg_buf_putc(&j, '\n');
             }
         }
-        return;
+    } else {
+        db = f->col_shared ? &f->raw_db : &f->col_db;
+        for (uint32_t c = 0; c < b->table->ncols; c++) {
+            if (!vg_type_is_str(b->cols[c].type) || vg_batch_is_null(b, (int)c, r))
+                continue;
+            vg_buf_putstr(&j, b->cols[c].v.s[r]);
+            vg_buf_putc(&j, '\n');
+        }
     }
-    const dt_db *db = f->col_shared ? &f->raw_db : &f->col_db;
-    for (uint32_t c = 0; c < b->table->ncols; c++) {
-        if (!vg_type_is_str(b->cols[c].type) || vg_batch_is_null(b, (int)c, r))
-            continue;
-        dt_val v = { b->cols[c].v.s[r], true, false, false };
-        scan_value(s, db, &v);
+    s->stats.scans++;
+    s->nhit = 0;
+    s->hit_overflow = false;
+    s->cur_db = db;
+    dt_db_scan(db, s->hs_scratch, s->md, vg_str_make(j.p ? j.p : "", j.n), on_capture, s);
+    vg_buf_free(&j);
+    memo_slot *m = vg_arena_alloc(&s->row_arena, sizeof *m);
+    uint32_t *hc = vg_arena_alloc(&s->row_arena, (s->nhit ? s->nhit : 1) * sizeof *hc);
+    if (!m || !hc)
+        return NULL;
+    memcpy(hc, s->hitbuf, s->nhit * sizeof *hc);
+    /* the list is interned from the row arena's copy: keep one in the memo */
+    uint32_t id = DT_NONE;
+    if (!s->hit_overflow) {
+        if (s->nhit == 0) {
+            id = 0;
+        } else {
+            uint32_t *kc = vg_arena_alloc(&s->memo_arena, s->nhit * sizeof *kc);
+            if (kc) {
+                memcpy(kc, hc, s->nhit * sizeof *kc);
+                id = list_id(s, db, kc, s->nhit);
+            }
+        }
     }
+    *m = (memo_slot){ 0, db, NULL, 0, s->nhit, hc, id };
+    return m;
 }
 
 static void clear_marks(vg_detect_scanner *s, const dt_group *g)
@@ -680,20 +826,129 @@ static void clear_marks(vg_detect_scanner *s, const dt_group *g)
     s->ntouched_rules = 0;
 }
 
+/* Looks a signature up; NULL when absent. */
+static const sig_slot *sig_find(const vg_detect_scanner *s, const dt_group *g, uint64_t h,
+                                uint32_t *pos)
+{
+    uint32_t i = (uint32_t)h & (SIG_SLOTS - 1);
+    for (;;) {
+        const sig_slot *e = &s->sigs[i];
+        if (!e->g) {
+            *pos = i;
+            return NULL;
+        }
+        if (e->h == h && e->g == g && memcmp(e->ids, s->fids, g->nfields * sizeof *s->fids) == 0)
+            return e;
+        i = (i + 1) & (SIG_SLOTS - 1);
+    }
+}
+
+static void sig_store(vg_detect_scanner *s, const dt_group *g, uint64_t h, uint32_t pos)
+{
+    if (s->sigs_used >= SIG_SLOTS / 2) {
+        s->memo_full = true;   /* everything starts over at the next row */
+        return;
+    }
+    uint32_t *ids = vg_arena_alloc(&s->memo_arena, g->nfields * sizeof *ids);
+    uint32_t *m = vg_arena_alloc(&s->memo_arena, (s->nmatched + s->nimpure + 1) * sizeof *m);
+    if (!ids || !m) {
+        s->memo_full = true;
+        return;
+    }
+    memcpy(ids, s->fids, g->nfields * sizeof *ids);
+    memcpy(m, s->matched, s->nmatched * sizeof *m);
+    memcpy(m + s->nmatched, s->impure, s->nimpure * sizeof *m);
+    s->sigs[pos] = (sig_slot){ h, g, ids, m, s->nmatched, m + s->nmatched, s->nimpure };
+    s->sigs_used++;
+}
+
+static void emit(vg_detect_scanner *s, const dt_group *g, uint32_t gi, const vg_batch *b, uint32_t r,
+                 vg_detect_match_fn fn, void *ctx)
+{
+    const vg_detect_rule *dr = &s->det->rules[g->rules[gi].rule];
+    if (dr->enabled) {
+        s->stats.matches++;
+        fn(ctx, dr, b, r);
+    }
+}
+
+/*
+ * One row through one group. The values' hit lists come from the memo;
+ * their ids make the row's signature. A row whose signature was seen
+ * before, with no rule reading values directly among those it touched,
+ * gets the remembered matches without replaying a hit or evaluating a
+ * condition - the common case, since most command lines hit nothing and
+ * image paths repeat. Else the hits are replayed into item and rule
+ * marks and the touched rules evaluated; the pure rules' outcome is
+ * remembered under the signature.
+ */
 static void scan_group(vg_detect_scanner *s, const dt_group *g, const vg_batch *b, uint32_t r,
                        vg_detect_match_fn fn, void *ctx)
 {
     s->g = g;
     fill_values(s, g, b, r);
+    bool cacheable = true;
+    uint64_t h = (uint64_t)(uintptr_t)g * 0x9E3779B97F4A7C15ull;
     for (uint32_t f = 0; f < g->nfields; f++) {
         const dt_val *v = &s->vals[f];
-        if (f == g->kw_field || !v->present)
+        s->fslots[f] = NULL;
+        s->fids[f] = ABSENT;
+        if (f == g->kw_field) {
+            const memo_slot *m = keyword_hits(s, g, b, r);
+            s->fslots[f] = m;
+            s->fids[f] = m ? m->id : DT_NONE;
+            if (!m || m->id == DT_NONE)
+                cacheable = false;
+            h = (h ^ s->fids[f]) * 0x100000001B3ull;
+            continue;
+        }
+        if (!v->present)
             continue;
         const dt_field *fd = &g->fields[f];
-        scan_value(s, v->raw || fd->col_shared ? &fd->raw_db : &fd->col_db, v);
+        const dt_db *db = v->raw || fd->col_shared ? &fd->raw_db : &fd->col_db;
+        if (db->npats == 0) {
+            s->fids[f] = 0;
+            continue;
+        }
+        if (v->array) {
+            cacheable = false;
+            continue;
+        }
+        const memo_slot *m = memo_get(s, db, v->v);
+        s->fslots[f] = m;
+        s->fids[f] = m ? m->id : DT_NONE;
+        if (!m || m->id == DT_NONE)
+            cacheable = false;
+        h = (h ^ s->fids[f]) * 0x100000001B3ull;
     }
-    if (g->has_keywords)
-        scan_keywords(s, g, b, r);
+    uint32_t pos = 0;
+    const sig_slot *seen = cacheable ? sig_find(s, g, h, &pos) : NULL;
+    if (cacheable)
+        s->dbg_sig[seen ? (seen->nimpure ? 1 : 0) : 2]++;
+    else
+        s->dbg_sig[3]++;
+    if (seen) {
+        for (uint32_t i = 0; i < seen->nmatches; i++)
+            emit(s, g, seen->matches[i], b, r, fn, ctx);
+        if (!seen->nimpure)
+            return;
+    }
+    for (uint32_t f = 0; f < g->nfields; f++) {
+        const dt_val *v = &s->vals[f];
+        if (f == g->kw_field) {
+            if (s->fslots[f])
+                memo_replay(s, s->fslots[f]->db, s->fslots[f]);
+            continue;
+        }
+        if (!v->present)
+            continue;
+        const dt_field *fd = &g->fields[f];
+        const dt_db *db = v->raw || fd->col_shared ? &fd->raw_db : &fd->col_db;
+        if (s->fslots[f])
+            memo_replay(s, db, s->fslots[f]);
+        else if (v->array)
+            scan_value(s, db, v);
+    }
     for (uint32_t k = 0; k < g->nalways; k++)
         mark_rule(s, g->always[k]);
     /* in rule order, so that matches come out deterministically */
@@ -706,13 +961,26 @@ static void scan_group(vg_detect_scanner *s, const dt_group *g, const vg_batch *
         }
         s->touched_rules[j] = x;
     }
-    for (uint32_t i = 0; i < n; i++) {
-        const dt_grule *gr = &g->rules[s->touched_rules[i]];
-        const vg_detect_rule *dr = &s->det->rules[gr->rule];
-        if (dr->enabled && rule_true(s, g, gr)) {
-            s->stats.matches++;
-            fn(ctx, dr, b, r);
+    s->nmatched = s->nimpure = 0;
+    if (seen) {
+        /* the pure rules are answered; only those reading values run */
+        for (uint32_t i = 0; i < seen->nimpure; i++)
+            if (rule_true(s, g, &g->rules[seen->impure[i]]))
+                emit(s, g, seen->impure[i], b, r, fn, ctx);
+    } else {
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t gi = s->touched_rules[i];
+            const dt_grule *gr = &g->rules[gi];
+            if (!gr->pure)
+                s->impure[s->nimpure++] = gi;
+            if (rule_true(s, g, gr)) {
+                if (gr->pure)
+                    s->matched[s->nmatched++] = gi;
+                emit(s, g, gi, b, r, fn, ctx);
+            }
         }
+        if (cacheable)
+            sig_store(s, g, h, pos);
     }
     clear_marks(s, g);
 }
@@ -792,9 +1060,10 @@ vg_err vg_detect_scan(vg_detect_scanner *s, const vg_batch *b, vg_detect_match_f
     int act_col = vg_schema_col(b->table, vg_str_c("ActionType"));
     int fp_col = vg_schema_col(b->table, vg_str_c("FolderPath"));
     int ifp_col = vg_schema_col(b->table, vg_str_c("InitiatingProcessFolderPath"));
-    memo_reset(s);
     for (uint32_t r = 0; r < b->nrows; r++) {
         vg_arena_reset(&s->row_arena);
+        if (s->memo_full)
+            memo_reset(s);   /* between rows: no slot of this row is in use */
         s->stats.rows++;
         read_raw(s, b->has_raw ? b->raw[r] : VG_STR_NULL);
         const raw_member *chan = raw_get(s, "Channel");
