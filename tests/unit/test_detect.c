@@ -880,6 +880,129 @@ static void test_end_to_end_portable(void **state)
     end_to_end(true);
 }
 
+/* ---- differential: both backends, and a scanner that has seen other
+ * batches (its memo and row signatures) against a fresh one ---- */
+
+typedef struct matchlist {
+    uint32_t n;
+    uint32_t v[8192];          /* rule index << 16 | row */
+} matchlist;
+
+static void on_match_list(void *ctx, const vg_detect_rule *rule, const vg_batch *b, uint32_t row)
+{
+    matchlist *m = ctx;
+    (void)b;
+    if (m->n < sizeof m->v / sizeof m->v[0])
+        m->v[m->n++] = rule->index << 16 | row;
+}
+
+static vg_detect *build(bool portable)
+{
+    sg_ruleset *rs = calloc(1, sizeof *rs);
+    assert_non_null(rs);
+    sg_ruleset_init(rs);
+    assert_int_equal(sg_load_text(rs, VG_STR_LIT("e2e.yml"), vg_str_c(rules_text)), VG_OK);
+    vg_detect_opts o;
+    memset(&o, 0, sizeof o);
+    o.portable = portable;
+    vg_detect *det = NULL;
+    vg_diag d;
+    vg_diag_clear(&d);
+    if (vg_detect_build_from(rs, &o, &det, &d))
+        fail_msg("build: %s", d.msg);
+    return det;
+}
+
+static void random_batch(vg_batch *b, uint32_t rows)
+{
+    static const char *const cmd[] = {
+        "cmd /c whoami", "cmd /c dir", "x MimiKatz y", "powershell Invoke-Expression a",
+        "powershell invoke-expression benign", "notepad", "", "whoami /c", "/C WHOAMI",
+    };
+    static const char *const img[] = {
+        "C:\\Windows\\System32\\cmd.exe", "C:\\Windows\\System32\\CMD.EXE", "C:\\x\\cmd.exe.bak",
+        "C:\\Windows\\notepad.exe",
+    };
+    static const char *const dom[] = { "CORP", "corp", "OTHER" };
+    static const char *const name[] = { "adm-bob", "admin", "bob" };
+    vg_batch_reset(b);
+    for (uint32_t i = 0; i < rows; i++) {
+        int64_t r = vg_batch_add_row(b);
+        assert_true(r >= 0);
+        const char *c = cmd[rnd(sizeof cmd / sizeof cmd[0])];
+        const char *im = img[rnd(sizeof img / sizeof img[0])];
+        switch (rnd(4)) {
+        case 0: {   /* a Sysmon or Security event */
+            char raw[512];
+            vg_buf jb;
+            vg_buf_init(&jb, 0);
+            vg_buf_put_json_str(&jb, vg_str_c(c));
+            vg_buf_puts(&jb, ",\"Image\":");
+            vg_buf_put_json_str(&jb, vg_str_c(im));
+            snprintf(raw, sizeof raw, "{\"Channel\":\"%s\",\"EventID\":%s,\"CommandLine\":%s,"
+                     "\"TargetUserName\":\"%s\",\"User\":\"%s\\\\%s\"}",
+                     rnd(2) ? "Microsoft-Windows-Sysmon/Operational" : "Security",
+                     rnd(2) ? "1" : (rnd(2) ? "4625" : "4688"), vg_buf_cstr(&jb),
+                     rnd(2) ? "vgit" : "VGIT", dom[rnd(3)], name[rnd(3)]);
+            vg_buf_free(&jb);
+            assert_int_equal(vg_batch_set_raw(b, (uint32_t)r, vg_str_c(raw)), VG_OK);
+            break;
+        }
+        default:
+            assert_int_equal(vg_batch_set_str(b, col(b->table, "ProcessCommandLine"), (uint32_t)r,
+                                              vg_str_c(c)), VG_OK);
+            assert_int_equal(vg_batch_set_str(b, col(b->table, "FolderPath"), (uint32_t)r, vg_str_c(im)),
+                             VG_OK);
+            if (rnd(2)) {
+                assert_int_equal(vg_batch_set_str(b, col(b->table, "AccountDomain"), (uint32_t)r,
+                                                  vg_str_c(dom[rnd(3)])), VG_OK);
+                assert_int_equal(vg_batch_set_str(b, col(b->table, "AccountName"), (uint32_t)r,
+                                                  vg_str_c(name[rnd(3)])), VG_OK);
+            }
+            break;
+        }
+    }
+}
+
+static void test_differential(void **state)
+{
+    (void)state;
+    rng_state = 0x5eed5eed5eed5eedull;
+    vg_detect *hs = build(false), *pc = build(true);
+    vg_detect_scanner *s_hs = NULL, *s_pc = NULL, *s_fresh = NULL;
+    vg_diag d;
+    vg_diag_clear(&d);
+    assert_int_equal(vg_detect_scanner_new(hs, &s_hs, &d), VG_OK);
+    assert_int_equal(vg_detect_scanner_new(pc, &s_pc, &d), VG_OK);
+    vg_batch b;
+    assert_int_equal(vg_batch_init(&b, table("DeviceProcessEvents"), 1000, NULL, true), VG_OK);
+    static matchlist m1, m2, m3;
+    uint32_t total = 0;
+    for (int round = 0; round < 6; round++) {
+        random_batch(&b, 1000);
+        m1.n = m2.n = m3.n = 0;
+        assert_int_equal(vg_detect_scan(s_hs, &b, on_match_list, &m1, &d), VG_OK);
+        assert_int_equal(vg_detect_scan(s_pc, &b, on_match_list, &m2, &d), VG_OK);
+        /* a scanner that has seen no batch before this one */
+        assert_int_equal(vg_detect_scanner_new(pc, &s_fresh, &d), VG_OK);
+        assert_int_equal(vg_detect_scan(s_fresh, &b, on_match_list, &m3, &d), VG_OK);
+        vg_detect_scanner_free(s_fresh);
+        if (m1.n != m2.n || memcmp(m1.v, m2.v, m1.n * sizeof m1.v[0]) != 0)
+            fail_msg("round %d: hyperscan %u matches, pcre2 %u, or different rows", round, m1.n, m2.n);
+        if (m2.n != m3.n || memcmp(m2.v, m3.v, m2.n * sizeof m2.v[0]) != 0)
+            fail_msg("round %d: a scanner after %d batches found %u matches, a fresh one %u", round,
+                     round, m2.n, m3.n);
+        total += m1.n;
+    }
+    print_message("  %u matches over 6000 rows, the same on every path\n", total);
+    assert_true(total > 1000);
+    vg_batch_free(&b);
+    vg_detect_scanner_free(s_hs);
+    vg_detect_scanner_free(s_pc);
+    vg_detect_release(hs);
+    vg_detect_release(pc);
+}
+
 /* selectors and levels on the same rules */
 static void test_select(void **state)
 {
@@ -950,6 +1073,7 @@ int main(void)
         cmocka_unit_test(test_route),
         cmocka_unit_test(test_end_to_end_hyperscan),
         cmocka_unit_test(test_end_to_end_portable),
+        cmocka_unit_test(test_differential),
         cmocka_unit_test(test_select),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
