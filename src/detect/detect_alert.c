@@ -7,12 +7,15 @@
  * already alerted on the same entity (device and account) inside the
  * suppression window; else write one AlertInfo row and the AlertEvidence
  * rows of the entities the evidence row names (alert_rows.c), and tell the
- * caller. Alert ids are derived from the rule and the evidence (XXH3-128),
- * so the same event gives the same AlertId wherever it is detected.
+ * caller. Alert ids hash the rule, the evidence, a random salt per alerter
+ * and a sequence number (XXH3-128): unique, also when the same event
+ * arrives twice.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "../core/vg_map.h"
@@ -28,6 +31,7 @@ struct vg_alerter {
     uint32_t nsuppress;
     vg_alert_stats st;
     uint64_t seq;
+    uint64_t salt;              /* random per alerter: AlertIds never repeat */
     /* per batch */
     const vg_batch *b;
     vg_batchset *out;
@@ -106,6 +110,8 @@ vg_err vg_alerter_new(vg_detect *det, const vg_alert_opts *o, vg_alerter **out, 
     al->o = o ? *o : none;
     vg_map_init(&al->suppress, false);
     vg_arena_init(&al->keys, 0, 0);
+    if (getrandom(&al->salt, sizeof al->salt, 0) != (ssize_t)sizeof al->salt)
+        al->salt = vg_mono_ns() ^ (uint64_t)getpid() << 32;
     vg_arena_init(&al->tmp, 0, 256u << 20);
     vg_err e = vg_alerter_swap(al, det, d);
     if (e) {
@@ -209,8 +215,16 @@ static bool suppressed(vg_alerter *al, const vg_detect_rule *r, const vg_batch *
         return false;
     bool found;
     uintptr_t last = (uintptr_t)vg_map_get(&al->suppress, key, &found);
-    if (found && ts >= (vg_time)(last - 1) && ts - (vg_time)(last - 1) < al->o.suppress_window)
-        return true;
+    if (found) {
+        /* within the window of the last alert, on either side: events can
+         * arrive late, and a late one must not open a new window behind it */
+        vg_time prev = (vg_time)(last - 1);
+        vg_time dist = ts >= prev ? ts - prev : prev - ts;
+        if (dist < al->o.suppress_window)
+            return true;
+        if (ts < prev)
+            return false;   /* an old event outside the window: alert, keep the newer start */
+    }
     if (!found) {
         if (al->nsuppress >= VG_ALERT_MAX_SUPPRESS) {
             /* bounded: forget everything and start over rather than grow */
@@ -234,13 +248,14 @@ static vg_time row_time(const vg_batch *b, uint32_t row)
     return c >= 0 && !vg_batch_is_null(b, c, row) ? b->cols[c].v.i64[row] : 0;
 }
 
-static void alert_id(const vg_detect_rule *r, const vg_batch *b, uint32_t row, uint64_t extra,
-                     char out[35], vg_arena *a)
+static void alert_id(const vg_alerter *al, const vg_detect_rule *r, const vg_batch *b, uint32_t row,
+                     uint64_t extra, char out[35], vg_arena *a)
 {
     vg_buf j;
     vg_buf_init(&j, 1u << 24);
     vg_buf_putstr(&j, r->sg->id.p ? r->sg->id : r->sg->title);
-    vg_buf_printf(&j, "|%llu|", (unsigned long long)extra);
+    vg_buf_printf(&j, "|%llu|%llu|%llu|", (unsigned long long)extra, (unsigned long long)al->salt,
+                  (unsigned long long)al->seq);
     if (b)
         vg_batch_row_json(b, row, &j);
     XXH128_hash_t h = XXH3_128bits(j.p ? j.p : "", j.n);
@@ -275,7 +290,7 @@ static void on_match(void *ctx, const vg_detect_rule *r, const vg_batch *b, uint
         return;
     }
     char id[35];
-    alert_id(r, b, row, 0, id, &al->tmp);
+    alert_id(al, r, b, row, 0, id, &al->tmp);
     vg_alert a = { r, vg_str_make(id, 34), ts, b, row, NULL };
     al->st.alerts++;
     if (al->out) {
@@ -300,7 +315,7 @@ void alert_corr_emit(void *ctx, const sg_corr_alert *ca)
     uint64_t salt = (uint64_t)ca->last_ts ^ ((uint64_t)ca->first_ts << 1);
     for (uint32_t i = 0; i < ca->nevents; i++)
         salt = salt * 1000003u + ca->events[i];
-    alert_id(r, NULL, 0, salt, id, &al->tmp);
+    alert_id(al, r, NULL, 0, salt, id, &al->tmp);
     vg_alert a = { r, vg_str_make(id, 34), ca->last_ts, NULL, 0, ca };
     al->st.alerts++;
     al->st.correlation_alerts++;

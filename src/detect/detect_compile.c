@@ -496,11 +496,19 @@ static vg_err add_rule_to_group(vg_detect *det, dt_group *g, gbuild *gb, uint32_
     for (uint32_t p = 0; p < gr->nparts; p++)
         t = tri_and(t, cond_tri(g, &gr->parts[p], gr->parts[p].r->cond));
     gr->always = t != T_F;
+    /* pure: its outcome depends on the hits and on which fields are
+     * present and empty (the row signature carries both) - null and exists
+     * tests are pure, CIDRs, numbers, fieldrefs and refused regexes not */
     gr->pure = true;
     for (uint32_t p = 0; p < gr->nparts; p++)
-        for (uint32_t i = 0; i < gr->parts[p].r->nitems; i++)
-            if (g->items[gr->parts[p].item0 + i].direct)
-                gr->pure = false;
+        for (uint32_t i = 0; i < gr->parts[p].r->nitems; i++) {
+            const dt_item *it = &g->items[gr->parts[p].item0 + i];
+            if (!it->direct)
+                continue;
+            for (uint32_t v = 0; v < it->sg->nvalues; v++)
+                if (it->sg->values[v].op != SG_OP_NULL && it->sg->values[v].op != SG_OP_EXISTS)
+                    gr->pure = false;
+        }
     set_triggers(det, g, gr);
     g->nrules++;
     return VG_OK;

@@ -88,6 +88,10 @@ typedef struct dt_colmap {
 /* The column form of a Sigma field in a table. */
 dt_colmap dt_map_field(const vg_table_def *t, vg_str field);
 
+/* The string columns of t that the Sigma->Defender mapping reads (what
+ * keyword searches see of a row without a source record); at most max. */
+uint32_t dt_message_cols(const vg_table_def *t, int32_t *out, uint32_t max);
+
 /* Rewrites a canonical glob for a column form; returns the input when unchanged. */
 vg_str dt_xform_glob(vg_arena *a, dt_xform x, sg_anchor anchor, vg_str glob);
 

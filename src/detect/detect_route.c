@@ -448,3 +448,25 @@ vg_str dt_xform_glob(vg_arena *a, dt_xform x, sg_anchor anchor, vg_str glob)
     }
     return glob;
 }
+
+uint32_t dt_message_cols(const vg_table_def *t, int32_t *out, uint32_t max)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < sizeof field_maps / sizeof field_maps[0]; i++) {
+        const field_map *f = &field_maps[i];
+        if (f->table && strcmp(f->table, t->name) != 0)
+            continue;
+        const char *cols[3] = { f->col, f->col2, f->col3 };
+        for (int k = 0; k < 3; k++) {
+            int32_t c = col_of(t, cols[k]);
+            if (c < 0 || !vg_type_is_str(t->cols[c].type))
+                continue;
+            bool dup = false;
+            for (uint32_t j = 0; j < n && !dup; j++)
+                dup = out[j] == c;
+            if (!dup && n < max)
+                out[n++] = c;
+        }
+    }
+    return n;
+}

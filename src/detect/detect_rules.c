@@ -173,8 +173,34 @@ vg_err dt_rules_select(vg_detect *det, const vg_detect_opts *o, vg_diag *d)
             det->report.correlations++;
         if (r->kind == SG_KIND_FILTER)
             det->report.filters++;
-        if (r->id.p && vg_map_put(&det->rule_by_key, r->id, (void *)(uintptr_t)(dr->index + 1)))
-            return VG_ENOMEM;
+        if (r->id.p) {
+            bool dup;
+            uintptr_t prev = (uintptr_t)vg_map_get(&det->rule_by_key, r->id, &dup);
+            if (dup) {
+                /* the same rule reached twice (a file and its directory, two
+                 * packs): it runs once; the later copy is reported */
+                const sg_rule *first = det->rules[prev - 1].sg;
+                char buf[640];
+                snprintf(buf, sizeof buf, "duplicate rule id %.*s: already loaded from %.*s; this copy is not run",
+                         (int)r->id.n, r->id.p, (int)first->file.n, first->file.p);
+                if (det->nfailures == det->fcap) {
+                    vg_detect_failure *nf = realloc(det->failures, (det->fcap * 2 + 16) * sizeof *nf);
+                    if (!nf)
+                        return VG_ENOMEM;
+                    det->failures = nf;
+                    det->fcap = det->fcap * 2 + 16;
+                }
+                det->failures[det->nfailures].file = r->file;
+                det->failures[det->nfailures].reason = vg_str_dup(&det->arena, vg_str_c(buf));
+                det->nfailures++;
+                det->report.compiled--;
+                dr->enabled = false;
+                dr->duplicate = true;
+                continue;
+            }
+            if (vg_map_put(&det->rule_by_key, r->id, (void *)(uintptr_t)(dr->index + 1)))
+                return VG_ENOMEM;
+        }
         if (r->name.p && vg_map_put(&det->rule_by_key, r->name, (void *)(uintptr_t)(dr->index + 1)))
             return VG_ENOMEM;
     }
@@ -262,9 +288,18 @@ bool dt_cidr_parse(vg_str s, dt_cidr *c)
     if (!parse_ip(addr, &c->family, c->net))
         return false;
     uint64_t pre = c->family == 4 ? 32 : 128;
-    if (slash && (vg_str_to_u64(vg_str_make(slash + 1, s.n - (size_t)(slash - s.p) - 1), &pre) ||
-                  pre > (c->family == 4 ? 32u : 128u)))
-        return false;
+    bool mapped = c->family == 4 && memchr(addr.p, ':', addr.n) != NULL;   /* ::ffff:a.b.c.d */
+    if (slash) {
+        if (vg_str_to_u64(vg_str_make(slash + 1, s.n - (size_t)(slash - s.p) - 1), &pre))
+            return false;
+        if (mapped) {
+            if (pre < 96 || pre > 128)
+                return false;
+            pre -= 96;
+        }
+        if (pre > (c->family == 4 ? 32u : 128u))
+            return false;
+    }
     c->prefix = (uint8_t)pre;
     c->ok = true;
     return true;

@@ -74,6 +74,7 @@ struct vg_detect_scanner {
     uint32_t *impure;                  /* impure group rules touched on this row */
     uint32_t nimpure;
     uint64_t dbg_sig[4];
+    bool windows;                      /* this row is a Windows event (raw Channel) */
 };
 
 #define MEMO_SLOTS (1u << 17)          /* power of two; half full at most */
@@ -82,6 +83,7 @@ struct vg_detect_scanner {
 #define MEMO_BYTES (96u << 20)         /* memo arena cap; full: everything starts over */
 #define MEMO_MAX_VALUE 4096            /* longer values are scanned every time */
 #define ABSENT (DT_NONE - 1)           /* field id of a row without the field */
+#define EMPTY_BIT 0x40000000u          /* or'ed into the id of an empty value */
 
 typedef struct memo_slot {
     uint64_t h;
@@ -750,9 +752,10 @@ static void fill_values(vg_detect_scanner *s, const dt_group *g, const vg_batch 
 }
 
 /*
- * The keyword pseudo-field: every value of the event (its source fields, or
- * its string columns when it has none) joined by newlines and scanned once,
- * as log backends search a whole message. Returns the row's slot (hits and
+ * The keyword pseudo-field: every value of the event - its source fields,
+ * and for rows that are not Windows events the columns the Sigma->Defender
+ * mapping reads - joined by newlines and scanned once, as log backends
+ * search a whole message. Returns the row's slot (hits and
  * their list id) for the signature and the replay.
  */
 static const memo_slot *keyword_hits(vg_detect_scanner *s, const dt_group *g, const vg_batch *b,
@@ -762,20 +765,25 @@ static const memo_slot *keyword_hits(vg_detect_scanner *s, const dt_group *g, co
     vg_buf j;
     vg_buf_init(&j, 1u << 24);
     const dt_db *db = &f->raw_db;
-    if (s->nmem) {
-        for (uint32_t i = 0; i < s->nmem; i++) {
-            const raw_member *m = &s->mem[i];
-            if (m->kind == VG_JSON_STRING || m->kind == VG_JSON_NUMBER || m->kind == VG_JSON_ARRAY) {
-                vg_buf_putstr(&j, m->val);
-                vg_buf_putc(&j, '\n');
-            }
+    for (uint32_t i = 0; i < s->nmem; i++) {
+        const raw_member *m = &s->mem[i];
+        if (m->kind == VG_JSON_STRING || m->kind == VG_JSON_NUMBER || m->kind == VG_JSON_ARRAY) {
+            vg_buf_putstr(&j, m->val);
+            vg_buf_putc(&j, '\n');
         }
-    } else {
-        db = f->col_shared ? &f->raw_db : &f->col_db;
-        for (uint32_t c = 0; c < b->table->ncols; c++) {
-            if (!vg_type_is_str(b->cols[c].type) || vg_batch_is_null(b, (int)c, r))
+    }
+    if (!s->windows) {
+        /* no Windows source record: the columns the Sigma->Defender mapping
+         * reads (command lines, paths, version info, accounts), not every
+         * identifier column */
+        if (!s->nmem)
+            db = f->col_shared ? &f->raw_db : &f->col_db;
+        int32_t cols[64];
+        uint32_t nc = dt_message_cols(b->table, cols, 64);
+        for (uint32_t k = 0; k < nc; k++) {
+            if (vg_batch_is_null(b, cols[k], r))
                 continue;
-            vg_buf_putstr(&j, b->cols[c].v.s[r]);
+            vg_buf_putstr(&j, b->cols[cols[k]].v.s[r]);
             vg_buf_putc(&j, '\n');
         }
     }
@@ -907,7 +915,8 @@ static void scan_group(vg_detect_scanner *s, const dt_group *g, const vg_batch *
         const dt_field *fd = &g->fields[f];
         const dt_db *db = v->raw || fd->col_shared ? &fd->raw_db : &fd->col_db;
         if (db->npats == 0) {
-            s->fids[f] = 0;
+            s->fids[f] = v->v.n ? 0 : EMPTY_BIT;
+            h = (h ^ s->fids[f]) * 0x100000001B3ull;
             continue;
         }
         if (v->array) {
@@ -919,6 +928,8 @@ static void scan_group(vg_detect_scanner *s, const dt_group *g, const vg_batch *
         s->fids[f] = m ? m->id : DT_NONE;
         if (!m || m->id == DT_NONE)
             cacheable = false;
+        else if (v->v.n == 0)
+            s->fids[f] |= EMPTY_BIT;   /* null tests tell empty from absent-or-not */
         h = (h ^ s->fids[f]) * 0x100000001B3ull;
     }
     uint32_t pos = 0;
@@ -1067,6 +1078,7 @@ vg_err vg_detect_scan(vg_detect_scanner *s, const vg_batch *b, vg_detect_match_f
         s->stats.rows++;
         read_raw(s, b->has_raw ? b->raw[r] : VG_STR_NULL);
         const raw_member *chan = raw_get(s, "Channel");
+        s->windows = chan && chan->kind == VG_JSON_STRING;
         const dt_glist *lists[2] = { NULL, NULL };
         vg_str cv = VG_STR_NULL, idv = VG_STR_NULL;
         if (chan && chan->kind == VG_JSON_STRING) {

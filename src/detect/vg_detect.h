@@ -65,6 +65,7 @@ typedef struct vg_detect_rule {
     bool alerts;                /* raises alerts of its own (false: only feeds correlations
                                    whose generate is false) */
     bool routed;                /* some data source Vigil reads reaches it */
+    bool duplicate;             /* its id was already loaded from another file: not run */
     vg_str tactics;             /* comma-separated MITRE tactic names ("Execution, Persistence") */
     vg_str techniques;          /* comma-separated technique ids ("T1059.001, T1547") */
 } vg_detect_rule;

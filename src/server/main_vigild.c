@@ -259,6 +259,7 @@ int main(int argc, char **argv)
             if (vg_cfg_parse_args(&spec, argc, argv, 1, &ncfg, &nargs, &arena, &d)) {
                 vg_log(VG_LOG_ERROR, "reload: bad settings; the running rules stay",
                        VG_LS("error", d.msg));
+                vg_srv_detect_reload_refused(&srv);
                 continue;
             }
             cfg.detect_rules = ncfg.detect_rules;

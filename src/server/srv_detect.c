@@ -110,6 +110,12 @@ vg_err vg_srv_detect_start(vg_srv *s, vg_diag *d)
     return e;
 }
 
+void vg_srv_detect_reload_refused(vg_srv *s)
+{
+    if (s->detect)
+        s->detect->reload_failures++;
+}
+
 void vg_srv_detect_stop(vg_srv *s)
 {
     struct vg_srv_detect *sd = s->detect;

@@ -268,6 +268,8 @@ void vg_h_rules_reload(vg_req *rq);
 /* Compiles the configured rules; off when cfg->detect is false. */
 vg_err vg_srv_detect_start(vg_srv *s, vg_diag *d);
 void vg_srv_detect_stop(vg_srv *s);
+/* Counts a reload refused before it ran (bad settings at SIGHUP). */
+void vg_srv_detect_reload_refused(vg_srv *s);
 /* Rebuilds the rules and swaps them in; the old ones stay on failure. */
 vg_err vg_srv_detect_reload(vg_srv *s, vg_diag *d);
 /* Runs detection over a request's batches; alert rows go to alerts. */

@@ -53,11 +53,6 @@ hscache() {
     mkdir -p "$1/cache/hyperscan"
     printf -- '--detect-cache=%s/cache/hyperscan' "$1"
 }
-# known_bug DESC EXPECTED ACTUAL BUG: an assertion that fails today because of
-# BUG (reported); it prints a note instead of failing, and passes once fixed
-known_bug() {
-    if [ "$2" = "$3" ]; then ok; else echo "  (known bug, not counted: $4: $1: expected '$2', got '$3')"; fi
-}
 
 # ---------------------------------------------------------------------------
 # 1. the SigmaHQ corpus and its regression samples
@@ -240,10 +235,8 @@ expect_eq "suppress 1h: a match 1h40s after the first alerts" 4 "$(a $ALPHA)"
 send "$itok" "$T/e2" "alpha's 10-minute event sent again, late"
 # e2 (10:10:00, suppressed when it first came) arrives again after e5's alert
 # (11:01:40): inside the window of both alerts, so nothing should be raised;
-# the window only looks forward from the last alert's time, so a late or
-# retried event raises a new alert (and moves the window back to 10:10)
-known_bug "suppress 1h: an older event inside the window of the last alert is suppressed" \
-    4 "$(a $ALPHA)" "BUG-suppress-one-sided"
+expect_eq "suppress 1h: an older event inside the window of the last alert is suppressed" \
+    4 "$(a $ALPHA)"
 
 # (d) exclusions
 ev host-excluded "$EXE"'vgit-beta.exe' 'vgit-beta.exe vgit-alpha' 10 >"$T/x1"
@@ -339,8 +332,8 @@ ev host-u "$EXE"'a.exe' 'a.exe vgit-alpha after a bad config file' 85 >"$T/u1"
 send "$itok" "$T/u1" "alpha after the bad config file"
 expect_eq "bad config file: the running rules' level still holds (no alpha)" "$n_alpha" "$(a $ALPHA)"
 expect_eq "bad config file: no reload done" "$reloads" "${M[vigil_rule_reloads_total]}"
-known_bug "bad config file: counted in vigil_rule_reload_failures_total" \
-    $((fails + 1)) "${M[vigil_rule_reload_failures_total]}" "BUG-sighup-bad-settings-not-counted"
+expect_eq "bad config file: counted in vigil_rule_reload_failures_total" \
+    $((fails + 1)) "${M[vigil_rule_reload_failures_total]}"
 printf 'detect-min-level = informational\n' >"$conf"
 reloads=${M[vigil_rule_reloads_total]}
 kill -HUP "$VG_PID"
@@ -405,10 +398,9 @@ expect_eq "min-level high: medium alpha raises nothing" 0 "$(a $ALPHA)"
 expect_eq "detect-disable id: gamma raises nothing" 0 "$(a $GAMMA)"
 expect_eq "server 3: vigil_rules_enabled (beta, delta, epsilon)" 3 "${M[vigil_rules_enabled]}"
 expect_eq "server 3: vigil_alerts_total" 4 "${M[vigil_alerts_total]}"
-# two alerts of the same event get the same AlertId (it hashes rule and row):
-# their evidence rows cannot be told apart
-known_bug "suppress 0: each alert has its own AlertId" 4 \
-    "$(q 'AlertInfo | distinct AlertId | count')" "BUG-alertid-not-unique"
+# two alerts of the same event still get their own AlertIds
+expect_eq "suppress 0: each alert has its own AlertId" 4 \
+    "$(q 'AlertInfo | distinct AlertId | count')"
 r=$(http GET /api/v1/rules -H "Authorization: Bearer $ATOK")
 expect_match "server 3: alpha listed as disabled" "\"id\":\"$ALPHA\",[^}]*\"enabled\":false" "$r"
 check "server 3: SIGTERM exits 0" vg_stop
@@ -435,7 +427,7 @@ check "server 4: SIGTERM exits 0" vg_stop
 # --- the same rule from two paths raises one alert, not two ----------------
 ev host-z "$EXE"'z.exe' 'z.exe vgit-alpha' 1 >"$T/z1"
 n=$("$VIGIL" detect --rules "$R" --rules "$R/alpha.yml" --cache-dir none --format csv "$T/z1" 2>/dev/null | grep -c "$ALPHA")
-known_bug "a rule file given twice (directory and file) is loaded once" 1 "$n" "BUG-duplicate-rule-ids"
+expect_eq "a rule file given twice (directory and file) is loaded once" 1 "$n"
 
 # --- a bad selector or rules path at startup is refused, clearly -----------
 out=$("$VIGILD" --data "$T/srv5" --listen 127.0.0.1:0 "$(hscache "$T/srv5")" --detect-rules "$R" --detect-enable 'nope:x' 2>&1)

@@ -368,14 +368,10 @@ static void test_cidr(void **state)
             fail_msg("'%s' parsed as a CIDR", bad[i]);
     assert_false(c.ok);
     assert_false(dt_cidr_contains(&c, VG_STR_LIT("10.0.0.1")));   /* a failed parse matches nothing */
-    /*
-     * BUG (reported): a v4-mapped network with its v6 prefix length,
-     * "::ffff:10.0.0.0/104" (= 10.0.0.0/8), does not parse: parse_ip turns
-     * the address into v4 and the prefix is then checked against 32.
-     * Enable when fixed:
-     *   assert_true(in("::ffff:10.0.0.0/104", "10.1.2.3"));
-     */
-    assert_false(dt_cidr_parse(VG_STR_LIT("::ffff:10.0.0.0/104"), &c));
+    /* a v4-mapped network with its v6 prefix length is the v4 network */
+    assert_true(in("::ffff:10.0.0.0/104", "10.1.2.3"));
+    assert_false(in("::ffff:10.0.0.0/104", "11.1.2.3"));
+    assert_false(dt_cidr_parse(VG_STR_LIT("::ffff:10.0.0.0/95"), &c));
 }
 
 /* ---- Defender spellings of rule values ---- */
