@@ -75,6 +75,15 @@ struct vg_detect_scanner {
     uint32_t nimpure;
     uint64_t dbg_sig[4];
     bool windows;                      /* this row is a Windows event (raw Channel) */
+    vg_buf kwbuf;                      /* the joined values of keyword searches */
+    int32_t (*msg_cols)[64];           /* per table: dt_message_cols */
+    uint32_t *nmsg_cols;
+    /* the last route lookup, for the rows that repeat it */
+    const vg_table_def *rt_table;
+    char rt_key[256];
+    size_t rt_keyn;
+    bool rt_windows;
+    const dt_glist *rt_lists[2];
 };
 
 #define MEMO_SLOTS (1u << 17)          /* power of two; half full at most */
@@ -143,9 +152,16 @@ vg_err vg_detect_scanner_new(vg_detect *det, vg_detect_scanner **out, vg_diag *d
     s->matched = calloc(ni, sizeof *s->matched);
     s->impure = calloc(ni, sizeof *s->impure);
     s->next_list_id = 1;
+    vg_buf_init(&s->kwbuf, 1u << 24);
+    s->msg_cols = calloc(vg_schema_ntables, sizeof *s->msg_cols);
+    s->nmsg_cols = calloc(vg_schema_ntables, sizeof *s->nmsg_cols);
+    if (s->msg_cols && s->nmsg_cols)
+        for (size_t t = 0; t < vg_schema_ntables; t++)
+            s->nmsg_cols[t] = dt_message_cols(&vg_schema_tables[t], s->msg_cols[t], 64);
     vg_err e = (!s->vals || !s->item_true || !s->item_hits || !s->touched_items || !s->rule_mark ||
                 !s->touched_rules || !s->allbits || !s->mem || !s->md || !s->memo || !s->hitbuf ||
-                !s->lists || !s->sigs || !s->fslots || !s->fids || !s->matched || !s->impure)
+                !s->lists || !s->sigs || !s->fslots || !s->fids || !s->matched || !s->impure ||
+                !s->msg_cols || !s->nmsg_cols)
                    ? VG_ENOMEM : VG_OK;
     for (uint32_t gi = 0; gi < det->ngroups && !e; gi++)
         for (uint32_t f = 0; f < det->groups[gi].nfields && !e; f++) {
@@ -189,6 +205,9 @@ void vg_detect_scanner_free(vg_detect_scanner *s)
     free(s->fids);
     free(s->matched);
     free(s->impure);
+    vg_buf_free(&s->kwbuf);
+    free(s->msg_cols);
+    free(s->nmsg_cols);
     vg_detect_release(s->det);
     free(s);
 }
@@ -215,9 +234,20 @@ static vg_str col_text(vg_arena *a, const vg_batch *b, int32_t c, uint32_t r)
         return vg_str_dup(a, vg_str_make(buf, (size_t)n));
     case VG_T_DATETIME:
         return vg_str_dup(a, vg_str_make(buf, vg_time_format(cv->v.i64[r], buf, sizeof buf)));
-    default:
-        n = snprintf(buf, sizeof buf, "%lld", (long long)cv->v.i64[r]);
-        return vg_str_dup(a, vg_str_make(buf, (size_t)n));
+    default: {
+        /* decimal by hand: snprintf is a tenth of a row's cost otherwise */
+        int64_t x = cv->v.i64[r];
+        uint64_t u = x < 0 ? 0 - (uint64_t)x : (uint64_t)x;
+        char *e = buf + sizeof buf, *p = e;
+        do {
+            *--p = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (x < 0)
+            *--p = '-';
+        (void)n;
+        return vg_str_dup(a, vg_str_make(p, (size_t)(e - p)));
+    }
     }
 }
 
@@ -762,8 +792,9 @@ static const memo_slot *keyword_hits(vg_detect_scanner *s, const dt_group *g, co
                                      uint32_t r)
 {
     const dt_field *f = &g->fields[g->kw_field];
-    vg_buf j;
-    vg_buf_init(&j, 1u << 24);
+    vg_buf *jp = &s->kwbuf;
+    vg_buf_clear(jp);
+#define j (*jp)
     const dt_db *db = &f->raw_db;
     for (uint32_t i = 0; i < s->nmem; i++) {
         const raw_member *m = &s->mem[i];
@@ -778,8 +809,8 @@ static const memo_slot *keyword_hits(vg_detect_scanner *s, const dt_group *g, co
          * identifier column */
         if (!s->nmem)
             db = f->col_shared ? &f->raw_db : &f->col_db;
-        int32_t cols[64];
-        uint32_t nc = dt_message_cols(b->table, cols, 64);
+        const int32_t *cols = s->msg_cols[b->table->id];
+        uint32_t nc = s->nmsg_cols[b->table->id];
         for (uint32_t k = 0; k < nc; k++) {
             if (vg_batch_is_null(b, cols[k], r))
                 continue;
@@ -792,7 +823,7 @@ static const memo_slot *keyword_hits(vg_detect_scanner *s, const dt_group *g, co
     s->hit_overflow = false;
     s->cur_db = db;
     dt_db_scan(db, s->hs_scratch, s->md, vg_str_make(j.p ? j.p : "", j.n), on_capture, s);
-    vg_buf_free(&j);
+#undef j
     memo_slot *m = vg_arena_alloc(&s->row_arena, sizeof *m);
     uint32_t *hc = vg_arena_alloc(&s->row_arena, (s->nhit ? s->nhit : 1) * sizeof *hc);
     if (!m || !hc)
@@ -1081,19 +1112,44 @@ vg_err vg_detect_scan(vg_detect_scanner *s, const vg_batch *b, vg_detect_match_f
         s->windows = chan && chan->kind == VG_JSON_STRING;
         const dt_glist *lists[2] = { NULL, NULL };
         vg_str cv = VG_STR_NULL, idv = VG_STR_NULL;
+        vg_str k1 = VG_STR_NULL, k2 = VG_STR_NULL;   /* the route key's parts */
         if (chan && chan->kind == VG_JSON_STRING) {
             const raw_member *id = raw_get(s, "EventID");
             cv = chan->val;
             idv = id ? vg_str_trim(id->val) : VG_STR_NULL;
-            if (idv.p)
-                lists[0] = route_lookup(&det->win_routes, &s->row_arena, cv, idv.p, idv.n);
-            lists[1] = route_lookup(&det->win_routes, &s->row_arena, cv, "*", 1);
+            k1 = cv;
+            k2 = idv;
         } else {
-            vg_str tn = vg_str_c(b->table->name);
-            vg_str act = act_col >= 0 ? col_text(&s->row_arena, b, act_col, r) : VG_STR_NULL;
-            if (act.p)
-                lists[0] = route_lookup(&det->nat_routes, &s->row_arena, tn, act.p, act.n);
-            lists[1] = route_lookup(&det->nat_routes, &s->row_arena, tn, "*", 1);
+            k2 = act_col >= 0 ? col_text(&s->row_arena, b, act_col, r) : VG_STR_NULL;
+        }
+        /* rows of a batch mostly share their route: compare with the last */
+        if (s->rt_table == b->table && s->rt_windows == s->windows && k1.n + k2.n + 1 <= sizeof s->rt_key &&
+            s->rt_keyn == k1.n + 1 + k2.n && memcmp(s->rt_key, k1.p ? k1.p : "", k1.n) == 0 &&
+            s->rt_key[k1.n] == (k2.p ? 1 : 0) && memcmp(s->rt_key + k1.n + 1, k2.p ? k2.p : "", k2.n) == 0) {
+            lists[0] = s->rt_lists[0];
+            lists[1] = s->rt_lists[1];
+        } else {
+            if (s->windows) {
+                if (idv.p)
+                    lists[0] = route_lookup(&det->win_routes, &s->row_arena, cv, idv.p, idv.n);
+                lists[1] = route_lookup(&det->win_routes, &s->row_arena, cv, "*", 1);
+            } else {
+                vg_str tn = vg_str_c(b->table->name);
+                if (k2.p)
+                    lists[0] = route_lookup(&det->nat_routes, &s->row_arena, tn, k2.p, k2.n);
+                lists[1] = route_lookup(&det->nat_routes, &s->row_arena, tn, "*", 1);
+            }
+            s->rt_table = NULL;
+            if (k1.n + k2.n + 1 <= sizeof s->rt_key) {
+                memcpy(s->rt_key, k1.p ? k1.p : "", k1.n);
+                s->rt_key[k1.n] = k2.p ? 1 : 0;
+                memcpy(s->rt_key + k1.n + 1, k2.p ? k2.p : "", k2.n);
+                s->rt_keyn = k1.n + 1 + k2.n;
+                s->rt_table = b->table;
+                s->rt_windows = s->windows;
+                s->rt_lists[0] = lists[0];
+                s->rt_lists[1] = lists[1];
+            }
         }
         int os = -1;
         for (int l = 0; l < 2; l++) {
