@@ -122,6 +122,8 @@ typedef struct sig_slot {
     uint32_t nmatches;
     const uint32_t *impure;            /* rules with direct items it touched: evaluated each time */
     uint32_t nimpure;
+    const uint32_t *items;             /* the pattern items of those rules that hit */
+    uint32_t nitems;
 } sig_slot;
 
 vg_err vg_detect_scanner_new(vg_detect *det, vg_detect_scanner **out, vg_diag *d)
@@ -889,7 +891,8 @@ static void sig_store(vg_detect_scanner *s, const dt_group *g, uint64_t h, uint3
         return;
     }
     uint32_t *ids = vg_arena_alloc(&s->memo_arena, g->nfields * sizeof *ids);
-    uint32_t *m = vg_arena_alloc(&s->memo_arena, (s->nmatched + s->nimpure + 1) * sizeof *m);
+    uint32_t *m = vg_arena_alloc(&s->memo_arena,
+                                 (s->nmatched + s->nimpure + s->ntouched_items + 1) * sizeof *m);
     if (!ids || !m) {
         s->memo_full = true;
         return;
@@ -897,7 +900,17 @@ static void sig_store(vg_detect_scanner *s, const dt_group *g, uint64_t h, uint3
     memcpy(ids, s->fids, g->nfields * sizeof *ids);
     memcpy(m, s->matched, s->nmatched * sizeof *m);
     memcpy(m + s->nmatched, s->impure, s->nimpure * sizeof *m);
-    s->sigs[pos] = (sig_slot){ h, g, ids, m, s->nmatched, m + s->nmatched, s->nimpure };
+    /* the true pattern items of the impure rules: enough to evaluate them
+     * again without replaying the row's hits */
+    uint32_t nit = 0, *its = m + s->nmatched + s->nimpure;
+    if (s->nimpure)
+        for (uint32_t i = 0; i < s->ntouched_items; i++) {
+            uint32_t it = s->touched_items[i];
+            if (s->item_true[it] && !g->rules[g->items[it].rule].pure)
+                its[nit++] = it;
+        }
+    s->sigs[pos] = (sig_slot){ h, g, ids, m, s->nmatched, m + s->nmatched, s->nimpure,
+                               m + s->nmatched + s->nimpure, nit };
     s->sigs_used++;
 }
 
@@ -974,6 +987,23 @@ static void scan_group(vg_detect_scanner *s, const dt_group *g, const vg_batch *
             emit(s, g, seen->matches[i], b, r, fn, ctx);
         if (!seen->nimpure)
             return;
+        /* the pure rules are answered; those reading values run on the
+         * remembered item truth and the row's own values */
+        for (uint32_t i = 0; i < seen->nitems; i++) {
+            uint32_t it = seen->items[i];
+            s->item_true[it] = 1;
+            s->item_hits[it] = 1;
+            s->touched_items[s->ntouched_items++] = it;
+        }
+        for (uint32_t i = 0; i < seen->nimpure; i++)
+            if (rule_true(s, g, &g->rules[seen->impure[i]]))
+                emit(s, g, seen->impure[i], b, r, fn, ctx);
+        for (uint32_t i = 0; i < seen->nitems; i++) {
+            s->item_true[seen->items[i]] = 0;
+            s->item_hits[seen->items[i]] = 0;
+        }
+        s->ntouched_items = 0;
+        return;
     }
     for (uint32_t f = 0; f < g->nfields; f++) {
         const dt_val *v = &s->vals[f];
@@ -1004,12 +1034,7 @@ static void scan_group(vg_detect_scanner *s, const dt_group *g, const vg_batch *
         s->touched_rules[j] = x;
     }
     s->nmatched = s->nimpure = 0;
-    if (seen) {
-        /* the pure rules are answered; only those reading values run */
-        for (uint32_t i = 0; i < seen->nimpure; i++)
-            if (rule_true(s, g, &g->rules[seen->impure[i]]))
-                emit(s, g, seen->impure[i], b, r, fn, ctx);
-    } else {
+    {
         for (uint32_t i = 0; i < n; i++) {
             uint32_t gi = s->touched_rules[i];
             const dt_grule *gr = &g->rules[gi];
