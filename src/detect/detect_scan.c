@@ -31,6 +31,15 @@ typedef struct raw_member {
     vg_json_kind kind;
 } raw_member;
 
+#define KEYCACHE_MAX 128               /* raw members remembered by position, per group */
+
+typedef struct keycache {
+    uint32_t n;
+    const char *key[KEYCACHE_MAX];
+    uint32_t len[KEYCACHE_MAX];
+    uint32_t field[KEYCACHE_MAX];      /* group field index + 1; 0: none */
+} keycache;
+
 struct vg_detect_scanner {
     vg_detect *det;
     void *hs_scratch;
@@ -76,6 +85,8 @@ struct vg_detect_scanner {
     uint64_t dbg_sig[4];
     bool windows;                      /* this row is a Windows event (raw Channel) */
     vg_buf kwbuf;                      /* the joined values of keyword searches */
+    keycache *kcache;                  /* per group */
+    vg_arena kc_arena;
     int32_t (*msg_cols)[64];           /* per table: dt_message_cols */
     uint32_t *nmsg_cols;
     /* the last route lookup, for the rows that repeat it */
@@ -155,6 +166,8 @@ vg_err vg_detect_scanner_new(vg_detect *det, vg_detect_scanner **out, vg_diag *d
     s->impure = calloc(ni, sizeof *s->impure);
     s->next_list_id = 1;
     vg_buf_init(&s->kwbuf, 1u << 24);
+    s->kcache = calloc(det->ngroups ? det->ngroups : 1, sizeof *s->kcache);
+    vg_arena_init(&s->kc_arena, 0, 32u << 20);
     s->msg_cols = calloc(vg_schema_ntables, sizeof *s->msg_cols);
     s->nmsg_cols = calloc(vg_schema_ntables, sizeof *s->nmsg_cols);
     if (s->msg_cols && s->nmsg_cols)
@@ -163,7 +176,7 @@ vg_err vg_detect_scanner_new(vg_detect *det, vg_detect_scanner **out, vg_diag *d
     vg_err e = (!s->vals || !s->item_true || !s->item_hits || !s->touched_items || !s->rule_mark ||
                 !s->touched_rules || !s->allbits || !s->mem || !s->md || !s->memo || !s->hitbuf ||
                 !s->lists || !s->sigs || !s->fslots || !s->fids || !s->matched || !s->impure ||
-                !s->msg_cols || !s->nmsg_cols)
+                !s->msg_cols || !s->nmsg_cols || !s->kcache)
                    ? VG_ENOMEM : VG_OK;
     for (uint32_t gi = 0; gi < det->ngroups && !e; gi++)
         for (uint32_t f = 0; f < det->groups[gi].nfields && !e; f++) {
@@ -208,6 +221,8 @@ void vg_detect_scanner_free(vg_detect_scanner *s)
     free(s->matched);
     free(s->impure);
     vg_buf_free(&s->kwbuf);
+    free(s->kcache);
+    vg_arena_free(&s->kc_arena);
     free(s->msg_cols);
     free(s->nmsg_cols);
     vg_detect_release(s->det);
@@ -755,12 +770,46 @@ static vg_str squeeze(vg_arena *a, vg_str k)
     return vg_str_make(p, n);
 }
 
+static void keycache_put(vg_detect_scanner *s, keycache *kc, uint32_t i, vg_str key, uint32_t f)
+{
+    if (i >= KEYCACHE_MAX || i > kc->n || key.n > 255)
+        return;
+    if (s->kc_arena.used > (16u << 20)) {
+        /* bounded: forget every group's positions and start over */
+        for (uint32_t g = 0; g < s->det->ngroups; g++)
+            s->kcache[g].n = 0;
+        vg_arena_reset(&s->kc_arena);
+        if (i > 0)
+            return;
+    }
+    char *k = vg_arena_alloc(&s->kc_arena, key.n ? key.n : 1);
+    if (!k)
+        return;
+    memcpy(k, key.p, key.n);
+    kc->key[i] = k;
+    kc->len[i] = (uint32_t)key.n;
+    kc->field[i] = f;
+    if (i == kc->n)
+        kc->n++;
+}
+
 static void fill_values(vg_detect_scanner *s, const dt_group *g, const vg_batch *b, uint32_t r)
 {
     memset(s->vals, 0, g->nfields * sizeof *s->vals);
+    /* sources write their fields in the same order event after event: the
+     * field of the member at each position is remembered per group, and a
+     * member whose name is the remembered one skips the hash lookup */
+    keycache *kc = s->nmem ? &s->kcache[g - s->det->groups] : NULL;
     for (uint32_t i = 0; i < s->nmem; i++) {
         bool found;
-        uintptr_t f = (uintptr_t)vg_map_get(&g->field_by_raw, s->mem[i].key, &found);
+        uintptr_t f;
+        vg_str key = s->mem[i].key;
+        if (i < kc->n && kc->len[i] == key.n && memcmp(kc->key[i], key.p, key.n) == 0) {
+            f = kc->field[i];
+            found = f != 0;
+            goto have;
+        }
+        f = (uintptr_t)vg_map_get(&g->field_by_raw, s->mem[i].key, &found);
         if (!found && memchr(s->mem[i].key.p, ' ', s->mem[i].key.n)) {
             /* Windows Defender and a few other providers name their data
              * "Threat Name"; rules (as THOR and Hayabusa read them) say
@@ -768,6 +817,8 @@ static void fill_values(vg_detect_scanner *s, const dt_group *g, const vg_batch 
             vg_str k = squeeze(&s->row_arena, s->mem[i].key);
             f = k.p ? (uintptr_t)vg_map_get(&g->field_by_raw, k, &found) : 0;
         }
+        keycache_put(s, kc, i, key, found ? (uint32_t)f : 0);
+    have:
         if (!found || s->vals[f - 1].present || s->mem[i].kind == VG_JSON_NULL ||
             s->mem[i].kind == VG_JSON_OBJECT)
             continue;
