@@ -185,6 +185,7 @@ static vg_err add_part(vg_detect *det, dt_group *g, gbuild *gb, const sg_rule *r
         it->all = si->all;
         it->ngroups = si->ngroups;
         it->ref_field = DT_NONE;
+        it->sigbit = DT_NONE;
         vg_err e = group_field(det, g, gb, si->field, &it->field);
         if (e)
             return e;
@@ -496,18 +497,27 @@ static vg_err add_rule_to_group(vg_detect *det, dt_group *g, gbuild *gb, uint32_
     for (uint32_t p = 0; p < gr->nparts; p++)
         t = tri_and(t, cond_tri(g, &gr->parts[p], gr->parts[p].r->cond));
     gr->always = t != T_F;
-    /* pure: its outcome depends on the hits and on which fields are
-     * present and empty (the row signature carries both) - null and exists
-     * tests are pure, CIDRs, numbers, fieldrefs and refused regexes not */
+    /* pure: its outcome depends only on what the row signature carries -
+     * the hits, which fields are present and empty (null and exists tests)
+     * and the truth of fieldref items (one comparison per row, a bit each);
+     * CIDRs, numbers and regexes Hyperscan refused are read only when the
+     * rule is evaluated, so their rules are not pure */
     gr->pure = true;
     for (uint32_t p = 0; p < gr->nparts; p++)
         for (uint32_t i = 0; i < gr->parts[p].r->nitems; i++) {
-            const dt_item *it = &g->items[gr->parts[p].item0 + i];
+            dt_item *it = &g->items[gr->parts[p].item0 + i];
             if (!it->direct)
                 continue;
-            for (uint32_t v = 0; v < it->sg->nvalues; v++)
-                if (it->sg->values[v].op != SG_OP_NULL && it->sg->values[v].op != SG_OP_EXISTS)
-                    gr->pure = false;
+            bool presence = true, fieldref = true;
+            for (uint32_t v = 0; v < it->sg->nvalues; v++) {
+                sg_op op = it->sg->values[v].op;
+                presence = presence && (op == SG_OP_NULL || op == SG_OP_EXISTS);
+                fieldref = fieldref && op == SG_OP_FIELDREF;
+            }
+            if (fieldref && it->sg->nvalues)
+                it->sigbit = 0;   /* numbered in compile_groups */
+            else if (!presence)
+                gr->pure = false;
         }
     set_triggers(det, g, gr);
     g->nrules++;
@@ -729,6 +739,22 @@ static vg_err compile_groups(vg_detect *det, const vg_detect_opts *o, vg_diag *d
             det->max_items = g->nrules;
         if (g->allbits > det->max_allbits)
             det->max_allbits = g->allbits;
+        uint32_t nsb = 0;
+        for (uint32_t i = 0; i < g->nitems; i++)
+            nsb += g->items[i].sigbit != DT_NONE;
+        g->sig_items = vg_arena_alloc(&det->arena, (nsb ? nsb : 1) * sizeof *g->sig_items);
+        if (!g->sig_items) {
+            e = VG_ENOMEM;
+            goto out;
+        }
+        for (uint32_t i = 0; i < g->nitems; i++)
+            if (g->items[i].sigbit != DT_NONE) {
+                g->items[i].sigbit = g->nsig_items;
+                g->sig_items[g->nsig_items++] = i;
+            }
+        g->sigwords = g->nfields + (g->nsig_items + 31) / 32;
+        if (g->sigwords > det->max_sigwords)
+            det->max_sigwords = g->sigwords;
     }
     e = index_routes(det);
 out:

@@ -177,6 +177,7 @@ typedef struct dt_item {
     uint32_t rule;          /* group rule index */
     pcre2_code **re;        /* direct RE values, one per value (NULL for others) */
     struct dt_cidr *cidr;   /* direct CIDR values, one per value */
+    uint32_t sigbit;        /* fieldref items: its bit in the row signature, else DT_NONE */
 } dt_item;
 
 /* A parsed CIDR value: family 4 or 6, network bytes, prefix length. */
@@ -222,6 +223,9 @@ typedef struct dt_group {
     uint32_t *always;
     uint32_t nalways;
     uint32_t allbits;
+    uint32_t *sig_items;    /* fieldref items: their truth joins the row signature */
+    uint32_t nsig_items;
+    uint32_t sigwords;      /* nfields + ceil(nsig_items / 32): signature length in words */
 } dt_group;
 
 typedef struct dt_glist {
@@ -239,7 +243,7 @@ struct vg_detect {
     uint32_t ngroups;
     vg_map win_routes;          /* "channel\x1fEventID" (lower case) -> dt_glist* */
     vg_map nat_routes;          /* "table\x1fActionType" -> dt_glist* */
-    uint32_t max_fields, max_items, max_allbits;
+    uint32_t max_fields, max_items, max_allbits, max_sigwords;
     bool portable;
     vg_detect_failure *failures;
     uint32_t nfailures, fcap;

@@ -97,10 +97,10 @@ struct vg_detect_scanner {
     const dt_glist *rt_lists[2];
 };
 
-#define MEMO_SLOTS (1u << 17)          /* power of two; half full at most */
+#define MEMO_SLOTS (1u << 19)          /* power of two; half full at most */
 #define LIST_SLOTS (1u << 16)
 #define SIG_SLOTS (1u << 17)
-#define MEMO_BYTES (96u << 20)         /* memo arena cap; full: everything starts over */
+#define MEMO_BYTES (256u << 20)         /* memo arena cap; full: everything starts over */
 #define MEMO_MAX_VALUE 4096            /* longer values are scanned every time */
 #define ABSENT (DT_NONE - 1)           /* field id of a row without the field */
 #define EMPTY_BIT 0x40000000u          /* or'ed into the id of an empty value */
@@ -161,7 +161,7 @@ vg_err vg_detect_scanner_new(vg_detect *det, vg_detect_scanner **out, vg_diag *d
     s->lists = calloc(LIST_SLOTS, sizeof *s->lists);
     s->sigs = calloc(SIG_SLOTS, sizeof *s->sigs);
     s->fslots = calloc(nf, sizeof *s->fslots);
-    s->fids = calloc(nf, sizeof *s->fids);
+    s->fids = calloc(det->max_sigwords + nf, sizeof *s->fids);
     s->matched = calloc(ni, sizeof *s->matched);
     s->impure = calloc(ni, sizeof *s->impure);
     s->next_list_id = 1;
@@ -929,7 +929,7 @@ static const sig_slot *sig_find(const vg_detect_scanner *s, const dt_group *g, u
             *pos = i;
             return NULL;
         }
-        if (e->h == h && e->g == g && memcmp(e->ids, s->fids, g->nfields * sizeof *s->fids) == 0)
+        if (e->h == h && e->g == g && memcmp(e->ids, s->fids, g->sigwords * sizeof *s->fids) == 0)
             return e;
         i = (i + 1) & (SIG_SLOTS - 1);
     }
@@ -941,14 +941,14 @@ static void sig_store(vg_detect_scanner *s, const dt_group *g, uint64_t h, uint3
         s->memo_full = true;   /* everything starts over at the next row */
         return;
     }
-    uint32_t *ids = vg_arena_alloc(&s->memo_arena, g->nfields * sizeof *ids);
+    uint32_t *ids = vg_arena_alloc(&s->memo_arena, g->sigwords * sizeof *ids);
     uint32_t *m = vg_arena_alloc(&s->memo_arena,
                                  (s->nmatched + s->nimpure + s->ntouched_items + 1) * sizeof *m);
     if (!ids || !m) {
         s->memo_full = true;
         return;
     }
-    memcpy(ids, s->fids, g->nfields * sizeof *ids);
+    memcpy(ids, s->fids, g->sigwords * sizeof *ids);
     memcpy(m, s->matched, s->nmatched * sizeof *m);
     memcpy(m + s->nmatched, s->impure, s->nimpure * sizeof *m);
     /* the true pattern items of the impure rules: enough to evaluate them
@@ -1027,6 +1027,14 @@ static void scan_group(vg_detect_scanner *s, const dt_group *g, const vg_batch *
             s->fids[f] |= EMPTY_BIT;   /* null tests tell empty from absent-or-not */
         h = (h ^ s->fids[f]) * 0x100000001B3ull;
     }
+    /* fieldref items' truth, a bit each, after the field ids */
+    for (uint32_t w = g->nfields; w < g->sigwords; w++)
+        s->fids[w] = 0;
+    for (uint32_t k = 0; k < g->nsig_items; k++)
+        if (direct_item(s, &g->items[g->sig_items[k]]))
+            s->fids[g->nfields + (k >> 5)] |= 1u << (k & 31);
+    for (uint32_t w = g->nfields; w < g->sigwords; w++)
+        h = (h ^ s->fids[w]) * 0x100000001B3ull;
     uint32_t pos = 0;
     const sig_slot *seen = cacheable ? sig_find(s, g, h, &pos) : NULL;
     if (cacheable)
