@@ -585,6 +585,60 @@ static vg_err index_routes(vg_detect *det)
     return VG_OK;
 }
 
+/*
+ * Keyword searches match any value of the event. Their patterns go into
+ * every field database of the group too, so a value scanned for its field
+ * is searched for keywords at no extra cost; the scanner joins and scans
+ * only the values no field reads (raw members no field names, and the
+ * message columns listed here per table).
+ */
+static vg_err spread_keywords(vg_detect *det, dt_group *g)
+{
+    if (!g->has_keywords)
+        return VG_OK;
+    for (uint32_t i = 0; i < g->nitems; i++) {
+        dt_item *it = &g->items[i];
+        if (it->field != g->kw_field || it->direct)
+            continue;
+        for (uint32_t f = 0; f < g->nfields; f++) {
+            dt_field *fd = &g->fields[f];
+            if (f == g->kw_field)
+                continue;
+            for (uint32_t v = 0; v < it->sg->nvalues; v++) {
+                const sg_value *sv = &it->sg->values[v];
+                dt_target t = { i, it->all && it->ngroups > 1 ? it->allbase + sv->group : DT_NONE };
+                vg_err e = dt_db_add_glob(&fd->raw_db, &det->arena, sv->text, sv->anchor, sv->cased, t);
+                if (!e && !fd->col_shared)
+                    e = dt_db_add_glob(&fd->col_db, &det->arena, sv->text, sv->anchor, sv->cased, t);
+                if (e)
+                    return e;
+            }
+        }
+    }
+    g->kw_cols = vg_arena_zalloc(&det->arena, vg_schema_ntables * sizeof *g->kw_cols);
+    g->nkw_cols = vg_arena_zalloc(&det->arena, vg_schema_ntables * sizeof *g->nkw_cols);
+    if (!g->kw_cols || !g->nkw_cols)
+        return VG_ENOMEM;
+    for (size_t t = 0; t < vg_schema_ntables; t++) {
+        int32_t cols[64];
+        uint32_t n = dt_message_cols(&vg_schema_tables[t], cols, 64), m = 0;
+        g->kw_cols[t] = vg_arena_alloc(&det->arena, (n ? n : 1) * sizeof *g->kw_cols[t]);
+        if (!g->kw_cols[t])
+            return VG_ENOMEM;
+        for (uint32_t k = 0; k < n; k++) {
+            bool read = false;
+            for (uint32_t f = 0; f < g->nfields && !read; f++) {
+                const dt_colmap *cm = &g->fields[f].colmap[t];
+                read = f != g->kw_field && (cm->col == cols[k] || cm->col2 == cols[k] || cm->col3 == cols[k]);
+            }
+            if (!read)
+                g->kw_cols[t][m++] = cols[k];
+        }
+        g->nkw_cols[t] = m;
+    }
+    return VG_OK;
+}
+
 /* ---- compiling the databases, on every core ---- */
 
 typedef struct db_job {
@@ -714,7 +768,7 @@ static vg_err compile_groups(vg_detect *det, const vg_detect_opts *o, vg_diag *d
         }
     }
     for (uint32_t gi = 0; gi < det->ngroups; gi++)
-        if ((e = build_col_dbs(det, &det->groups[gi])))
+        if ((e = build_col_dbs(det, &det->groups[gi])) || (e = spread_keywords(det, &det->groups[gi])))
             goto out;
     if ((e = compile_dbs(det, o, d)))
         goto out;

@@ -215,6 +215,9 @@ typedef struct dt_group {
     uint32_t nfields;
     vg_map field_by_raw;    /* raw field name (case-insensitive) -> field index + 1 */
     bool has_keywords;
+    int32_t **kw_cols;      /* per table: message columns no field of the group reads (keyword
+                               patterns are in every field's databases; these are joined) */
+    uint32_t *nkw_cols;
     uint32_t kw_field;      /* the keyword pseudo-field's index, DT_NONE */
     dt_item *items;
     uint32_t nitems;

@@ -54,6 +54,7 @@ struct vg_detect_scanner {
     uint32_t ntouched_rules;
     uint64_t *allbits;
     raw_member *mem;
+    bool *mem_used;                    /* this row's member i is read by a field of the group */
     uint32_t nmem;
     const dt_group *g;      /* the group being scanned (for the hit callback) */
     const vg_batch *b;
@@ -87,8 +88,6 @@ struct vg_detect_scanner {
     vg_buf kwbuf;                      /* the joined values of keyword searches */
     keycache *kcache;                  /* per group */
     vg_arena kc_arena;
-    int32_t (*msg_cols)[64];           /* per table: dt_message_cols */
-    uint32_t *nmsg_cols;
     /* the last route lookup, for the rows that repeat it */
     const vg_table_def *rt_table;
     char rt_key[256];
@@ -152,6 +151,7 @@ vg_err vg_detect_scanner_new(vg_detect *det, vg_detect_scanner **out, vg_diag *d
     s->touched_rules = calloc(ni, sizeof *s->touched_rules);
     s->allbits = calloc(det->max_allbits / 64 + 1, sizeof *s->allbits);
     s->mem = calloc(DT_MAX_RAW_MEMBERS, sizeof *s->mem);
+    s->mem_used = calloc(DT_MAX_RAW_MEMBERS, sizeof *s->mem_used);
     s->md = pcre2_match_data_create(4, NULL);
     vg_arena_init(&s->row_arena, 0, 64u << 20);
     vg_arena_init(&s->memo_arena, 0, MEMO_BYTES);
@@ -168,15 +168,10 @@ vg_err vg_detect_scanner_new(vg_detect *det, vg_detect_scanner **out, vg_diag *d
     vg_buf_init(&s->kwbuf, 1u << 24);
     s->kcache = calloc(det->ngroups ? det->ngroups : 1, sizeof *s->kcache);
     vg_arena_init(&s->kc_arena, 0, 32u << 20);
-    s->msg_cols = calloc(vg_schema_ntables, sizeof *s->msg_cols);
-    s->nmsg_cols = calloc(vg_schema_ntables, sizeof *s->nmsg_cols);
-    if (s->msg_cols && s->nmsg_cols)
-        for (size_t t = 0; t < vg_schema_ntables; t++)
-            s->nmsg_cols[t] = dt_message_cols(&vg_schema_tables[t], s->msg_cols[t], 64);
     vg_err e = (!s->vals || !s->item_true || !s->item_hits || !s->touched_items || !s->rule_mark ||
-                !s->touched_rules || !s->allbits || !s->mem || !s->md || !s->memo || !s->hitbuf ||
+                !s->touched_rules || !s->allbits || !s->mem || !s->mem_used || !s->md || !s->memo || !s->hitbuf ||
                 !s->lists || !s->sigs || !s->fslots || !s->fids || !s->matched || !s->impure ||
-                !s->msg_cols || !s->nmsg_cols || !s->kcache)
+                !s->kcache)
                    ? VG_ENOMEM : VG_OK;
     for (uint32_t gi = 0; gi < det->ngroups && !e; gi++)
         for (uint32_t f = 0; f < det->groups[gi].nfields && !e; f++) {
@@ -210,6 +205,7 @@ void vg_detect_scanner_free(vg_detect_scanner *s)
     free(s->touched_rules);
     free(s->allbits);
     free(s->mem);
+    free(s->mem_used);
     vg_arena_free(&s->row_arena);
     vg_arena_free(&s->memo_arena);
     free(s->memo);
@@ -223,8 +219,6 @@ void vg_detect_scanner_free(vg_detect_scanner *s)
     vg_buf_free(&s->kwbuf);
     free(s->kcache);
     vg_arena_free(&s->kc_arena);
-    free(s->msg_cols);
-    free(s->nmsg_cols);
     vg_detect_release(s->det);
     free(s);
 }
@@ -819,6 +813,7 @@ static void fill_values(vg_detect_scanner *s, const dt_group *g, const vg_batch 
         }
         keycache_put(s, kc, i, key, found ? (uint32_t)f : 0);
     have:
+        s->mem_used[i] = found;
         if (!found || s->vals[f - 1].present || s->mem[i].kind == VG_JSON_NULL ||
             s->mem[i].kind == VG_JSON_OBJECT)
             continue;
@@ -837,8 +832,9 @@ static void fill_values(vg_detect_scanner *s, const dt_group *g, const vg_batch 
 /*
  * The keyword pseudo-field: every value of the event - its source fields,
  * and for rows that are not Windows events the columns the Sigma->Defender
- * mapping reads - joined by newlines and scanned once, as log backends
- * search a whole message. Returns the row's slot (hits and
+ * mapping reads - as log backends search a whole message. The values the
+ * group's fields read were searched already (their databases hold the
+ * keyword patterns); the others are joined by newlines and scanned once. Returns the row's slot (hits and
  * their list id) for the signature and the replay.
  */
 static const memo_slot *keyword_hits(vg_detect_scanner *s, const dt_group *g, const vg_batch *b,
@@ -851,6 +847,8 @@ static const memo_slot *keyword_hits(vg_detect_scanner *s, const dt_group *g, co
     const dt_db *db = &f->raw_db;
     for (uint32_t i = 0; i < s->nmem; i++) {
         const raw_member *m = &s->mem[i];
+        if (s->mem_used[i])
+            continue;   /* a field reads it: its database holds the keyword patterns too */
         if (m->kind == VG_JSON_STRING || m->kind == VG_JSON_NUMBER || m->kind == VG_JSON_ARRAY) {
             vg_buf_putstr(&j, m->val);
             vg_buf_putc(&j, '\n');
@@ -862,8 +860,8 @@ static const memo_slot *keyword_hits(vg_detect_scanner *s, const dt_group *g, co
          * identifier column */
         if (!s->nmem)
             db = f->col_shared ? &f->raw_db : &f->col_db;
-        const int32_t *cols = s->msg_cols[b->table->id];
-        uint32_t nc = s->nmsg_cols[b->table->id];
+        const int32_t *cols = g->kw_cols[b->table->id];
+        uint32_t nc = g->nkw_cols[b->table->id];
         for (uint32_t k = 0; k < nc; k++) {
             if (vg_batch_is_null(b, cols[k], r))
                 continue;
