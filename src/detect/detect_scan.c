@@ -21,120 +21,8 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "../core/vg_json.h"
-#include "../core/vg_time.h"
-#include "detect_int.h"
 #include "detect_rules_int.h"
-
-typedef struct raw_member {
-    vg_str key, val;
-    vg_json_kind kind;
-} raw_member;
-
-#define KEYCACHE_MAX 128               /* raw members remembered by position, per group */
-
-typedef struct keycache {
-    uint32_t n;
-    const char *key[KEYCACHE_MAX];
-    uint32_t len[KEYCACHE_MAX];
-    uint32_t field[KEYCACHE_MAX];      /* group field index + 1; 0: none */
-} keycache;
-
-struct vg_detect_scanner {
-    vg_detect *det;
-    void *hs_scratch;
-    pcre2_match_data *md;
-    dt_val *vals;
-    uint8_t *item_true;
-    uint32_t *item_hits;
-    uint32_t *touched_items;
-    uint32_t ntouched_items;
-    uint8_t *rule_mark;
-    uint32_t *touched_rules;
-    uint32_t ntouched_rules;
-    uint64_t *allbits;
-    raw_member *mem;
-    bool *mem_used;                    /* this row's member i is read by a field of the group */
-    uint32_t nmem;
-    const dt_group *g;      /* the group being scanned (for the hit callback) */
-    const vg_batch *b;
-    uint32_t row;
-    vg_arena row_arena;
-    vg_detect_stats stats;
-    /* per-batch memo of database scans: telemetry repeats its values (the
-     * same image paths, parents, hashes), so a value is scanned once per
-     * batch and its hits replayed for the rows that repeat it */
-    struct memo_slot *memo;
-    uint32_t memo_used;
-    vg_arena memo_arena;
-    bool memo_full;
-    uint32_t *hitbuf;
-    uint32_t nhit, hitcap;
-    bool hit_overflow;
-    const dt_db *cur_db;
-    /* interned hit lists and row signatures (see scan_group) */
-    struct list_slot *lists;
-    uint32_t lists_used, next_list_id;
-    struct sig_slot *sigs;
-    uint32_t sigs_used;
-    const struct memo_slot **fslots;   /* per group field: this row's memo slot */
-    uint32_t *fids;                    /* per group field: hit-list id, ABSENT, DT_NONE */
-    uint32_t *matched;                 /* group rules matched on this row */
-    uint32_t nmatched;
-    uint32_t *impure;                  /* impure group rules touched on this row */
-    uint32_t nimpure;
-    uint64_t dbg_sig[4];
-    bool windows;                      /* this row is a Windows event (raw Channel) */
-    vg_buf kwbuf;                      /* the joined values of keyword searches */
-    keycache *kcache;                  /* per group */
-    vg_arena kc_arena;
-    /* the last route lookup, for the rows that repeat it */
-    const vg_table_def *rt_table;
-    char rt_key[256];
-    size_t rt_keyn;
-    bool rt_windows;
-    const dt_glist *rt_lists[2];
-};
-
-#define MEMO_SLOTS (1u << 19)          /* power of two; half full at most */
-#define LIST_SLOTS (1u << 16)
-#define SIG_SLOTS (1u << 17)
-#define MEMO_BYTES (256u << 20)         /* memo arena cap; full: everything starts over */
-#define MEMO_MAX_VALUE 4096            /* longer values are scanned every time */
-#define ABSENT (DT_NONE - 1)           /* field id of a row without the field */
-#define EMPTY_BIT 0x40000000u          /* or'ed into the id of an empty value */
-
-typedef struct memo_slot {
-    uint64_t h;
-    const dt_db *db;
-    const char *v;
-    uint32_t n;
-    uint32_t nhits;
-    const uint32_t *hits;
-    uint32_t id;                       /* interned hit list; DT_NONE: not remembered */
-} memo_slot;
-
-typedef struct list_slot {
-    uint64_t h;
-    const dt_db *db;
-    const uint32_t *hits;
-    uint32_t n;
-    uint32_t id;
-} list_slot;
-
-/* A row signature: per field of a group, the id of its hit list. Rows with
- * equal signatures hit the same items, so the same pure rules match. */
-typedef struct sig_slot {
-    uint64_t h;
-    const dt_group *g;
-    const uint32_t *ids;
-    const uint32_t *matches;           /* pure group rules that matched, ascending */
-    uint32_t nmatches;
-    const uint32_t *impure;            /* rules with direct items it touched: evaluated each time */
-    uint32_t nimpure;
-    const uint32_t *items;             /* the pattern items of those rules that hit */
-    uint32_t nitems;
-} sig_slot;
+#include "detect_scan_int.h"
 
 vg_err vg_detect_scanner_new(vg_detect *det, vg_detect_scanner **out, vg_diag *d)
 {
@@ -226,142 +114,6 @@ void vg_detect_scanner_free(vg_detect_scanner *s)
 void vg_detect_scanner_stats(const vg_detect_scanner *s, vg_detect_stats *out) { *out = s->stats; }
 
 /* ---- values ---- */
-
-static vg_str col_text(vg_arena *a, const vg_batch *b, int32_t c, uint32_t r)
-{
-    if (c < 0 || vg_batch_is_null(b, c, r))
-        return VG_STR_NULL;
-    const vg_colvec *cv = &b->cols[c];
-    char buf[64];
-    int n;
-    switch (cv->type) {
-    case VG_T_STRING:
-    case VG_T_DYNAMIC:
-        return cv->v.s[r].p ? cv->v.s[r] : vg_str_make("", 0);
-    case VG_T_BOOL:
-        return vg_str_c(cv->v.b[r] ? "true" : "false");
-    case VG_T_REAL:
-        n = snprintf(buf, sizeof buf, "%.17g", cv->v.f64[r]);
-        return vg_str_dup(a, vg_str_make(buf, (size_t)n));
-    case VG_T_DATETIME:
-        return vg_str_dup(a, vg_str_make(buf, vg_time_format(cv->v.i64[r], buf, sizeof buf)));
-    default: {
-        /* decimal by hand: snprintf is a tenth of a row's cost otherwise */
-        int64_t x = cv->v.i64[r];
-        uint64_t u = x < 0 ? 0 - (uint64_t)x : (uint64_t)x;
-        char *e = buf + sizeof buf, *p = e;
-        do {
-            *--p = (char)('0' + u % 10);
-            u /= 10;
-        } while (u);
-        if (x < 0)
-            *--p = '-';
-        (void)n;
-        return vg_str_dup(a, vg_str_make(p, (size_t)(e - p)));
-    }
-    }
-}
-
-/* The column form of a field on row r (virtual columns composed in a). */
-static vg_str col_form(vg_arena *a, const vg_batch *b, uint32_t r, const dt_colmap *m)
-{
-    if (m->col < 0)
-        return VG_STR_NULL;
-    vg_str v1 = col_text(a, b, m->col, r);
-    switch (m->virt) {
-    case DT_VIRT_NONE:
-        return v1;
-    case DT_VIRT_ACCOUNT: {
-        vg_str name = col_text(a, b, m->col2, r);
-        if (!name.p)
-            return VG_STR_NULL;
-        if (!v1.p || v1.n == 0)
-            return name;
-        char *p = vg_arena_alloc(a, v1.n + 1 + name.n);
-        if (!p)
-            return VG_STR_NULL;
-        memcpy(p, v1.p, v1.n);
-        p[v1.n] = '\\';
-        memcpy(p + v1.n + 1, name.p, name.n);
-        return vg_str_make(p, v1.n + 1 + name.n);
-    }
-    case DT_VIRT_REGPATH: {
-        vg_str vn = col_text(a, b, m->col2, r);
-        if (!v1.p || !vn.p || vn.n == 0)
-            return v1;
-        char *p = vg_arena_alloc(a, v1.n + 1 + vn.n);
-        if (!p)
-            return VG_STR_NULL;
-        memcpy(p, v1.p, v1.n);
-        p[v1.n] = '\\';
-        memcpy(p + v1.n + 1, vn.p, vn.n);
-        return vg_str_make(p, v1.n + 1 + vn.n);
-    }
-    case DT_VIRT_HASHES: {
-        /* Sysmon's spelling: SHA1=..,MD5=..,SHA256=.. (upper-case hex) */
-        vg_str md5 = col_text(a, b, m->col2, r), sha256 = col_text(a, b, m->col3, r);
-        if (!v1.p && !md5.p && !sha256.p)
-            return VG_STR_NULL;
-        const char *names[3] = { "SHA1=", "MD5=", "SHA256=" };
-        vg_str vals[3] = { v1, md5, sha256 };
-        size_t need = 0;
-        for (int i = 0; i < 3; i++)
-            need += vals[i].p ? vals[i].n + 8 : 0;
-        char *p = vg_arena_alloc(a, need);
-        if (!p)
-            return VG_STR_NULL;
-        size_t n = 0;
-        for (int i = 0; i < 3; i++) {
-            if (!vals[i].p)
-                continue;
-            if (n)
-                p[n++] = ',';
-            memcpy(p + n, names[i], strlen(names[i]));
-            n += strlen(names[i]);
-            for (size_t k = 0; k < vals[i].n; k++) {
-                char c = vals[i].p[k];
-                p[n++] = (char)(c >= 'a' && c <= 'z' ? c - 32 : c);
-            }
-        }
-        return vg_str_make(p, n);
-    }
-    }
-    return VG_STR_NULL;
-}
-
-/* Reads the row's raw record members (top level). */
-static void read_raw(vg_detect_scanner *s, vg_str raw)
-{
-    s->nmem = 0;
-    if (!raw.p)
-        return;
-    vg_json_pull j;
-    vg_json_pull_init(&j, raw, &s->row_arena, NULL);
-    if (vg_json_pull_obj_begin(&j))
-        return;
-    for (;;) {
-        vg_str key;
-        bool done;
-        vg_json_val v;
-        if (vg_json_pull_obj_key(&j, &key, &done) || done || vg_json_pull_value(&j, &v))
-            return;
-        if (s->nmem == DT_MAX_RAW_MEMBERS)
-            return;
-        if (v.kind == VG_JSON_TRUE)
-            v.str = vg_str_c("true");
-        else if (v.kind == VG_JSON_FALSE)
-            v.str = vg_str_c("false");
-        s->mem[s->nmem++] = (raw_member){ key, v.str, v.kind };
-    }
-}
-
-static const raw_member *raw_get(const vg_detect_scanner *s, const char *name)
-{
-    for (uint32_t i = 0; i < s->nmem; i++)
-        if (vg_str_eqc(s->mem[i].key, name))
-            return &s->mem[i];
-    return NULL;
-}
 
 /* ---- hits ---- */
 
@@ -551,284 +303,6 @@ static void scan_value(vg_detect_scanner *s, const dt_db *db, const dt_val *v)
     }
 }
 
-/* ---- direct items ---- */
-
-static bool num_of(vg_str v, double *out)
-{
-    v = vg_str_trim(v);
-    if (v.n > 2 && v.p[0] == '0' && (v.p[1] == 'x' || v.p[1] == 'X')) {
-        uint64_t u;
-        if (vg_str_to_hex_u64(v, &u))
-            return false;
-        *out = (double)u;
-        return true;
-    }
-    return vg_str_to_double(v, out) == VG_OK;
-}
-
-static int64_t time_part(vg_time t, sg_timepart p)
-{
-    int y, mo, d, h, mi, se, ti;
-    vg_time_civil(t, &y, &mo, &d, &h, &mi, &se, &ti);
-    switch (p) {
-    case SG_TIME_MINUTE: return mi;
-    case SG_TIME_HOUR: return h;
-    case SG_TIME_DAY: return d;
-    case SG_TIME_MONTH: return mo;
-    case SG_TIME_YEAR: return y;
-    case SG_TIME_WEEK: {
-        /* ISO week number */
-        int64_t days = vg_time_day(t);
-        int wd = (int)(((days + 3) % 7 + 7) % 7);   /* 0 = Monday */
-        int64_t thursday = days - wd + 3;
-        int ty, tm, td, x;
-        vg_time_civil(thursday * 864000000000LL, &ty, &tm, &td, &x, &x, &x, &x);
-        int64_t jan1 = vg_time_day(vg_time_from_civil(ty, 1, 1, 0, 0, 0, 0));
-        return (thursday - jan1) / 7 + 1;
-    }
-    case SG_TIME_NONE: break;
-    }
-    return -1;
-}
-
-static bool value_hit(const vg_detect_scanner *s, const dt_item *it, uint32_t vi, vg_str v)
-{
-    const sg_value *sv = &it->sg->values[vi];
-    double x;
-    switch (sv->op) {
-    case SG_OP_MATCH:
-        if (sv->timepart != SG_TIME_NONE) {
-            vg_time t;
-            double want;
-            return vg_time_parse_any(v, &t) == VG_OK && num_of(sv->text, &want) &&
-                   time_part(t, sv->timepart) == (int64_t)want;
-        }
-        return dt_glob_match(sv->text, sv->anchor, sv->cased, v);
-    case SG_OP_RE:
-        return it->re && pcre2_match(it->re[vi], (PCRE2_SPTR)(v.p ? v.p : ""), v.n, 0, 0, s->md, NULL) >= 0;
-    case SG_OP_CIDR:
-        return it->cidr && dt_cidr_contains(&it->cidr[vi], v);
-    case SG_OP_LT:
-    case SG_OP_LTE:
-    case SG_OP_GT:
-    case SG_OP_GTE:
-        if (sv->timepart != SG_TIME_NONE) {
-            /* |hour|gte: 22 compares that part of a timestamp */
-            vg_time t;
-            if (vg_time_parse_any(v, &t) != VG_OK)
-                return false;
-            x = (double)time_part(t, sv->timepart);
-        } else if (!num_of(v, &x)) {
-            return false;
-        }
-        return sv->op == SG_OP_LT ? x < sv->num
-             : sv->op == SG_OP_LTE ? x <= sv->num
-             : sv->op == SG_OP_GT ? x > sv->num : x >= sv->num;
-    case SG_OP_FIELDREF: {
-        const dt_val *o = &s->vals[it->ref_field];
-        if (!o->present)
-            return false;
-        vg_str other = o->v;
-        switch (sv->anchor) {
-        case SG_ANCHOR_EXACT: return vg_str_eq_ci(v, other);
-        case SG_ANCHOR_STARTSWITH: return v.n >= other.n && vg_str_eq_ci(vg_str_make(v.p, other.n), other);
-        case SG_ANCHOR_ENDSWITH:
-            return v.n >= other.n && vg_str_eq_ci(vg_str_make(v.p + v.n - other.n, other.n), other);
-        case SG_ANCHOR_CONTAINS:
-            for (size_t i = 0; i + other.n <= v.n; i++)
-                if (vg_str_eq_ci(vg_str_make(v.p + i, other.n), other))
-                    return true;
-            return false;
-        }
-        return false;
-    }
-    case SG_OP_EXISTS:
-    case SG_OP_NULL:
-        return false;   /* decided on presence, in direct_item */
-    }
-    return false;
-}
-
-/* One value (or array element) against an item; grp marks satisfied groups. */
-static bool direct_item(vg_detect_scanner *s, const dt_item *it)
-{
-    const sg_item *si = it->sg;
-    const dt_val *v = &s->vals[it->field];
-    if (si->nvalues == 0)
-        return false;
-    sg_op op0 = si->values[0].op;
-    if (op0 == SG_OP_NULL)
-        return !v->present || v->v.n == 0;
-    if (op0 == SG_OP_EXISTS)
-        return v->present == (si->values[0].num != 0);
-    if (!v->present)
-        return false;
-    uint8_t seen_small[64];
-    uint8_t *seen = it->ngroups <= sizeof seen_small ? seen_small
-                                                     : vg_arena_zalloc(&s->row_arena, it->ngroups);
-    if (!seen)
-        return false;
-    memset(seen, 0, it->ngroups <= sizeof seen_small ? sizeof seen_small : it->ngroups);
-    uint32_t nseen = 0;
-    vg_str elems[64];
-    uint32_t ne = 0;
-    if (v->array) {
-        vg_json_pull j;
-        vg_json_pull_init(&j, v->v, &s->row_arena, NULL);
-        j.p++;
-        while (ne < 64) {
-            while (j.p < j.end && (*j.p == ' ' || *j.p == ','))
-                j.p++;
-            if (j.p >= j.end || *j.p == ']')
-                break;
-            vg_json_val e;
-            if (vg_json_pull_value(&j, &e))
-                break;
-            elems[ne++] = e.str;
-        }
-    } else {
-        elems[ne++] = v->v;
-    }
-    for (uint32_t vi = 0; vi < si->nvalues; vi++) {
-        uint32_t grp = si->values[vi].group;
-        if (grp < it->ngroups && seen[grp])
-            continue;
-        for (uint32_t k = 0; k < ne; k++)
-            if (value_hit(s, it, vi, elems[k])) {
-                if (!it->all)
-                    return true;
-                if (grp < it->ngroups && !seen[grp]) {
-                    seen[grp] = 1;
-                    nseen++;
-                }
-                break;
-            }
-    }
-    return it->all && nseen == it->ngroups;
-}
-
-/* ---- conditions ---- */
-
-static bool item_true(vg_detect_scanner *s, const dt_item *it, uint32_t idx)
-{
-    return it->direct ? direct_item(s, it) : s->item_true[idx];
-}
-
-static bool search_true(vg_detect_scanner *s, const dt_group *g, const dt_part *p, uint32_t si)
-{
-    const sg_search *se = &p->r->searches[si];
-    for (uint32_t a = 0; a < se->nalts; a++) {
-        bool all = true;
-        for (uint32_t k = 0; k < se->alts[a].nitems && all; k++) {
-            uint32_t idx = p->item0 + se->alts[a].items[k];
-            all = item_true(s, &g->items[idx], idx);
-        }
-        if (all)
-            return true;
-    }
-    return false;
-}
-
-static bool cond_true(vg_detect_scanner *s, const dt_group *g, const dt_part *p, const sg_cond *c)
-{
-    switch (c->kind) {
-    case SG_COND_SEARCH: return search_true(s, g, p, c->search);
-    case SG_COND_AND: return cond_true(s, g, p, c->a) && cond_true(s, g, p, c->b);
-    case SG_COND_OR: return cond_true(s, g, p, c->a) || cond_true(s, g, p, c->b);
-    case SG_COND_NOT: return !cond_true(s, g, p, c->a);
-    }
-    return false;
-}
-
-static bool rule_true(vg_detect_scanner *s, const dt_group *g, const dt_grule *gr)
-{
-    s->stats.rule_evals++;
-    for (uint32_t p = 0; p < gr->nparts; p++)
-        if (!cond_true(s, g, &gr->parts[p], gr->parts[p].r->cond))
-            return false;
-    return true;
-}
-
-/* ---- groups ---- */
-
-/* The name without its spaces ("Threat Name" -> "ThreatName"). */
-static vg_str squeeze(vg_arena *a, vg_str k)
-{
-    char *p = vg_arena_alloc(a, k.n ? k.n : 1);
-    if (!p)
-        return VG_STR_NULL;
-    size_t n = 0;
-    for (size_t i = 0; i < k.n; i++)
-        if (k.p[i] != ' ')
-            p[n++] = k.p[i];
-    return vg_str_make(p, n);
-}
-
-static void keycache_put(vg_detect_scanner *s, keycache *kc, uint32_t i, vg_str key, uint32_t f)
-{
-    if (i >= KEYCACHE_MAX || i > kc->n || key.n > 255)
-        return;
-    if (s->kc_arena.used > (16u << 20)) {
-        /* bounded: forget every group's positions and start over */
-        for (uint32_t g = 0; g < s->det->ngroups; g++)
-            s->kcache[g].n = 0;
-        vg_arena_reset(&s->kc_arena);
-        if (i > 0)
-            return;
-    }
-    char *k = vg_arena_alloc(&s->kc_arena, key.n ? key.n : 1);
-    if (!k)
-        return;
-    memcpy(k, key.p, key.n);
-    kc->key[i] = k;
-    kc->len[i] = (uint32_t)key.n;
-    kc->field[i] = f;
-    if (i == kc->n)
-        kc->n++;
-}
-
-static void fill_values(vg_detect_scanner *s, const dt_group *g, const vg_batch *b, uint32_t r)
-{
-    memset(s->vals, 0, g->nfields * sizeof *s->vals);
-    /* sources write their fields in the same order event after event: the
-     * field of the member at each position is remembered per group, and a
-     * member whose name is the remembered one skips the hash lookup */
-    keycache *kc = s->nmem ? &s->kcache[g - s->det->groups] : NULL;
-    for (uint32_t i = 0; i < s->nmem; i++) {
-        bool found;
-        uintptr_t f;
-        vg_str key = s->mem[i].key;
-        if (i < kc->n && kc->len[i] == key.n && memcmp(kc->key[i], key.p, key.n) == 0) {
-            f = kc->field[i];
-            found = f != 0;
-            goto have;
-        }
-        f = (uintptr_t)vg_map_get(&g->field_by_raw, s->mem[i].key, &found);
-        if (!found && memchr(s->mem[i].key.p, ' ', s->mem[i].key.n)) {
-            /* Windows Defender and a few other providers name their data
-             * "Threat Name"; rules (as THOR and Hayabusa read them) say
-             * ThreatName */
-            vg_str k = squeeze(&s->row_arena, s->mem[i].key);
-            f = k.p ? (uintptr_t)vg_map_get(&g->field_by_raw, k, &found) : 0;
-        }
-        keycache_put(s, kc, i, key, found ? (uint32_t)f : 0);
-    have:
-        s->mem_used[i] = found;
-        if (!found || s->vals[f - 1].present || s->mem[i].kind == VG_JSON_NULL ||
-            s->mem[i].kind == VG_JSON_OBJECT)
-            continue;
-        s->vals[f - 1] = (dt_val){ s->mem[i].val, true, true, s->mem[i].kind == VG_JSON_ARRAY };
-    }
-    uint16_t t = b->table->id;
-    for (uint32_t f = 0; f < g->nfields; f++) {
-        if (s->vals[f].present || f == g->kw_field)
-            continue;
-        vg_str v = col_form(&s->row_arena, b, r, &g->fields[f].colmap[t]);
-        if (v.p)
-            s->vals[f] = (dt_val){ v, true, false, false };
-    }
-}
-
 /*
  * The keyword pseudo-field: every value of the event - its source fields,
  * and for rows that are not Windows events the columns the Sigma->Defender
@@ -987,7 +461,7 @@ static void scan_group(vg_detect_scanner *s, const dt_group *g, const vg_batch *
                        vg_detect_match_fn fn, void *ctx)
 {
     s->g = g;
-    fill_values(s, g, b, r);
+    dt_fill_values(s, g, b, r);
     bool cacheable = true;
     uint64_t h = (uint64_t)(uintptr_t)g * 0x9E3779B97F4A7C15ull;
     for (uint32_t f = 0; f < g->nfields; f++) {
@@ -1029,7 +503,7 @@ static void scan_group(vg_detect_scanner *s, const dt_group *g, const vg_batch *
     for (uint32_t w = g->nfields; w < g->sigwords; w++)
         s->fids[w] = 0;
     for (uint32_t k = 0; k < g->nsig_items; k++)
-        if (direct_item(s, &g->items[g->sig_items[k]]))
+        if (dt_direct_item(s, &g->items[g->sig_items[k]]))
             s->fids[g->nfields + (k >> 5)] |= 1u << (k & 31);
     for (uint32_t w = g->nfields; w < g->sigwords; w++)
         h = (h ^ s->fids[w]) * 0x100000001B3ull;
@@ -1053,7 +527,7 @@ static void scan_group(vg_detect_scanner *s, const dt_group *g, const vg_batch *
             s->touched_items[s->ntouched_items++] = it;
         }
         for (uint32_t i = 0; i < seen->nimpure; i++)
-            if (rule_true(s, g, &g->rules[seen->impure[i]]))
+            if (dt_rule_true(s, g, &g->rules[seen->impure[i]]))
                 emit(s, g, seen->impure[i], b, r, fn, ctx);
         for (uint32_t i = 0; i < seen->nitems; i++) {
             s->item_true[seen->items[i]] = 0;
@@ -1097,7 +571,7 @@ static void scan_group(vg_detect_scanner *s, const dt_group *g, const vg_batch *
             const dt_grule *gr = &g->rules[gi];
             if (!gr->pure)
                 s->impure[s->nimpure++] = gi;
-            if (rule_true(s, g, gr)) {
+            if (dt_rule_true(s, g, gr)) {
                 if (gr->pure)
                     s->matched[s->nmatched++] = gi;
                 emit(s, g, gi, b, r, fn, ctx);
@@ -1121,52 +595,11 @@ static bool win_cond_ok(const vg_detect_scanner *s, const dt_route *rt, vg_str c
             continue;
         if (!w->cond_field)
             return true;
-        const raw_member *m = raw_get(s, w->cond_field);
+        const raw_member *m = dt_raw_get(s, w->cond_field);
         if (m && vg_str_eqc_ci(m->val, w->cond_value))
             return true;
     }
     return false;
-}
-
-/* What a row without a Windows source says of its OS: by the shape of its
- * paths (Defender-shaped rows carry no OS column outside DeviceInfo). */
-enum { OS_UNKNOWN, OS_WINDOWS, OS_UNIX, OS_MACOS };
-
-static int row_os(const vg_batch *b, uint32_t r, int c1, int c2)
-{
-    int cols[2] = { c1, c2 };
-    for (int i = 0; i < 2; i++) {
-        if (cols[i] < 0 || vg_batch_is_null(b, cols[i], r))
-            continue;
-        vg_str p = b->cols[cols[i]].v.s[r];
-        if (p.n >= 3 && p.p[1] == ':' && (p.p[2] == '\\' || p.p[2] == '/'))
-            return OS_WINDOWS;
-        if (p.n >= 2 && p.p[0] == '\\' && p.p[1] == '\\')
-            return OS_WINDOWS;
-        if (p.n >= 1 && p.p[0] == '/') {
-            static const char *const mac[] = { "/Applications/", "/System/", "/Library/", "/Users/",
-                                               "/private/", "/Volumes/" };
-            for (size_t k = 0; k < sizeof mac / sizeof mac[0]; k++)
-                if (p.n >= strlen(mac[k]) && memcmp(p.p, mac[k], strlen(mac[k])) == 0)
-                    return OS_MACOS;
-            return OS_UNIX;
-        }
-    }
-    return OS_UNKNOWN;
-}
-
-/* A native row of OS os may be seen by rules of this logsource product. */
-static bool product_ok(const sg_logsource *ls, int os)
-{
-    if (!ls->product.p || os == OS_UNKNOWN)
-        return true;
-    if (vg_str_eqc_ci(ls->product, "windows"))
-        return os == OS_WINDOWS;
-    if (vg_str_eqc_ci(ls->product, "linux"))
-        return os == OS_UNIX;
-    if (vg_str_eqc_ci(ls->product, "macos"))
-        return os == OS_UNIX || os == OS_MACOS;
-    return true;
 }
 
 static const dt_glist *route_lookup(const vg_map *m, vg_arena *a, vg_str head, const char *tail,
@@ -1189,20 +622,20 @@ vg_err vg_detect_scan(vg_detect_scanner *s, const vg_batch *b, vg_detect_match_f
         if (s->memo_full)
             memo_reset(s);   /* between rows: no slot of this row is in use */
         s->stats.rows++;
-        read_raw(s, b->has_raw ? b->raw[r] : VG_STR_NULL);
-        const raw_member *chan = raw_get(s, "Channel");
+        dt_read_raw(s, b->has_raw ? b->raw[r] : VG_STR_NULL);
+        const raw_member *chan = dt_raw_get(s, "Channel");
         s->windows = chan && chan->kind == VG_JSON_STRING;
         const dt_glist *lists[2] = { NULL, NULL };
         vg_str cv = VG_STR_NULL, idv = VG_STR_NULL;
         vg_str k1 = VG_STR_NULL, k2 = VG_STR_NULL;   /* the route key's parts */
         if (chan && chan->kind == VG_JSON_STRING) {
-            const raw_member *id = raw_get(s, "EventID");
+            const raw_member *id = dt_raw_get(s, "EventID");
             cv = chan->val;
             idv = id ? vg_str_trim(id->val) : VG_STR_NULL;
             k1 = cv;
             k2 = idv;
         } else {
-            k2 = act_col >= 0 ? col_text(&s->row_arena, b, act_col, r) : VG_STR_NULL;
+            k2 = act_col >= 0 ? dt_col_text(&s->row_arena, b, act_col, r) : VG_STR_NULL;
         }
         /* rows of a batch mostly share their route: compare with the last */
         if (s->rt_table == b->table && s->rt_windows == s->windows && k1.n + k2.n + 1 <= sizeof s->rt_key &&
@@ -1243,8 +676,8 @@ vg_err vg_detect_scan(vg_detect_scanner *s, const vg_batch *b, vg_detect_match_f
                     continue;
                 if (!cv.p && g->ls.product.p) {
                     if (os < 0)
-                        os = row_os(b, r, fp_col, ifp_col);
-                    if (!product_ok(&g->ls, os))
+                        os = dt_row_os(b, r, fp_col, ifp_col);
+                    if (!dt_product_ok(&g->ls, os))
                         continue;
                 }
                 scan_group(s, g, b, r, fn, ctx);
@@ -1255,49 +688,3 @@ vg_err vg_detect_scan(vg_detect_scanner *s, const vg_batch *b, vg_detect_match_f
     return VG_OK;
 }
 
-/* ---- one field, for alerts and correlations ---- */
-
-/* A raw member whose name, without its spaces, is name. */
-static vg_err lookup_squeezed(vg_str raw, vg_str name, vg_arena *a, vg_json_val *out)
-{
-    vg_json_pull j;
-    vg_json_pull_init(&j, raw, a, NULL);
-    if (vg_json_pull_obj_begin(&j))
-        return VG_ENOTFOUND;
-    for (int n = 0; n < DT_MAX_RAW_MEMBERS; n++) {
-        vg_str key;
-        bool done;
-        if (vg_json_pull_obj_key(&j, &key, &done) || done || vg_json_pull_value(&j, out))
-            return VG_ENOTFOUND;
-        if (memchr(key.p, ' ', key.n) && vg_str_eq(squeeze(a, key), name))
-            return VG_OK;
-    }
-    return VG_ENOTFOUND;
-}
-
-vg_err vg_detect_field(const vg_detect *det, const vg_detect_rule *rule, const vg_batch *b,
-                       uint32_t row, vg_str field, vg_arena *a, vg_str *out)
-{
-    *out = VG_STR_NULL;
-    dt_route rt;
-    vg_str raw_name = field;
-    if (rule && rule->sg && dt_route_for(&rule->sg->logsource, &rt) && rt.aliases)
-        for (uint32_t i = 0; rt.aliases[i][0]; i++)
-            if (vg_str_eqc(field, rt.aliases[i][0]))
-                raw_name = vg_str_c(rt.aliases[i][1]);
-    if (b->has_raw && b->raw[row].p) {
-        vg_json_val v;
-        vg_err le = vg_json_lookup(b->raw[row], raw_name, a, &v);
-        if (le == VG_ENOTFOUND)
-            le = lookup_squeezed(b->raw[row], raw_name, a, &v);
-        if (le == VG_OK && v.kind != VG_JSON_NULL && v.kind != VG_JSON_OBJECT) {
-            *out = v.kind == VG_JSON_TRUE ? vg_str_c("true")
-                 : v.kind == VG_JSON_FALSE ? vg_str_c("false") : v.str;
-            return VG_OK;
-        }
-    }
-    dt_colmap m = dt_map_field(b->table, field);
-    *out = col_form(a, b, row, &m);
-    (void)det;
-    return out->p ? VG_OK : VG_ENOTFOUND;
-}
