@@ -294,8 +294,11 @@ static void cache_store(const dt_db *db, const char *dir, const char *path)
     if (hs_serialize_database(db->hs, &bytes, &n) != HS_SUCCESS)
         return;
     mkdir(dir, 0700);
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
+    char tmp[PATH_MAX + 32];
+    if (snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof tmp) {
+        free(bytes);
+        return;
+    }
     FILE *f = fopen(tmp, "wb");
     if (f) {
         bool ok = fwrite(bytes, 1, n, f) == n;
