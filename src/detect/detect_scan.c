@@ -50,6 +50,7 @@ vg_err vg_detect_scanner_new(vg_detect *det, vg_detect_scanner **out, vg_diag *d
     s->sigs = calloc(SIG_SLOTS, sizeof *s->sigs);
     s->fslots = calloc(nf, sizeof *s->fslots);
     s->fids = calloc(det->max_sigwords + nf, sizeof *s->fids);
+    s->fhash = calloc(nf, sizeof *s->fhash);
     s->matched = calloc(ni, sizeof *s->matched);
     s->impure = calloc(ni, sizeof *s->impure);
     s->next_list_id = 1;
@@ -58,7 +59,7 @@ vg_err vg_detect_scanner_new(vg_detect *det, vg_detect_scanner **out, vg_diag *d
     vg_arena_init(&s->kc_arena, 0, 32u << 20);
     vg_err e = (!s->vals || !s->item_true || !s->item_hits || !s->touched_items || !s->rule_mark ||
                 !s->touched_rules || !s->allbits || !s->mem || !s->mem_used || !s->md || !s->memo || !s->hitbuf ||
-                !s->lists || !s->sigs || !s->fslots || !s->fids || !s->matched || !s->impure ||
+                !s->lists || !s->sigs || !s->fslots || !s->fids || !s->fhash || !s->matched || !s->impure ||
                 !s->kcache)
                    ? VG_ENOMEM : VG_OK;
     for (uint32_t gi = 0; gi < det->ngroups && !e; gi++)
@@ -102,6 +103,7 @@ void vg_detect_scanner_free(vg_detect_scanner *s)
     free(s->sigs);
     free(s->fslots);
     free(s->fids);
+    free(s->fhash);
     free(s->matched);
     free(s->impure);
     vg_buf_free(&s->kwbuf);
@@ -186,13 +188,19 @@ static uint32_t list_id(vg_detect_scanner *s, const dt_db *db, const uint32_t *h
  * resetting a full memo, never in the middle of a row); a value that
  * cannot be remembered gets a per-row slot with id DT_NONE.
  */
-static const memo_slot *memo_get(vg_detect_scanner *s, const dt_db *db, vg_str v)
+static inline uint64_t memo_hash(const dt_db *db, vg_str v)
 {
-    uint64_t h = 0;
+    return XXH3_64bits_withSeed(v.p ? v.p : "", v.n, (uint64_t)(uintptr_t)db);
+}
+
+/* memo_get with the value's hash already computed (h, or 0 to compute). */
+static const memo_slot *memo_get_h(vg_detect_scanner *s, const dt_db *db, vg_str v, uint64_t h)
+{
     uint32_t i = 0;
     bool keep = v.n <= MEMO_MAX_VALUE && !s->memo_full;
     if (keep) {
-        h = XXH3_64bits_withSeed(v.p ? v.p : "", v.n, (uint64_t)(uintptr_t)db);
+        if (!h)
+            h = memo_hash(db, v);
         i = (uint32_t)h & (MEMO_SLOTS - 1);
         for (;;) {
             memo_slot *m = &s->memo[i];
@@ -237,6 +245,11 @@ static const memo_slot *memo_get(vg_detect_scanner *s, const dt_db *db, vg_str v
         return NULL;
     *m = (memo_slot){ 0, db, NULL, 0, s->nhit, hc, DT_NONE };
     return m;
+}
+
+static const memo_slot *memo_get(vg_detect_scanner *s, const dt_db *db, vg_str v)
+{
+    return memo_get_h(s, db, v, 0);
 }
 
 static void memo_replay(vg_detect_scanner *s, const dt_db *db, const memo_slot *m)
@@ -464,6 +477,24 @@ static void scan_group(vg_detect_scanner *s, const dt_group *g, const vg_batch *
     dt_fill_values(s, g, b, r);
     bool cacheable = true;
     uint64_t h = (uint64_t)(uintptr_t)g * 0x9E3779B97F4A7C15ull;
+    /* touch every value, then hash each and prefetch its memo slot: the
+     * lookups below then wait for their cache misses together, not one by
+     * one */
+    for (uint32_t f = 0; f < g->nfields; f++)
+        if (s->vals[f].present && s->vals[f].v.p)
+            __builtin_prefetch(s->vals[f].v.p);
+    for (uint32_t f = 0; f < g->nfields; f++) {
+        const dt_val *v = &s->vals[f];
+        s->fhash[f] = 0;
+        if (f == g->kw_field || !v->present || v->array || v->v.n > MEMO_MAX_VALUE)
+            continue;
+        const dt_field *fd = &g->fields[f];
+        const dt_db *db = v->raw || fd->col_shared ? &fd->raw_db : &fd->col_db;
+        if (db->npats == 0)
+            continue;
+        s->fhash[f] = memo_hash(db, v->v);
+        __builtin_prefetch(&s->memo[(uint32_t)s->fhash[f] & (MEMO_SLOTS - 1)]);
+    }
     for (uint32_t f = 0; f < g->nfields; f++) {
         const dt_val *v = &s->vals[f];
         s->fslots[f] = NULL;
@@ -490,7 +521,7 @@ static void scan_group(vg_detect_scanner *s, const dt_group *g, const vg_batch *
             cacheable = false;
             continue;
         }
-        const memo_slot *m = memo_get(s, db, v->v);
+        const memo_slot *m = memo_get_h(s, db, v->v, s->fhash[f]);
         s->fslots[f] = m;
         s->fids[f] = m ? m->id : DT_NONE;
         if (!m || m->id == DT_NONE)

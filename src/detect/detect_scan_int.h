@@ -64,6 +64,7 @@ struct vg_detect_scanner {
     uint32_t sigs_used;
     const struct memo_slot **fslots;   /* per group field: this row's memo slot */
     uint32_t *fids;                    /* per group field: hit-list id, ABSENT, DT_NONE */
+    uint64_t *fhash;                   /* per group field: its value's memo hash (0: none) */
     uint32_t *matched;                 /* group rules matched on this row */
     uint32_t nmatched;
     uint32_t *impure;                  /* impure group rules touched on this row */
