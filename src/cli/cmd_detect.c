@@ -269,13 +269,16 @@ int cmd_detect(int argc, char **argv)
         double secs = (double)(vg_mono_ns() - t0) / 1e9;
         fprintf(stderr,
                 "{\"rows\":%llu,\"matches\":%llu,\"alerts\":%llu,\"suppressed\":%llu,\"excluded\":%llu,"
-                "\"rules\":%u,\"scans\":%llu,\"rule_evals\":%llu,\"seconds\":%.3f,\"rows_per_sec\":%.0f,"
+                "\"rules\":%u,\"scans\":%llu,\"rule_evals\":%llu,\"signatures\":{\"hit\":%llu,"
+                "\"partial\":%llu,\"new\":%llu,\"uncacheable\":%llu},\"seconds\":%.3f,\"rows_per_sec\":%.0f,"
                 "\"detect_seconds\":%.3f,\"detect_rows_per_sec\":%.0f,"
                 "\"backend\":\"%s\"}\n",
                 (unsigned long long)run.rows, (unsigned long long)st.matches,
                 (unsigned long long)st.alerts, (unsigned long long)st.suppressed,
                 (unsigned long long)st.excluded, vg_detect_get_report(det)->enabled,
-                (unsigned long long)ds.scans, (unsigned long long)ds.rule_evals, secs,
+                (unsigned long long)ds.scans, (unsigned long long)ds.rule_evals,
+                (unsigned long long)ds.sig_hits, (unsigned long long)ds.sig_partial,
+                (unsigned long long)ds.sig_new, (unsigned long long)ds.sig_uncacheable, secs,
                 secs > 0 ? (double)run.rows / secs : 0.0, (double)run.detect_ns / 1e9,
                 run.detect_ns ? (double)run.rows * 1e9 / (double)run.detect_ns : 0.0,
                 vg_detect_backend(det));

@@ -80,10 +80,6 @@ void vg_detect_scanner_free(vg_detect_scanner *s)
 {
     if (!s)
         return;
-    if (getenv("VG_DETECT_TRACE"))
-        fprintf(stderr, "sig: hit %llu impure %llu miss %llu uncacheable %llu\n",
-                (unsigned long long)s->dbg_sig[0], (unsigned long long)s->dbg_sig[1],
-                (unsigned long long)s->dbg_sig[2], (unsigned long long)s->dbg_sig[3]);
     dt_scratch_free(s->hs_scratch);
     pcre2_match_data_free(s->md);
     free(s->vals);
@@ -541,9 +537,9 @@ static void scan_group(vg_detect_scanner *s, const dt_group *g, const vg_batch *
     uint32_t pos = 0;
     const sig_slot *seen = cacheable ? sig_find(s, g, h, &pos) : NULL;
     if (cacheable)
-        s->dbg_sig[seen ? (seen->nimpure ? 1 : 0) : 2]++;
+        *(seen ? (seen->nimpure ? &s->stats.sig_partial : &s->stats.sig_hits) : &s->stats.sig_new) += 1;
     else
-        s->dbg_sig[3]++;
+        s->stats.sig_uncacheable++;
     if (seen) {
         for (uint32_t i = 0; i < seen->nmatches; i++)
             emit(s, g, seen->matches[i], b, r, fn, ctx);

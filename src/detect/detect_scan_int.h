@@ -69,7 +69,6 @@ struct vg_detect_scanner {
     uint32_t nmatched;
     uint32_t *impure;                  /* impure group rules touched on this row */
     uint32_t nimpure;
-    uint64_t dbg_sig[4];
     bool windows;                      /* this row is a Windows event (raw Channel) */
     vg_buf kwbuf;                      /* the joined values of keyword searches */
     keycache *kcache;                  /* per group */

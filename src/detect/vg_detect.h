@@ -154,6 +154,10 @@ vg_err vg_detect_field(const vg_detect *det, const vg_detect_rule *rule, const v
 
 typedef struct vg_detect_stats {
     uint64_t rows, scans, rule_evals, matches;
+    /* row signatures (per row and logsource group): answered from memory,
+     * answered but for the rules that read values directly, seen for the
+     * first time, not rememberable (a value too long or memory full) */
+    uint64_t sig_hits, sig_partial, sig_new, sig_uncacheable;
 } vg_detect_stats;
 void vg_detect_scanner_stats(const vg_detect_scanner *s, vg_detect_stats *out);
 
