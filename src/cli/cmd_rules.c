@@ -446,11 +446,16 @@ int cmd_rules(int argc, char **argv)
         return CLI_USAGE;
     }
     const char *sub = argv[1];
+    bool help = !strcmp(sub, "--help") || !strcmp(sub, "-h");
     rules_settings s;
     vg_cfg_args args;
     vg_arena a;
     vg_arena_init(&a, 0, 0);
-    int rc = cli_parse(&rules_spec, argc - 1, argv + 1, &s, &args, &a);
+    /* `vigil rules --help` and `vigil rules SUB --help` print the same help */
+    int rc = help ? cli_parse(&rules_spec, argc, argv, &s, &args, &a)
+                  : cli_parse(&rules_spec, argc - 1, argv + 1, &s, &args, &a);
+    if (rc < 0 && help)
+        rc = CLI_OK;
     if (rc >= 0)
         goto done;
     rc = CLI_USAGE;
