@@ -64,15 +64,13 @@ static int rules_check(const rules_settings *s, vg_detect *det, double ms)
 {
     const vg_detect_report *r = vg_detect_get_report(det);
     if (!strcmp(s->format, "json")) {
-        printf("{\"total\":%u,\"compiled\":%u,\"failed\":[", r->total, r->compiled);
-        for (uint32_t i = 0; i < r->nfailures; i++) {
-            printf(i ? ",{\"file\":" : "{\"file\":");
-            json_str(stdout, r->failures[i].file);
-            printf(",\"reason\":");
-            json_str(stdout, r->failures[i].reason);
-            printf("}");
-        }
-        printf("],\"files\":%u,\"enabled\":%u,\"unrouted\":%u,\"correlations\":%u,\"filters\":%u,"
+        vg_buf o;
+        vg_buf_init(&o, 0);
+        vg_buf_printf(&o, "{\"total\":%u,\"compiled\":%u,\"failed\":", r->total, r->compiled);
+        vg_detect_failures_json(r, &o);
+        fwrite(o.p ? o.p : "", 1, o.n, stdout);
+        vg_buf_free(&o);
+        printf(",\"files\":%u,\"enabled\":%u,\"unrouted\":%u,\"correlations\":%u,\"filters\":%u,"
                "\"patterns\":%u,\"databases\":%u,\"backend\":\"%s\",\"build_ms\":%.0f}\n",
                r->files, r->enabled, r->unrouted, r->correlations, r->filters, r->patterns,
                r->databases, vg_detect_backend(det), ms);
@@ -101,20 +99,12 @@ static int rules_list(const rules_settings *s, vg_detect *det)
         const char *kind = r->kind == SG_KIND_CORRELATION ? "correlation"
                          : r->kind == SG_KIND_FILTER ? "filter" : "rule";
         if (json) {
-            printf("{\"id\":");
-            json_str(stdout, r->id);
-            printf(",\"title\":");
-            json_str(stdout, r->title);
-            printf(",\"kind\":\"%s\",\"level\":\"%s\",\"status\":\"%s\",\"enabled\":%s,\"routed\":%s,"
-                   "\"tactics\":",
-                   kind, sg_level_name(r->level), sg_status_name(r->status),
-                   dr->enabled ? "true" : "false", dr->routed ? "true" : "false");
-            json_str(stdout, dr->tactics);
-            printf(",\"techniques\":");
-            json_str(stdout, dr->techniques);
-            printf(",\"file\":");
-            json_str(stdout, r->file);
-            printf("}\n");
+            vg_buf o;
+            vg_buf_init(&o, 0);
+            vg_detect_rule_json(dr, &o);
+            vg_buf_putc(&o, '\n');
+            fwrite(o.p ? o.p : "", 1, o.n, stdout);
+            vg_buf_free(&o);
         } else {
             printf("%-36.*s %-8s %-12s %-8s %-3s %.*s\n", (int)r->id.n, r->id.p ? r->id.p : "",
                    sg_level_name(r->level), sg_status_name(r->status),

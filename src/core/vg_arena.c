@@ -157,3 +157,21 @@ char *vg_arena_printf(vg_arena *a, const char *fmt, ...)
     va_end(ap2);
     return q;
 }
+
+vg_err vg_array_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
+{
+    if (need <= *cap)
+        return VG_OK;
+    uint64_t nc = *cap ? *cap : 8;
+    while (nc < need)
+        nc *= 2;
+    if (nc > UINT32_MAX || nc > SIZE_MAX / elem)
+        return VG_ENOMEM;
+    void *np = realloc(*arr, (size_t)nc * elem);
+    if (!np)
+        return VG_ENOMEM;
+    memset((char *)np + (size_t)*cap * elem, 0, (size_t)(nc - *cap) * elem);
+    *arr = np;
+    *cap = (uint32_t)nc;
+    return VG_OK;
+}

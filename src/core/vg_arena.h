@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vg_err.h"
+
 typedef struct vg_arena_chunk vg_arena_chunk;
 
 typedef struct vg_arena {
@@ -41,6 +43,14 @@ void *vg_arena_alloc(vg_arena *a, size_t n);
 
 /* Like vg_arena_alloc, zero-filled. */
 void *vg_arena_zalloc(vg_arena *a, size_t n);
+
+/*
+ * Grows a heap array (*arr, *cap elements of elem bytes) to hold at least
+ * need elements, doubling from 8; new elements are zeroed. Not an arena
+ * function: for arrays whose size is not known up front and that outlive
+ * any one arena (rule sets, pattern lists). VG_ENOMEM leaves *arr as it was.
+ */
+vg_err vg_array_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem);
 
 /* A copy of n bytes plus a terminating NUL (the copy is also counted). */
 char *vg_arena_memdup(vg_arena *a, const void *p, size_t n);

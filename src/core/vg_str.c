@@ -49,6 +49,29 @@ int vg_str_cmp(vg_str a, vg_str b)
     return a.n < b.n ? -1 : a.n > b.n ? 1 : 0;
 }
 
+/* Iterative with one backtrack point: linear enough for names. */
+bool vg_str_wild_match(vg_str pat, vg_str s)
+{
+    size_t pi = 0, si = 0, star = (size_t)-1, mark = 0;
+    while (si < s.n) {
+        if (pi < pat.n && pat.p[pi] == '*') {
+            star = pi++;
+            mark = si;
+        } else if (pi < pat.n && pat.p[pi] == s.p[si]) {
+            pi++;
+            si++;
+        } else if (star != (size_t)-1) {
+            pi = star + 1;
+            si = ++mark;
+        } else {
+            return false;
+        }
+    }
+    while (pi < pat.n && pat.p[pi] == '*')
+        pi++;
+    return pi == pat.n;
+}
+
 vg_str vg_str_trim(vg_str s)
 {
     while (s.n && isspace((unsigned char)s.p[0])) {

@@ -36,6 +36,9 @@ bool vg_str_starts_ci(vg_str s, vg_str prefix);
 bool vg_str_ends_ci(vg_str s, vg_str suffix);
 int vg_str_cmp(vg_str a, vg_str b);             /* bytewise, shorter first on tie */
 vg_str vg_str_trim(vg_str s);                   /* ASCII whitespace both ends */
+/* `*` in pat matches any run of bytes, every other byte itself (column
+ * names in KQL's project-away, Sigma's `1 of selection_*`). */
+bool vg_str_wild_match(vg_str pat, vg_str s);
 /* Position of c in s, or -1. */
 ptrdiff_t vg_str_chr(vg_str s, char c);
 /* Position of the last c in s, or -1. */

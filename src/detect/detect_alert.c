@@ -264,6 +264,19 @@ static void alert_id(const vg_alerter *al, const vg_detect_rule *r, const vg_bat
     (void)a;
 }
 
+/* An alert: its rows to the batch set, then to the caller. */
+static void alert_raise(vg_alerter *al, const vg_alert *a)
+{
+    al->st.alerts++;
+    if (al->out) {
+        vg_err e = alert_write_rows(al->out, al->det, a, &al->tmp, al->d);
+        if (e)
+            al->err = e;
+    }
+    if (al->fn)
+        al->fn(al->ctx, a);
+}
+
 static void on_match(void *ctx, const vg_detect_rule *r, const vg_batch *b, uint32_t row)
 {
     vg_alerter *al = ctx;
@@ -292,14 +305,7 @@ static void on_match(void *ctx, const vg_detect_rule *r, const vg_batch *b, uint
     char id[35];
     alert_id(al, r, b, row, 0, id, &al->tmp);
     vg_alert a = { r, vg_str_make(id, 34), ts, b, row, NULL };
-    al->st.alerts++;
-    if (al->out) {
-        vg_err e = alert_write_rows(al->out, al->det, &a, &al->tmp, al->d);
-        if (e)
-            al->err = e;
-    }
-    if (al->fn)
-        al->fn(al->ctx, &a);
+    alert_raise(al, &a);
 }
 
 void alert_corr_emit(void *ctx, const sg_corr_alert *ca)
@@ -317,15 +323,8 @@ void alert_corr_emit(void *ctx, const sg_corr_alert *ca)
         salt = salt * 1000003u + ca->events[i];
     alert_id(al, r, NULL, 0, salt, id, &al->tmp);
     vg_alert a = { r, vg_str_make(id, 34), ca->last_ts, NULL, 0, ca };
-    al->st.alerts++;
     al->st.correlation_alerts++;
-    if (al->out) {
-        vg_err e = alert_write_rows(al->out, al->det, &a, &al->tmp, al->d);
-        if (e)
-            al->err = e;
-    }
-    if (al->fn)
-        al->fn(al->ctx, &a);
+    alert_raise(al, &a);
 }
 
 vg_err vg_alerter_batch(vg_alerter *al, const vg_batch *b, vg_batchset *out, vg_alert_fn fn,

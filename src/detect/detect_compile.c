@@ -33,22 +33,6 @@ static bool ls_eq(const sg_logsource *a, const sg_logsource *b)
            vg_str_eq(a->service, b->service);
 }
 
-static vg_err grow(void **p, uint32_t *cap, uint32_t need, size_t elem)
-{
-    if (need <= *cap)
-        return VG_OK;
-    uint32_t nc = *cap ? *cap : 8;
-    while (nc < need)
-        nc *= 2;
-    void *np = realloc(*p, (size_t)nc * elem);
-    if (!np)
-        return VG_ENOMEM;
-    memset((char *)np + (size_t)*cap * elem, 0, (size_t)(nc - *cap) * elem);
-    *p = np;
-    *cap = nc;
-    return VG_OK;
-}
-
 typedef struct gbuild {
     uint32_t fcap, icap, rcap, acap;
 } gbuild;
@@ -71,7 +55,7 @@ static vg_err group_field(vg_detect *det, dt_group *g, gbuild *gb, vg_str name, 
             *out = i;
             return VG_OK;
         }
-    if (grow((void **)&g->fields, &gb->fcap, g->nfields + 1, sizeof *g->fields))
+    if (vg_array_grow((void **)&g->fields, &gb->fcap, g->nfields + 1, sizeof *g->fields))
         return VG_ENOMEM;
     dt_field *f = &g->fields[g->nfields];
     memset(f, 0, sizeof *f);
@@ -113,7 +97,7 @@ static vg_err rule_fail(vg_detect *det, const sg_rule *r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static vg_err rule_fail(vg_detect *det, const sg_rule *r, const char *fmt, ...)
 {
-    if (grow((void **)&det->failures, &det->fcap, det->nfailures + 1, sizeof *det->failures))
+    if (vg_array_grow((void **)&det->failures, &det->fcap, det->nfailures + 1, sizeof *det->failures))
         return VG_ENOMEM;
     char buf[512];
     va_list ap;
@@ -174,7 +158,7 @@ static vg_err add_part(vg_detect *det, dt_group *g, gbuild *gb, const sg_rule *r
 {
     *ok = true;
     uint32_t item0 = g->nitems;
-    if (grow((void **)&g->items, &gb->icap, g->nitems + r->nitems, sizeof *g->items))
+    if (vg_array_grow((void **)&g->items, &gb->icap, g->nitems + r->nitems, sizeof *g->items))
         return VG_ENOMEM;
     for (uint32_t i = 0; i < r->nitems; i++) {
         const sg_item *si = &r->items[i];
@@ -466,7 +450,7 @@ static void set_triggers(vg_detect *det, dt_group *g, dt_grule *gr)
 static vg_err add_rule_to_group(vg_detect *det, dt_group *g, gbuild *gb, uint32_t ri,
                                 const sg_rule *const *filters, uint32_t nfilters, bool *ok)
 {
-    if (grow((void **)&g->rules, &gb->rcap, g->nrules + 1, sizeof *g->rules))
+    if (vg_array_grow((void **)&g->rules, &gb->rcap, g->nrules + 1, sizeof *g->rules))
         return VG_ENOMEM;
     dt_grule *gr = &g->rules[g->nrules];
     memset(gr, 0, sizeof *gr);
@@ -742,8 +726,8 @@ static vg_err compile_groups(vg_detect *det, const vg_detect_opts *o, vg_diag *d
             gi++;
         if (gi == det->ngroups) {
             uint32_t old = gcap;
-            if (grow((void **)&det->groups, &gcap, det->ngroups + 1, sizeof *det->groups) ||
-                grow((void **)&gbs, &old, det->ngroups + 1, sizeof *gbs)) {
+            if (vg_array_grow((void **)&det->groups, &gcap, det->ngroups + 1, sizeof *det->groups) ||
+                vg_array_grow((void **)&gbs, &old, det->ngroups + 1, sizeof *gbs)) {
                 e = VG_ENOMEM;
                 goto out;
             }

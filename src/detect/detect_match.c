@@ -145,16 +145,9 @@ static vg_err db_add(dt_db *db, vg_arena *a, const char *regex, size_t n, uint32
     if (found) {
         p = &db->pats[idx - 1];
     } else {
-        if (db->npats == db->cap) {
-            uint32_t nc = db->cap ? db->cap * 2 : 16;
-            dt_pat *np = realloc(db->pats, nc * sizeof *np);
-            if (!np)
-                return VG_ENOMEM;
-            db->pats = np;
-            db->cap = nc;
-        }
+        if (vg_array_grow((void **)&db->pats, &db->cap, db->npats + 1, sizeof *db->pats))
+            return VG_ENOMEM;
         p = &db->pats[db->npats++];
-        memset(p, 0, sizeof *p);
         p->regex = k + kn;
         p->flags = flags;
         if (vg_map_put(&db->index, vg_str_make(k, (size_t)kn + n), (void *)(uintptr_t)db->npats))
@@ -163,14 +156,8 @@ static vg_err db_add(dt_db *db, vg_arena *a, const char *regex, size_t n, uint32
     for (uint32_t i = 0; i < p->ntargets; i++)
         if (p->targets[i].item == t.item && p->targets[i].bit == t.bit)
             return VG_OK;
-    if (p->ntargets == p->tcap) {
-        uint32_t nc = p->tcap ? p->tcap * 2 : 2;
-        dt_target *nt = realloc(p->targets, nc * sizeof *nt);
-        if (!nt)
-            return VG_ENOMEM;
-        p->targets = nt;
-        p->tcap = nc;
-    }
+    if (vg_array_grow((void **)&p->targets, &p->tcap, p->ntargets + 1, sizeof *p->targets))
+        return VG_ENOMEM;
     p->targets[p->ntargets++] = t;
     return VG_OK;
 }

@@ -183,13 +183,9 @@ vg_err dt_rules_select(vg_detect *det, const vg_detect_opts *o, vg_diag *d)
                 char buf[640];
                 snprintf(buf, sizeof buf, "duplicate rule id %.*s: already loaded from %.*s; this copy is not run",
                          (int)r->id.n, r->id.p, (int)first->file.n, first->file.p);
-                if (det->nfailures == det->fcap) {
-                    vg_detect_failure *nf = realloc(det->failures, (det->fcap * 2 + 16) * sizeof *nf);
-                    if (!nf)
-                        return VG_ENOMEM;
-                    det->failures = nf;
-                    det->fcap = det->fcap * 2 + 16;
-                }
+                if (vg_array_grow((void **)&det->failures, &det->fcap, det->nfailures + 1,
+                                  sizeof *det->failures))
+                    return VG_ENOMEM;
                 det->failures[det->nfailures].file = r->file;
                 det->failures[det->nfailures].reason = vg_str_dup(&det->arena, vg_str_c(buf));
                 det->nfailures++;
@@ -366,4 +362,40 @@ const char *vg_detect_default_cache(char *buf, size_t cap)
         return buf;
     }
     return NULL;
+}
+
+/* ---- JSON forms ---- */
+
+void vg_detect_rule_json(const vg_detect_rule *dr, vg_buf *o)
+{
+    const sg_rule *r = dr->sg;
+    const char *kind = r->kind == SG_KIND_CORRELATION ? "correlation"
+                     : r->kind == SG_KIND_FILTER ? "filter" : "rule";
+    vg_buf_puts(o, "{\"id\":");
+    vg_buf_put_json_str(o, r->id);
+    vg_buf_puts(o, ",\"title\":");
+    vg_buf_put_json_str(o, r->title);
+    vg_buf_printf(o, ",\"level\":\"%s\",\"status\":\"%s\",\"enabled\":%s,"
+                     "\"routed\":%s,\"tactics\":",
+                  sg_level_name(r->level), sg_status_name(r->status),
+                  dr->enabled ? "true" : "false", dr->routed ? "true" : "false");
+    vg_buf_put_json_str(o, dr->tactics);
+    vg_buf_puts(o, ",\"techniques\":");
+    vg_buf_put_json_str(o, dr->techniques);
+    vg_buf_puts(o, ",\"file\":");
+    vg_buf_put_json_str(o, r->file);
+    vg_buf_printf(o, ",\"kind\":\"%s\"}", kind);
+}
+
+void vg_detect_failures_json(const vg_detect_report *rep, vg_buf *o)
+{
+    vg_buf_putc(o, '[');
+    for (uint32_t i = 0; i < rep->nfailures; i++) {
+        vg_buf_puts(o, i ? ",{\"file\":" : "{\"file\":");
+        vg_buf_put_json_str(o, rep->failures[i].file);
+        vg_buf_puts(o, ",\"reason\":");
+        vg_buf_put_json_str(o, rep->failures[i].reason);
+        vg_buf_putc(o, '}');
+    }
+    vg_buf_putc(o, ']');
 }

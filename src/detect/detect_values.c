@@ -48,6 +48,18 @@ vg_str dt_col_text(vg_arena *a, const vg_batch *b, int32_t c, uint32_t r)
 }
 
 /* The column form of a field on row r (virtual columns composed in a). */
+/* "x\\y" in a (DOMAIN\\user, key\\value name). */
+static vg_str join_bs(vg_arena *a, vg_str x, vg_str y)
+{
+    char *p = vg_arena_alloc(a, x.n + 1 + y.n);
+    if (!p)
+        return VG_STR_NULL;
+    memcpy(p, x.p, x.n);
+    p[x.n] = '\\';
+    memcpy(p + x.n + 1, y.p, y.n);
+    return vg_str_make(p, x.n + 1 + y.n);
+}
+
 vg_str dt_col_form(vg_arena *a, const vg_batch *b, uint32_t r, const dt_colmap *m)
 {
     if (m->col < 0)
@@ -62,25 +74,13 @@ vg_str dt_col_form(vg_arena *a, const vg_batch *b, uint32_t r, const dt_colmap *
             return VG_STR_NULL;
         if (!v1.p || v1.n == 0)
             return name;
-        char *p = vg_arena_alloc(a, v1.n + 1 + name.n);
-        if (!p)
-            return VG_STR_NULL;
-        memcpy(p, v1.p, v1.n);
-        p[v1.n] = '\\';
-        memcpy(p + v1.n + 1, name.p, name.n);
-        return vg_str_make(p, v1.n + 1 + name.n);
+        return join_bs(a, v1, name);
     }
     case DT_VIRT_REGPATH: {
         vg_str vn = dt_col_text(a, b, m->col2, r);
         if (!v1.p || !vn.p || vn.n == 0)
             return v1;
-        char *p = vg_arena_alloc(a, v1.n + 1 + vn.n);
-        if (!p)
-            return VG_STR_NULL;
-        memcpy(p, v1.p, v1.n);
-        p[v1.n] = '\\';
-        memcpy(p + v1.n + 1, vn.p, vn.n);
-        return vg_str_make(p, v1.n + 1 + vn.n);
+        return join_bs(a, v1, vn);
     }
     case DT_VIRT_HASHES: {
         /* Sysmon's spelling: SHA1=..,MD5=..,SHA256=.. (upper-case hex) */

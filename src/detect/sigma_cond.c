@@ -91,30 +91,6 @@ static sg_cond *node(cparse *p, sg_cond_kind k, uint32_t search, sg_cond *a, sg_
     return n;
 }
 
-/* `*` matches any run of bytes; everything else itself. Iterative with one
- * backtrack point, so linear enough for search names. */
-static bool pat_match(vg_str pat, vg_str s)
-{
-    size_t pi = 0, si = 0, star = (size_t)-1, mark = 0;
-    while (si < s.n) {
-        if (pi < pat.n && pat.p[pi] == '*') {
-            star = pi++;
-            mark = si;
-        } else if (pi < pat.n && pat.p[pi] == s.p[si]) {
-            pi++;
-            si++;
-        } else if (star != (size_t)-1) {
-            pi = star + 1;
-            si = ++mark;
-        } else {
-            return false;
-        }
-    }
-    while (pi < pat.n && pat.p[pi] == '*')
-        pi++;
-    return pi == pat.n;
-}
-
 /* A balanced tree of kind over the searches in idx[0..n). */
 static sg_cond *tree(cparse *p, sg_cond_kind k, const uint32_t *idx, uint32_t n)
 {
@@ -143,7 +119,7 @@ static sg_cond *quantifier(cparse *p, bool all)
     uint32_t idx[SG_MAX_SEARCHES], n = 0;
     for (uint32_t i = 0; i < r->nsearches && n < SG_MAX_SEARCHES; i++) {
         vg_str name = r->searches[i].name;
-        if (them ? (name.n == 0 || name.p[0] != '_') : pat_match(pat, name))
+        if (them ? (name.n == 0 || name.p[0] != '_') : vg_str_wild_match(pat, name))
             idx[n++] = i;
     }
     if (n == 0) {

@@ -81,16 +81,9 @@ void sg_ruleset_free(sg_ruleset *rs)
 static vg_err add_failure(sg_ruleset *rs, vg_str file, uint32_t line, uint32_t col,
                           const char *reason)
 {
-    if (rs->nfailures == rs->fcap) {
-        if (rs->fcap >= SG_LOAD_MAX_RULES)
-            return VG_ENOMEM;
-        uint32_t cap = rs->fcap ? rs->fcap * 2 : 16;
-        sg_failure *f = realloc(rs->failures, cap * sizeof(*f));
-        if (!f)
-            return VG_ENOMEM;
-        rs->failures = f;
-        rs->fcap = cap;
-    }
+    if (rs->nfailures >= SG_LOAD_MAX_RULES ||
+        vg_array_grow((void **)&rs->failures, &rs->fcap, rs->nfailures + 1, sizeof *rs->failures))
+        return VG_ENOMEM;
     vg_str fn = vg_str_dup(&rs->arena, file);
     vg_str rn = vg_str_dup(&rs->arena, vg_str_c(reason));
     if (!fn.p || !rn.p)
@@ -101,16 +94,9 @@ static vg_err add_failure(sg_ruleset *rs, vg_str file, uint32_t line, uint32_t c
 
 static sg_rule *add_rule(sg_ruleset *rs)
 {
-    if (rs->nrules == rs->cap) {
-        if (rs->cap >= SG_LOAD_MAX_RULES)
-            return NULL;
-        uint32_t cap = rs->cap ? rs->cap * 2 : 64;
-        sg_rule *r = realloc(rs->rules, cap * sizeof(*r));
-        if (!r)
-            return NULL;
-        rs->rules = r;
-        rs->cap = cap;
-    }
+    if (rs->nrules >= SG_LOAD_MAX_RULES ||
+        vg_array_grow((void **)&rs->rules, &rs->cap, rs->nrules + 1, sizeof *rs->rules))
+        return NULL;
     return &rs->rules[rs->nrules];
 }
 
@@ -610,6 +596,11 @@ vg_err sg_load_placeholders(sg_ruleset *rs, const char *path, vg_diag *d)
         memcpy(values, ph->values, ph->n * sizeof(*values));
         memcpy(nv, ph->nvalues, ph->n * sizeof(*nv));
     }
+    /* the new arrays hold the old entries and room for every new one: they
+     * stand in for the old at once, so ph stays whole if a value fails */
+    ph->names = names;
+    ph->values = values;
+    ph->nvalues = nv;
     sg_ctx c = { .rs = rs, .a = &rs->arena, .tmp = &tmp, .file = vg_str_c(path) };
     for (uint32_t i = 0; i < m->n; i++) {
         const sn_node *k = m->kids[2 * i], *v = m->kids[2 * i + 1];
@@ -640,13 +631,7 @@ vg_err sg_load_placeholders(sg_ruleset *rs, const char *path, vg_diag *d)
             }
             ph->n++;
         }
-        ph->names = names;
-        ph->values = values;
-        ph->nvalues = nv;
     }
-    ph->names = names;
-    ph->values = values;
-    ph->nvalues = nv;
 out:
     vg_map_free(&index);
     free(rd);

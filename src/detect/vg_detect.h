@@ -126,6 +126,11 @@ const vg_detect_rule *vg_detect_find(const vg_detect *det, vg_str id_or_name);
 const vg_detect_rule *vg_detect_rule_of(const vg_detect *det, const sg_rule *r);
 /* The loaded rules (for the correlation engine). */
 const sg_ruleset *vg_detect_ruleset(const vg_detect *det);
+/* One rule as a JSON object: id, title, level, status, enabled, routed,
+ * tactics, techniques, file, kind (vigil rules list, GET /api/v1/rules). */
+void vg_detect_rule_json(const vg_detect_rule *r, vg_buf *out);
+/* The report's failures as a JSON array of {"file","reason"}. */
+void vg_detect_failures_json(const vg_detect_report *rep, vg_buf *out);
 /* "hyperscan" or "pcre2" */
 const char *vg_detect_backend(const vg_detect *det);
 

@@ -308,8 +308,6 @@ kx_op *kx_plan_user_tabular(kx_query *q, kx_scope *sc, kx_let *fn, const vg_kql_
                             kx_op *piped);
 kx_schema kx_schema_alloc(kx_query *q, uint32_t n);
 kx_expr *kx_col_expr(kx_query *q, const kx_schema *s, int c);
-/* Kusto wildcard match of a column name ("Device*"). */
-bool kx_wild_match(vg_str pat, vg_str s);
 
 /* kql_op_*.c: constructors (the planner calls them). */
 kx_op *kx_op_rel(kx_query *q, const kx_rel *r);                    /* scans a relation */

@@ -42,28 +42,6 @@ kx_expr *kx_col_expr(kx_query *q, const kx_schema *s, int c)
     return x;
 }
 
-/* Kusto wildcard match of a column name ("Device*", "*Id"). */
-bool kx_wild_match(vg_str pat, vg_str s)
-{
-    size_t pi = 0, si = 0, star = (size_t)-1, mark = 0;
-    while (si < s.n) {
-        if (pi < pat.n && pat.p[pi] == '*') {
-            star = pi++;
-            mark = si;
-        } else if (pi < pat.n && pat.p[pi] == s.p[si]) {
-            pi++;
-            si++;
-        } else if (star != (size_t)-1) {
-            pi = star + 1;
-            si = ++mark;
-        } else
-            return false;
-    }
-    while (pi < pat.n && pat.p[pi] == '*')
-        pi++;
-    return pi == pat.n;
-}
-
 /* ---- projection analysis ---- */
 
 static void collect_names(const vg_kql_node *n, const vg_table_def *t, bool *cols, bool *all,
@@ -607,7 +585,7 @@ kx_op *kx_plan_union(kx_query *q, kx_scope *sc, kx_op *lead, const vg_kql_node *
         const vg_kql_node *s = n->kids[i];
         if (s->kind == VG_KQL_TABLE && memchr(s->name.p, '*', s->name.n)) {
             for (size_t t = 0; t < vg_schema_ntables; t++) {
-                if (!kx_wild_match(s->name, vg_str_c(vg_schema_tables[t].name)))
+                if (!vg_str_wild_match(s->name, vg_str_c(vg_schema_tables[t].name)))
                     continue;
                 if (nk >= 256) {
                     kx_fail(q, s->pos, VG_ELIMIT, "union: at most 256 tables");

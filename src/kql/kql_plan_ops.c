@@ -42,7 +42,7 @@ static kx_op *plan_project(kx_query *q, kx_scope *sc, kx_op *in, const vg_kql_no
         }
         if (!extend && it->kind == VG_KQL_NAME && memchr(it->name.p, '*', it->name.n)) {
             for (uint32_t c = 0; c < in->sch.n && s.n < cap; c++)
-                if (kx_wild_match(it->name, in->sch.names[c]) && kx_schema_find(&s, in->sch.names[c]) < 0) {
+                if (vg_str_wild_match(it->name, in->sch.names[c]) && kx_schema_find(&s, in->sch.names[c]) < 0) {
                     s.names[s.n] = in->sch.names[c];
                     s.types[s.n] = in->sch.types[c];
                     ex[s.n++] = kx_col_expr(q, &in->sch, (int)c);
@@ -100,7 +100,7 @@ static kx_op *plan_away_keep(kx_query *q, kx_op *in, const vg_kql_node *n, bool 
         vg_str pat = n->kids[i]->name;
         bool any = false;
         for (uint32_t c = 0; c < in->sch.n; c++)
-            if (kx_wild_match(pat, in->sch.names[c]))
+            if (vg_str_wild_match(pat, in->sch.names[c]))
                 hit[c] = any = true;
         if (!any && !memchr(pat.p, '*', pat.n)) {
             kx_fail(q, n->kids[i]->pos, VG_EPARSE, "Failed to resolve column '%.*s'", (int)pat.n, pat.p);
@@ -159,7 +159,7 @@ static kx_op *plan_reorder(kx_query *q, kx_op *in, const vg_kql_node *n)
         int dir = k->kind == VG_KQL_SORT_KEY ? k->op : 0;
         uint32_t first = s.n;
         for (uint32_t c = 0; c < in->sch.n; c++)
-            if (!used[c] && kx_wild_match(pat, in->sch.names[c])) {
+            if (!used[c] && vg_str_wild_match(pat, in->sch.names[c])) {
                 used[c] = true;
                 s.names[s.n] = in->sch.names[c];
                 s.types[s.n] = in->sch.types[c];

@@ -252,33 +252,15 @@ void vg_h_rules(vg_req *rq)
     const vg_detect_report *r = vg_detect_get_report(det);
     vg_buf *o = &rq->out;
     vg_buf_printf(o, "{\"backend\":\"%s\",\"files\":%u,\"total\":%u,\"compiled\":%u,\"enabled\":%u,"
-                     "\"unrouted\":%u,\"correlations\":%u,\"filters\":%u,\"patterns\":%u,\"failed\":[",
+                     "\"unrouted\":%u,\"correlations\":%u,\"filters\":%u,\"patterns\":%u,\"failed\":",
                   vg_detect_backend(det), r->files, r->total, r->compiled, r->enabled, r->unrouted,
                   r->correlations, r->filters, r->patterns);
-    for (uint32_t i = 0; i < r->nfailures; i++) {
-        vg_buf_puts(o, i ? ",{\"file\":" : "{\"file\":");
-        vg_buf_put_json_str(o, r->failures[i].file);
-        vg_buf_puts(o, ",\"reason\":");
-        vg_buf_put_json_str(o, r->failures[i].reason);
-        vg_buf_putc(o, '}');
-    }
-    vg_buf_puts(o, "],\"rules\":[");
+    vg_detect_failures_json(r, o);
+    vg_buf_puts(o, ",\"rules\":[");
     for (uint32_t i = 0; i < vg_detect_nrules(det); i++) {
-        const vg_detect_rule *dr = vg_detect_rule_at(det, i);
-        const sg_rule *sr = dr->sg;
-        vg_buf_puts(o, i ? ",{\"id\":" : "{\"id\":");
-        vg_buf_put_json_str(o, sr->id);
-        vg_buf_puts(o, ",\"title\":");
-        vg_buf_put_json_str(o, sr->title);
-        vg_buf_printf(o, ",\"level\":\"%s\",\"status\":\"%s\",\"enabled\":%s,\"routed\":%s,\"tactics\":",
-                      sg_level_name(sr->level), sg_status_name(sr->status),
-                      dr->enabled ? "true" : "false", dr->routed ? "true" : "false");
-        vg_buf_put_json_str(o, dr->tactics);
-        vg_buf_puts(o, ",\"techniques\":");
-        vg_buf_put_json_str(o, dr->techniques);
-        vg_buf_puts(o, ",\"file\":");
-        vg_buf_put_json_str(o, sr->file);
-        vg_buf_putc(o, '}');
+        if (i)
+            vg_buf_putc(o, ',');
+        vg_detect_rule_json(vg_detect_rule_at(det, i), o);
     }
     vg_buf_puts(o, "]}\n");
     vg_detect_release(det);
