@@ -7,9 +7,8 @@
  * already alerted on the same entity (device and account) inside the
  * suppression window; else write one AlertInfo row and the AlertEvidence
  * rows of the entities the evidence row names (alert_rows.c), and tell the
- * caller. Alert ids hash the rule, the evidence, a random salt per alerter
- * and a sequence number (XXH3-128): unique, also when the same event
- * arrives twice.
+ * caller. Alert ids hash the rule, a random salt per alerter and a count
+ * (XXH3-128): unique, also when the same event arrives twice.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +31,7 @@ struct vg_alerter {
     vg_alert_stats st;
     uint64_t seq;
     uint64_t salt;              /* random per alerter: AlertIds never repeat */
+    uint64_t nids;              /* AlertIds made */
     /* per batch */
     const vg_batch *b;
     vg_batchset *out;
@@ -248,20 +248,19 @@ static vg_time row_time(const vg_batch *b, uint32_t row)
     return c >= 0 && !vg_batch_is_null(b, c, row) ? b->cols[c].v.i64[row] : 0;
 }
 
-static void alert_id(const vg_alerter *al, const vg_detect_rule *r, const vg_batch *b, uint32_t row,
-                     uint64_t extra, char out[35], vg_arena *a)
+/* A new AlertId: the rule, the alerter's random salt and its alert count,
+ * hashed (XXH3-128): unique without reading the evidence again. */
+static void alert_id(vg_alerter *al, const vg_detect_rule *r, char out[35])
 {
-    vg_buf j;
-    vg_buf_init(&j, 1u << 24);
-    vg_buf_putstr(&j, r->sg->id.p ? r->sg->id : r->sg->title);
-    vg_buf_printf(&j, "|%llu|%llu|%llu|", (unsigned long long)extra, (unsigned long long)al->salt,
-                  (unsigned long long)al->seq);
-    if (b)
-        vg_batch_row_json(b, row, &j);
-    XXH128_hash_t h = XXH3_128bits(j.p ? j.p : "", j.n);
+    vg_str rid = r->sg->id.p ? r->sg->id : r->sg->title;
+    char buf[16 + 256];
+    uint64_t seed[2] = { al->salt, ++al->nids };
+    size_t n = rid.n < 256 ? rid.n : 256;
+    memcpy(buf, seed, sizeof seed);
+    if (n)
+        memcpy(buf + 16, rid.p, n);
+    XXH128_hash_t h = XXH3_128bits(buf, 16 + n);
     snprintf(out, 35, "vg%016llx%016llx", (unsigned long long)h.high64, (unsigned long long)h.low64);
-    vg_buf_free(&j);
-    (void)a;
 }
 
 /* An alert: its rows to the batch set, then to the caller. */
@@ -303,7 +302,7 @@ static void on_match(void *ctx, const vg_detect_rule *r, const vg_batch *b, uint
         return;
     }
     char id[35];
-    alert_id(al, r, b, row, 0, id, &al->tmp);
+    alert_id(al, r, id);
     vg_alert a = { r, vg_str_make(id, 34), ts, b, row, NULL };
     alert_raise(al, &a);
 }
@@ -318,10 +317,7 @@ void alert_corr_emit(void *ctx, const sg_corr_alert *ca)
     if (!r || !r->enabled)
         return;
     char id[35];
-    uint64_t salt = (uint64_t)ca->last_ts ^ ((uint64_t)ca->first_ts << 1);
-    for (uint32_t i = 0; i < ca->nevents; i++)
-        salt = salt * 1000003u + ca->events[i];
-    alert_id(al, r, NULL, 0, salt, id, &al->tmp);
+    alert_id(al, r, id);
     vg_alert a = { r, vg_str_make(id, 34), ca->last_ts, NULL, 0, ca };
     al->st.correlation_alerts++;
     alert_raise(al, &a);
