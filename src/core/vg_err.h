@@ -26,6 +26,7 @@
     X(VG_EAUTH, "not authorized")                                     \
     X(VG_ETYPE, "type mismatch")                                      \
     X(VG_EBUSY, "resource busy")                                      \
+    X(VG_ECONFLICT, "changed by someone else (version conflict)")    \
     X(VG_EEOF, "end of input")
 
 typedef enum vg_err {

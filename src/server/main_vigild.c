@@ -94,6 +94,24 @@ static const vg_cfg_def settings[] = {
     { "detect-cache", VG_CFG_STRING, "", 0, 0, false, OFF(detect_cache),
       "where compiled pattern databases are kept (default $XDG_CACHE_HOME/vigil or "
       "~/.cache/vigil, else DATA/cache/hyperscan)" },
+    { "incident-window", VG_CFG_DURATION, "24h", 60, 86400 * 90, false, OFF(incident_window),
+      "an alert joins an open incident that shares a strong entity with it and was active this "
+      "recently" },
+    { "incident-max-entities", VG_CFG_INT, "200", 2, 100000, false, OFF(incident_max_entities),
+      "an incident that would hold more entities than this takes no more alerts by correlation "
+      "and is not merged (shared infrastructure must not glue everything together)" },
+    { "detections", VG_CFG_BOOL, "true", 0, 0, false, OFF(detections),
+      "run custom detection rules (KQL on a schedule, or near-real-time)" },
+    { "detections-tick", VG_CFG_DURATION, "10s", 1, 3600, false, OFF(detections_tick),
+      "how often the custom detection scheduler looks for due rules; near-real-time rules run "
+      "every tick" },
+    { "tls-cert", VG_CFG_STRING, "", 0, 0, false, OFF(tls_cert),
+      "PEM certificate (chain) for HTTPS; with tls-key the listener speaks TLS only" },
+    { "tls-key", VG_CFG_STRING, "", 0, 0, false, OFF(tls_key), "PEM private key for tls-cert" },
+    { "rate-limit", VG_CFG_INT, "200", 0, 1000000, false, OFF(rate_limit),
+      "requests per second one token may make (0: unlimited); more are answered 429" },
+    { "rate-burst", VG_CFG_INT, "400", 1, 10000000, false, OFF(rate_burst),
+      "requests a token may make at once before rate-limit applies" },
 };
 #undef OFF
 
@@ -233,6 +251,18 @@ int main(int argc, char **argv)
         vg_log(VG_LOG_ERROR, "cannot start detection", VG_LS("error", d.msg));
         goto out;
     }
+    if (vg_srv_admin_start(&srv, &d)) {
+        vg_log(VG_LOG_ERROR, "cannot open the audit log", VG_LS("error", d.msg));
+        goto out;
+    }
+    if (vg_srv_incidents_start(&srv, &d)) {
+        vg_log(VG_LOG_ERROR, "cannot start incidents", VG_LS("error", d.msg));
+        goto out;
+    }
+    if (vg_srv_custom_start(&srv, &d)) {
+        vg_log(VG_LOG_ERROR, "cannot start custom detections", VG_LS("error", d.msg));
+        goto out;
+    }
     int port = 0;
     if (vg_http_start(&srv, &port, &d)) {
         vg_log(VG_LOG_ERROR, "cannot start the HTTP server", VG_LS("error", d.msg));
@@ -280,6 +310,9 @@ int main(int argc, char **argv)
     vg_http_stop(&srv, cfg.shutdown_timeout);
     rc = 0;
 out:
+    vg_srv_custom_stop(&srv);
+    vg_srv_incidents_stop(&srv);
+    vg_srv_admin_stop(&srv);
     if (store) {
         vg_diag_clear(&d);
         if (vg_store_close(store, &d)) {

@@ -1,7 +1,7 @@
 /*
  * srv_auth.c - API tokens: who may call vigild, and as which role.
  *
- * Tokens live in DIR/state.db (SQLite, mode 0600):
+ * Tokens live in DIR/state.db (SQLite, mode 0600; vg_state.h):
  *
  *   CREATE TABLE tokens(id INTEGER PRIMARY KEY, name TEXT NOT NULL,
  *                       role TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,
@@ -38,6 +38,7 @@
 #include <sqlite3.h>
 
 #include "../core/vg_log.h"
+#include "../state/vg_state.h"
 #include "vg_srv_int.h"
 
 #define TOKEN_PREFIX "vgt_"
@@ -331,36 +332,11 @@ vg_err vg_auth_open(const char *dir, vg_auth **out, char **new_admin_token, vg_d
         return vg_diag_set(d, VG_ENOMEM, "out of memory");
     pthread_mutex_init(&a->mu, NULL);
     a->data_version = -1;
-    vg_err e = VG_OK;
-    /* create the file ourselves so that it is 0600 from the start */
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        e = vg_diag_set(d, VG_EIO, "%s: %s", path, strerror(errno));
+    vg_err e = vg_state_open(dir, &a->db, d);   /* 0600, WAL, migrations */
+    if (e)
         goto fail;
-    }
-    close(fd);
-    if (sqlite3_open_v2(path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
-        SQLITE_OK) {
-        e = vg_diag_set(d, VG_EIO, "%s: %s", path, a->db ? sqlite3_errmsg(a->db) : "cannot open");
-        goto fail;
-    }
-    sqlite3_busy_timeout(a->db, 5000);
-    char *msg = NULL;
-    if (sqlite3_exec(a->db,
-                     "PRAGMA journal_mode=WAL;"
-                     "PRAGMA synchronous=FULL;"
-                     "CREATE TABLE IF NOT EXISTS tokens("
-                     " id INTEGER PRIMARY KEY,"
-                     " name TEXT NOT NULL,"
-                     " role TEXT NOT NULL,"
-                     " hash TEXT NOT NULL UNIQUE,"
-                     " created INTEGER NOT NULL,"
-                     " revoked INTEGER NOT NULL DEFAULT 0);",
-                     NULL, NULL, &msg) != SQLITE_OK) {
-        e = vg_diag_set(d, VG_EIO, "%s: %s", path, msg ? msg : "cannot create tables");
-        sqlite3_free(msg);
-        goto fail;
-    }
+    /* a token change must survive a power loss too */
+    sqlite3_exec(a->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
     if ((e = reload(a, d)))
         goto fail;
     int64_t n = count_tokens(a);

@@ -48,7 +48,7 @@ static void h_healthz(vg_req *rq)
 }
 
 /* The route table: every endpoint of vigild, with who may call it. */
-const vg_route vg_routes[] = {
+const vg_route vg_routes_core[] = {
     { "GET", "/", vg_h_console, VG_ROLES_PUBLIC,
       "the web console (a page that holds no data; what it shows needs a token)" },
     { "GET", "/healthz", h_healthz, VG_ROLES_PUBLIC,
@@ -73,18 +73,21 @@ const vg_route vg_routes[] = {
       "level, status and state; viewer, analyst, responder or admin" },
     { "POST", "/api/v1/rules/reload", vg_h_rules_reload, VG_ROLE_BIT(VG_ROLE_ADMIN),
       "recompile the rules (paths, selectors) and swap them in without stopping ingest; admin" },
+    { NULL, NULL, NULL, 0, NULL },
 };
-const size_t vg_nroutes = sizeof vg_routes / sizeof vg_routes[0];
+
+const vg_route *const vg_route_tables[] = { vg_routes_core, vg_routes_incidents,
+                                            vg_routes_detections, vg_routes_admin, NULL };
 
 void vg_http_print_routes(FILE *f)
 {
     fprintf(f, "\nEndpoints:\n");
-    for (size_t i = 0; i < vg_nroutes; i++) {
-        const vg_route *r = &vg_routes[i];
-        char left[64];
-        snprintf(left, sizeof left, "%s %s", r->method, r->path);
-        fprintf(f, "  %-30s %s\n", left, r->doc);
-    }
+    for (const vg_route *const *t = vg_route_tables; *t; t++)
+        for (const vg_route *r = *t; r->method; r++) {
+            char left[80];
+            snprintf(left, sizeof left, "%s %s", r->method, r->path);
+            fprintf(f, "  %-44s %s\n", left, r->doc);
+        }
 }
 
 /* ---- answers ---- */
@@ -181,32 +184,74 @@ static bool bearer(vg_req *rq, vg_str *tok)
 
 /* ---- the request lifecycle ---- */
 
-static const vg_route *find_route(const char *method, const char *path, const char **allow,
-                                  bool *path_known, bool *public_path)
+/*
+ * Matches path against a route pattern; {name} segments match one non-empty
+ * segment and are copied into params (when non-NULL). A value longer than
+ * VG_SRV_MAX_PARAM does not match.
+ */
+static bool path_match(const char *pat, const char *path, char (*params)[VG_SRV_MAX_PARAM],
+                       int *nparams)
 {
-    *allow = NULL;
+    int np = 0;
+    while (*pat && *path) {
+        if (*pat == '{') {
+            const char *close = strchr(pat, '}');
+            const char *end = strchr(path, '/');
+            size_t n = end ? (size_t)(end - path) : strlen(path);
+            if (!close || n == 0 || n >= VG_SRV_MAX_PARAM || np >= VG_SRV_MAX_PARAMS)
+                return false;
+            if (params) {
+                memcpy(params[np], path, n);
+                params[np][n] = '\0';
+            }
+            np++;
+            pat = close + 1;
+            path += n;
+            continue;
+        }
+        if (*pat != *path)
+            return false;
+        pat++;
+        path++;
+    }
+    if (*pat || *path)
+        return false;
+    if (nparams)
+        *nparams = np;
+    return true;
+}
+
+static const vg_route *find_route(vg_req *rq, char *allow, size_t allow_cap, bool *path_known,
+                                  bool *public_path)
+{
+    allow[0] = '\0';
     *path_known = false;
     *public_path = false;
-    for (size_t i = 0; i < vg_nroutes; i++) {
-        if (strcmp(vg_routes[i].path, path) != 0)
-            continue;
-        *path_known = true;
-        *allow = vg_routes[i].method;
-        if (vg_routes[i].roles == VG_ROLES_PUBLIC)
-            *public_path = true;
-        if (strcmp(vg_routes[i].method, method) == 0)
-            return &vg_routes[i];
-    }
-    return NULL;
+    const vg_route *found = NULL;
+    for (const vg_route *const *t = vg_route_tables; *t; t++)
+        for (const vg_route *r = *t; r->method; r++) {
+            if (!path_match(r->path, rq->path, NULL, NULL))
+                continue;
+            *path_known = true;
+            size_t n = strlen(allow);
+            snprintf(allow + n, allow_cap - n, "%s%s", n ? ", " : "", r->method);
+            if (r->roles == VG_ROLES_PUBLIC)
+                *public_path = true;
+            if (!found && strcmp(r->method, rq->method) == 0) {
+                found = r;
+                path_match(r->path, rq->path, rq->params, &rq->nparams);
+            }
+        }
+    return found;
 }
 
 /* First call: everything that can be decided before the body is read. */
 static bool admit(vg_req *rq, const vg_route **route_out)
 {
     vg_srv *s = rq->srv;
-    const char *allow;
     bool known, public_path;
-    const vg_route *route = find_route(rq->method, rq->path, &allow, &known, &public_path);
+    const vg_route *route =
+        find_route(rq, rq->allow_buf, sizeof rq->allow_buf, &known, &public_path);
     *route_out = route;
     if (!(route && route->roles == VG_ROLES_PUBLIC) && !public_path) {
         vg_str tok;
@@ -225,7 +270,7 @@ static bool admit(vg_req *rq, const vg_route **route_out)
         return false;
     }
     if (!route) {
-        rq->allow = allow;
+        rq->allow = rq->allow_buf;
         vg_req_json_error(rq, 405, "method %s not allowed on %s", rq->method, rq->path);
         return false;
     }

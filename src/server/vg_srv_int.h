@@ -34,6 +34,8 @@
 #define VG_SRV_MAX_REJECT_LIST 1000   /* rejected entries listed in a response */
 #define VG_SRV_MAX_REASON 400         /* bytes of one reject reason in a response */
 #define VG_SRV_MAX_QUERY_ARG 128      /* bytes of ?table= / ?format= values */
+#define VG_SRV_MAX_PARAMS 4           /* {name} segments in a route path */
+#define VG_SRV_MAX_PARAM 256          /* bytes of one path parameter */
 
 /* ---- settings (the table is in main_vigild.c) ---- */
 typedef struct vg_srv_settings {
@@ -66,6 +68,17 @@ typedef struct vg_srv_settings {
     const char *detect_placeholders;
     bool detect_portable;
     const char *detect_cache;
+    /* incidents (srv_incidents.c) */
+    int64_t incident_window;      /* seconds: an alert joins an open incident active this recently */
+    int64_t incident_max_entities;/* an incident takes no more alerts/merges past this many entities */
+    /* custom detections (srv_custom.c) */
+    bool detections;              /* run custom detection rules */
+    int64_t detections_tick;      /* seconds between scheduler passes (NRT rules run every pass) */
+    /* the listener and the API (srv_http.c, srv_admin.c) */
+    const char *tls_cert;         /* PEM certificate chain; with tls_key: HTTPS */
+    const char *tls_key;
+    int64_t rate_limit;           /* requests per second per token (0: unlimited) */
+    int64_t rate_burst;           /* requests a token may make at once above the rate */
 } vg_srv_settings;
 
 /* ---- roles and tokens (srv_auth.c) ---- */
@@ -208,12 +221,24 @@ struct vg_req {
     vg_buf out;
     const char *content_type;
     const char *allow;         /* Allow header for 405 */
+    char allow_buf[64];
     const char *retry_after;   /* Retry-After header (seconds), e.g. for 429 */
-    const char *route;         /* the route's path, for logs */
+    const char *route;         /* the route's path pattern, for logs */
+    /* values of the route's {name} segments, in order (e.g. the {id} of
+     * /api/v1/security/incidents/{id}); NUL-terminated */
+    char params[VG_SRV_MAX_PARAMS][VG_SRV_MAX_PARAM];
+    int nparams;
     vg_handler_fn handler;
     bool answered;             /* a response is queued */
 };
 
+/*
+ * A route: method, path pattern, handler, who may call it. A path segment
+ * "{name}" matches one non-empty segment, whose value the handler finds in
+ * rq->params. Each part of vigild keeps its routes in its own table (ending
+ * with a { NULL } entry); vg_route_tables lists them all, and the HTTP layer,
+ * --help, --routes and the authorization matrix test read only that list.
+ */
 typedef struct vg_route {
     const char *method;
     const char *path;
@@ -222,14 +247,23 @@ typedef struct vg_route {
     const char *doc;
 } vg_route;
 
-extern const vg_route vg_routes[];
-extern const size_t vg_nroutes;
+extern const vg_route vg_routes_core[];       /* srv_http.c: health, ingest, hunting, rules */
+extern const vg_route vg_routes_incidents[];  /* srv_incidents.c: incidents, alerts, comments, suppressions */
+extern const vg_route vg_routes_detections[]; /* srv_custom.c: custom detection rules */
+extern const vg_route vg_routes_admin[];      /* srv_admin.c: tokens, audit log */
+extern const vg_route *const vg_route_tables[];   /* NULL-terminated */
 
 struct vg_srv_detect;
+struct vg_inc;
+struct vg_srv_custom;
+struct vg_srv_admin;
 
 struct vg_srv {
     const vg_srv_settings *cfg;
     struct vg_srv_detect *detect;   /* NULL when detection is off */
+    struct vg_inc *inc;             /* incidents (srv_incidents.c) */
+    struct vg_srv_custom *custom;   /* custom detections (srv_custom.c); NULL when off */
+    struct vg_srv_admin *admin;     /* rate limits, audit (srv_admin.c) */
     vg_store *store;
     vg_auth *auth;
     void *geo;                 /* MMDB_s * when --geoip-db is set */
@@ -276,5 +310,30 @@ vg_err vg_srv_detect_reload(vg_srv *s, vg_diag *d);
 vg_err vg_srv_detect_run(vg_srv *s, vg_batch *const *v, size_t n, vg_batchset *alerts,
                          uint64_t *nalerts);
 void vg_srv_detect_metrics(vg_srv *s, vg_buf *out);
+
+/* ---- incidents (srv_incidents.c) ---- */
+/* Opens the incident engine on DIR/state.db and hands it any alert of the
+ * event store it has not seen (alerts are durable in the store first). */
+vg_err vg_srv_incidents_start(vg_srv *s, vg_diag *d);
+void vg_srv_incidents_stop(vg_srv *s);
+/* Correlates alert rows (AlertInfo/AlertEvidence batches among v) that were
+ * just made durable in the store; other batches are ignored. */
+void vg_srv_incidents_alerts(vg_srv *s, vg_batch *const *v, size_t n);
+
+/* ---- custom detections (srv_custom.c) ---- */
+/* Starts the scheduler thread (when cfg->detections). */
+vg_err vg_srv_custom_start(vg_srv *s, vg_diag *d);
+void vg_srv_custom_stop(vg_srv *s);
+
+/* ---- administration (srv_admin.c): rate limits, the audit log, tokens ---- */
+vg_err vg_srv_admin_start(vg_srv *s, vg_diag *d);
+void vg_srv_admin_stop(vg_srv *s);
+/* Takes one request from rq's token's bucket; false (and rq->retry_after
+ * set) when the token is over its rate. */
+bool vg_srv_rate_admit(vg_srv *s, vg_req *rq);
+/* Writes one audit record for rq (who, route, status) with an optional
+ * action name, object and JSON detail; never holds a secret. */
+void vg_srv_audit(vg_srv *s, const vg_req *rq, const char *action, const char *object_type,
+                  const char *object_id, vg_str detail_json);
 
 #endif
