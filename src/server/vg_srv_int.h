@@ -98,6 +98,12 @@ typedef enum vg_role {
      VG_ROLE_BIT(VG_ROLE_RESPONDER) | VG_ROLE_BIT(VG_ROLE_ADMIN))
 #define VG_ROLES_INGEST (VG_ROLE_BIT(VG_ROLE_INGEST) | VG_ROLE_BIT(VG_ROLE_ADMIN))
 #define VG_ROLES_PUBLIC 0u   /* no token needed */
+/* who may work incidents and alerts (update, comment) */
+#define VG_ROLES_ANALYSTS                                                             \
+    (VG_ROLE_BIT(VG_ROLE_ANALYST) | VG_ROLE_BIT(VG_ROLE_RESPONDER) | VG_ROLE_BIT(VG_ROLE_ADMIN))
+/* who may change detection and suppression rules */
+#define VG_ROLES_TUNERS (VG_ROLE_BIT(VG_ROLE_ANALYST) | VG_ROLE_BIT(VG_ROLE_ADMIN))
+#define VG_ROLES_ADMIN VG_ROLE_BIT(VG_ROLE_ADMIN)
 
 const char *vg_role_name(vg_role r);
 vg_err vg_role_parse(vg_str s, vg_role *out);
