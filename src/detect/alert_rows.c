@@ -159,6 +159,27 @@ static vg_str buf_str(vg_arena *a, vg_buf *b)
     return b->failed ? VG_STR_NULL : vg_str_dup(a, vg_str_make(b->p ? b->p : "", b->n));
 }
 
+/*
+ * The service (domain) an alert comes from, by the table of its evidence
+ * row: what Defender's ServiceSource says per product. The incident API
+ * maps these to Graph's serviceSource values.
+ */
+const char *vg_alert_service(const vg_table_def *t)
+{
+    if (!t)
+        return "Vigil";
+    const char *n = t->name;
+    if (!strncmp(n, "Device", 6) || !strcmp(n, "WindowsEvent"))
+        return "Vigil Endpoint";
+    if (!strncmp(n, "Identity", 8))
+        return "Vigil Identity";
+    if (!strncmp(n, "Email", 5) || !strcmp(n, "UrlClickEvents"))
+        return "Vigil Email";
+    if (!strcmp(n, "CloudAppEvents"))
+        return "Vigil Cloud Apps";
+    return "Vigil";
+}
+
 /* The columns every alert row shares. */
 static vg_err common(vg_batch *b, uint32_t r, const vg_alert *a, vg_str techniques, vg_diag *d)
 {
@@ -169,7 +190,8 @@ static vg_err common(vg_batch *b, uint32_t r, const vg_alert *a, vg_str techniqu
     vg_err e = set_text(b, r, "AlertId", a->alert_id, d);
     if (!e) e = set_text(b, r, "Title", ru->sg->title, d);
     if (!e) e = set_text(b, r, "Severity", vg_str_c(vg_alert_severity(ru->sg->level)), d);
-    if (!e) e = set_text(b, r, "ServiceSource", vg_str_c("Vigil"), d);
+    if (!e) e = set_text(b, r, "ServiceSource",
+                                 vg_str_c(vg_alert_service(a->b ? a->b->table : NULL)), d);
     if (!e) e = set_text(b, r, "DetectionSource", vg_str_c(a->corr ? "Sigma correlation" : "Sigma"), d);
     if (!e) e = set_text(b, r, "AttackTechniques", techniques, d);
     return e;

@@ -98,6 +98,11 @@ void vg_alerter_detect_stats(const vg_alerter *al, vg_detect_stats *out);
  */
 void vg_alert_json(const vg_alert *a, vg_buf *out);
 
+/* The ServiceSource of an alert whose evidence row is in table t: "Vigil
+ * Endpoint" (Device*, WindowsEvent), "Vigil Identity", "Vigil Email" (Email*,
+ * UrlClickEvents), "Vigil Cloud Apps" (CloudAppEvents), else "Vigil". */
+const char *vg_alert_service(const vg_table_def *t);
+
 /* Severity Defender shows for a Sigma level ("High"; informational -> "Informational"). */
 const char *vg_alert_severity(sg_level l);
 
