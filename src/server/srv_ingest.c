@@ -13,6 +13,9 @@
  *      {"accepted":N,"rejected":[{"line":L,"error":"..."}],"rejected_total":M}.
  *      Any store failure is a 503 and nothing of the request is acknowledged
  *      (a dead-letter entry may then be repeated when the client retries).
+ *   5. the request's alerts (now durable) go to the incident engine, so the
+ *      200 also means "incidents updated"; if that fails the alerts are still
+ *      stored, and the reconcile pass at the next start correlates them.
  *
  * Every request also leaves an audit line naming the token (id and name,
  * never the secret) and its outcome.
@@ -286,6 +289,10 @@ void vg_h_ingest(vg_req *rq)
         accepted = 0;
         goto out;
     }
+    /* the alerts are durable: correlate them into incidents before answering,
+     * so a client that sees 200 finds its incidents updated */
+    if (nalerts)
+        vg_srv_incidents_alerts(s, c.v, c.n);
     for (size_t i = 0; i < c.n; i++)
         vg_metrics_ingest_rows(c.v[i]->table, c.v[i]->nrows);
     for (size_t i = 0; i < rej.n; i++)
