@@ -325,6 +325,9 @@ void vg_srv_incidents_stop(vg_srv *s);
 /* Correlates alert rows (AlertInfo/AlertEvidence batches among v) that were
  * just made durable in the store; other batches are ignored. */
 void vg_srv_incidents_alerts(vg_srv *s, vg_batch *const *v, size_t n);
+/* Correlates the alerts of the event store the engine does not know (after
+ * a crash between the store append and the engine); srv_reconcile.c. */
+vg_err vg_srv_incidents_reconcile(vg_srv *s, vg_diag *d);
 
 /* ---- custom detections (srv_custom.c) ---- */
 /* Starts the scheduler thread (when cfg->detections). */
