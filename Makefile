@@ -51,7 +51,7 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 SCHEMA_TSV := schema/advanced-hunting-columns.tsv schema/vigil-extra-columns.tsv
 
-.PHONY: print-libs all rules sigma-regression check check-unit check-san check-golden check-integration check-fuzz bench bench-hunt fuzz demo deps clean lint
+.PHONY: print-libs all rules sigma-regression check check-unit check-san check-golden check-integration check-fuzz bench bench-hunt bench-detect bench-incidents fuzz demo deps clean lint
 all: $(PROGS) $(TOOLS)
 
 $(BUILD)/gen/vg_schema_data.c: src/schema/gen_schema.awk $(SCHEMA_TSV)
@@ -105,6 +105,7 @@ check-golden: $(PROGS) $(TOOLS)
 	@tests/golden/run-hunt.py $(BUILD)
 	@HUNT_ARGS="--threads 3 --parallel-min-rows 1" tests/golden/run-hunt.py $(BUILD)
 	@tests/golden/run-detect.py $(BUILD)
+	@tests/golden/run-incidents.py $(BUILD)
 
 # SigmaHQ's regression suite (../shared/data/sigma/regression_data), both matchers
 sigma-regression: $(PROGS)
@@ -131,6 +132,7 @@ bench: $(PROGS) $(TOOLS) $(BENCH_BINS)
 	@bench/run.sh $(BUILD)
 	@bench/hunt.sh $(BUILD)
 	@bench/detect.sh $(BUILD)
+	@bench/incidents.sh $(BUILD)
 
 # the hunting (KQL) benchmark alone; BENCH_HUNT_ROWS=200000 for a quick run
 bench-hunt: $(PROGS)
@@ -139,6 +141,11 @@ bench-hunt: $(PROGS)
 # the detection (Sigma) benchmark alone; BENCH_DETECT_ROWS=100000 for a quick run
 bench-detect: $(BUILD)/bench/detect
 	@bench/detect.sh $(BUILD)
+
+# the incident benchmark alone: correlation with 100k open incidents, and the
+# time from an event's ingestion to its incident (BENCH_INC_OPEN=10000 quick)
+bench-incidents: $(PROGS) $(BUILD)/bench/incidents
+	@bench/incidents.sh $(BUILD)
 
 demo: deps
 	@$(MAKE) --no-print-directory all rules
