@@ -162,6 +162,12 @@ int main(int argc, char **argv)
         rc = 0;
         goto out;
     }
+    if (argc == 2 && strcmp(argv[1], "--routes") == 0) {
+        /* every route with the roles that may call it, one JSON line each */
+        vg_http_print_routes_json(stdout);
+        rc = 0;
+        goto out;
+    }
     if (vg_cfg_parse_args(&spec, argc, argv, 1, &cfg, &args, &arena, &d)) {
         fprintf(stderr, "vigild: %s\n", d.msg);
         rc = 2;
@@ -269,7 +275,8 @@ int main(int argc, char **argv)
         goto out;
     }
     vg_log(VG_LOG_INFO, "listening", VG_LS("listen", cfg.listen), VG_LI("port", port),
-           VG_LI("threads", cfg.threads), VG_LI("pid", (int64_t)getpid()));
+           VG_LS("tls", cfg.tls_cert[0] ? "on" : "off"), VG_LI("threads", cfg.threads),
+           VG_LI("pid", (int64_t)getpid()));
 
     int64_t next_retention = 0;
     for (;;) {

@@ -23,9 +23,20 @@
  * "Connection: close" once stopping, so keep-alive clients go away.
  *
  * Tokens: the Authorization header is read here and nowhere else; only the
- * token's id and name ever reach logs.
+ * token's id and name ever reach logs and the audit log.
+ *
+ * After authentication each token's requests go through its rate-limit
+ * bucket (vg_srv_rate_admit, srv_admin.c: 429 with Retry-After). Every
+ * request that is not a GET or HEAD (a write, or an attempted one, refused
+ * or not) leaves one audit row when it completes (vg_srv_audit), unless its
+ * handler wrote a more specific one itself.
+ *
+ * TLS: with tls-cert and tls-key set, the listener speaks HTTPS only
+ * (libmicrohttpd over GnuTLS); the PEM files are read and checked at start
+ * with OpenSSL, so a bad file is named instead of a bare "cannot listen".
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,9 +48,16 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "../core/vg_log.h"
 #include "vg_srv_int.h"
+
+#define TLS_MAX_PEM (1 << 20)   /* bytes of a tls-cert or tls-key file */
 
 static void h_healthz(vg_req *rq)
 {
@@ -90,6 +108,29 @@ void vg_http_print_routes(FILE *f)
         }
 }
 
+void vg_http_print_routes_json(FILE *f)
+{
+    vg_buf b;
+    vg_buf_init(&b, 0);
+    for (const vg_route *const *t = vg_route_tables; *t; t++)
+        for (const vg_route *r = *t; r->method; r++) {
+            vg_buf_clear(&b);
+            vg_buf_puts(&b, "{\"method\":");
+            vg_buf_put_json_str(&b, vg_str_c(r->method));
+            vg_buf_puts(&b, ",\"path\":");
+            vg_buf_put_json_str(&b, vg_str_c(r->path));
+            vg_buf_puts(&b, ",\"roles\":[");
+            int n = 0;
+            for (int i = 0; i < VG_ROLE_COUNT_; i++)
+                if (r->roles & VG_ROLE_BIT(i))
+                    vg_buf_printf(&b, "%s\"%s\"", n++ ? "," : "", vg_role_name((vg_role)i));
+            vg_buf_printf(&b, "],\"public\":%s}\n",
+                          r->roles == VG_ROLES_PUBLIC ? "true" : "false");
+            fwrite(b.p, 1, b.n, f);
+        }
+    vg_buf_free(&b);
+}
+
 /* ---- answers ---- */
 
 void vg_req_json_error(vg_req *rq, int status, const char *fmt, ...)
@@ -117,7 +158,7 @@ const char *vg_req_header(vg_req *rq, const char *name)
     return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
 }
 
-void vg_req_remote(vg_req *rq, char *buf, size_t cap)
+void vg_req_remote(const vg_req *rq, char *buf, size_t cap)
 {
     snprintf(buf, cap, "?");
     const union MHD_ConnectionInfo *ci =
@@ -253,6 +294,8 @@ static bool admit(vg_req *rq, const vg_route **route_out)
     const vg_route *route =
         find_route(rq, rq->allow_buf, sizeof rq->allow_buf, &known, &public_path);
     *route_out = route;
+    if (route)
+        rq->route = route->path;   /* for the log and the audit row, even when refused */
     if (!(route && route->roles == VG_ROLES_PUBLIC) && !public_path) {
         vg_str tok;
         if (!bearer(rq, &tok)) {
@@ -264,6 +307,13 @@ static bool admit(vg_req *rq, const vg_route **route_out)
             return false;
         }
         rq->authed = true;
+        if (!vg_srv_rate_admit(s, rq)) {
+            vg_req_json_error(rq, 429, "rate limit: token '%s' is over %lld requests/s "
+                              "(burst %lld); retry in %s s", rq->who.name,
+                              (long long)s->cfg->rate_limit, (long long)s->cfg->rate_burst,
+                              rq->retry_after ? rq->retry_after : "1");
+            return false;
+        }
     }
     if (!known) {
         vg_req_json_error(rq, 404, "no such endpoint: %s", rq->path);
@@ -274,7 +324,6 @@ static bool admit(vg_req *rq, const vg_route **route_out)
         vg_req_json_error(rq, 405, "method %s not allowed on %s", rq->method, rq->path);
         return false;
     }
-    rq->route = route->path;
     if (route->roles && !(route->roles & VG_ROLE_BIT(rq->who.role))) {
         vg_req_json_error(rq, 403, "role %s may not call %s %s", vg_role_name(rq->who.role),
                           route->method, route->path);
@@ -364,6 +413,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     char remote[80];
     vg_req_remote(rq, remote, sizeof remote);
     vg_metrics_http_request(rq->status);
+    /* every write, or attempted write, is audited; reads are not */
+    if (!rq->audited && strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0)
+        vg_srv_audit(s, rq, NULL, NULL, NULL, vg_str_make(NULL, 0));
     vg_log_level lvl = rq->status >= 500 ? VG_LOG_ERROR : VG_LOG_INFO;
     if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
         vg_log(lvl, "request", VG_LI("req", rq->id), VG_LS("method", rq->method),
@@ -434,6 +486,112 @@ static vg_err parse_listen(const char *listen, struct sockaddr_storage *ss, sock
     return VG_OK;
 }
 
+/* Reads a whole PEM file (at most TLS_MAX_PEM bytes) into *out (malloc'd, NUL-terminated). */
+static vg_err read_pem(const char *setting, const char *path, char **out, vg_diag *d)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return vg_diag_set(d, VG_EIO, "%s: cannot read %s: %s", setting, path, strerror(errno));
+    vg_buf b;
+    vg_buf_init(&b, TLS_MAX_PEM);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        vg_buf_put(&b, chunk, n);
+    bool err = ferror(f);
+    fclose(f);
+    OPENSSL_cleanse(chunk, sizeof chunk);
+    vg_err e = VG_OK;
+    if (err)
+        e = vg_diag_set(d, VG_EIO, "%s: cannot read %s", setting, path);
+    else if (b.failed)
+        e = vg_diag_set(d, VG_ELIMIT, "%s: %s is larger than %d bytes (not a PEM file?)",
+                        setting, path, TLS_MAX_PEM);
+    else if (b.n == 0)
+        e = vg_diag_set(d, VG_EINVAL, "%s: %s is empty", setting, path);
+    if (e == VG_OK) {
+        const char *text = vg_buf_cstr(&b);
+        if (!text)
+            e = vg_diag_set(d, VG_ENOMEM, "%s: out of memory reading %s", setting, path);
+        else if (!(*out = strdup(text)))
+            e = vg_diag_set(d, VG_ENOMEM, "%s: out of memory reading %s", setting, path);
+    }
+    if (b.p)
+        OPENSSL_cleanse(b.p, b.n);
+    vg_buf_free(&b);
+    return e;
+}
+
+/* Parses the certificate and the key, and checks that they belong together. */
+static vg_err check_pem(const vg_srv_settings *cfg, const char *cert, const char *key, vg_diag *d)
+{
+    vg_err e = VG_OK;
+    X509 *x = NULL;
+    EVP_PKEY *k = NULL;
+    BIO *bc = BIO_new_mem_buf(cert, -1), *bk = BIO_new_mem_buf(key, -1);
+    if (!bc || !bk) {
+        e = vg_diag_set(d, VG_ENOMEM, "out of memory checking the TLS files");
+        goto out;
+    }
+    if (!(x = PEM_read_bio_X509(bc, NULL, NULL, NULL))) {
+        e = vg_diag_set(d, VG_EINVAL, "tls-cert: %s holds no PEM certificate", cfg->tls_cert);
+        goto out;
+    }
+    if (!(k = PEM_read_bio_PrivateKey(bk, NULL, NULL, NULL))) {
+        e = vg_diag_set(d, VG_EINVAL, "tls-key: %s holds no PEM private key (or it is "
+                        "encrypted; vigild needs it unencrypted)", cfg->tls_key);
+        goto out;
+    }
+    if (X509_check_private_key(x, k) != 1)
+        e = vg_diag_set(d, VG_EINVAL, "tls-key: %s is not the key of the certificate in "
+                        "tls-cert %s", cfg->tls_key, cfg->tls_cert);
+out:
+    X509_free(x);
+    EVP_PKEY_free(k);
+    BIO_free(bc);
+    BIO_free(bk);
+    return e;
+}
+
+static void tls_free(vg_srv *s)
+{
+    free(s->tls_cert_pem);
+    if (s->tls_key_pem) {
+        OPENSSL_cleanse(s->tls_key_pem, strlen(s->tls_key_pem));
+        free(s->tls_key_pem);
+    }
+    s->tls_cert_pem = s->tls_key_pem = NULL;
+}
+
+/* With tls-cert and tls-key: reads and checks both into s; neither: plain HTTP. */
+static vg_err tls_load(vg_srv *s, bool *on, vg_diag *d)
+{
+    const vg_srv_settings *cfg = s->cfg;
+    bool has_cert = cfg->tls_cert && cfg->tls_cert[0], has_key = cfg->tls_key && cfg->tls_key[0];
+    *on = false;
+    if (!has_cert && !has_key)
+        return VG_OK;
+    if (!has_key)
+        return vg_diag_set(d, VG_EINVAL, "tls-cert is set (%s) but tls-key is not: give both "
+                           "for HTTPS, or neither", cfg->tls_cert);
+    if (!has_cert)
+        return vg_diag_set(d, VG_EINVAL, "tls-key is set (%s) but tls-cert is not: give both "
+                           "for HTTPS, or neither", cfg->tls_key);
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return vg_diag_set(d, VG_EUNSUPPORTED, "tls-cert/tls-key: this libmicrohttpd was built "
+                           "without TLS support");
+    vg_err e = read_pem("tls-cert", cfg->tls_cert, &s->tls_cert_pem, d);
+    if (!e)
+        e = read_pem("tls-key", cfg->tls_key, &s->tls_key_pem, d);
+    if (!e)
+        e = check_pem(cfg, s->tls_cert_pem, s->tls_key_pem, d);
+    if (e)
+        tls_free(s);
+    *on = e == VG_OK;
+    return e;
+}
+
 vg_err vg_http_start(vg_srv *s, int *port, vg_diag *d)
 {
     struct sockaddr_storage ss;
@@ -441,11 +599,17 @@ vg_err vg_http_start(vg_srv *s, int *port, vg_diag *d)
     vg_err e = parse_listen(s->cfg->listen, &ss, &sslen, d);
     if (e)
         return e;
+    bool tls;
+    if ((e = tls_load(s, &tls, d)))
+        return e;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    if (tls)
+        flags |= MHD_USE_TLS;
     unsigned pool = (unsigned)s->cfg->threads;
+    /* the TLS options come last: without TLS they are left out (MHD_OPTION_END) */
     s->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,   /* first, so MHD logs through it */
@@ -454,10 +618,18 @@ vg_err vg_http_start(vg_srv *s, int *port, vg_diag *d)
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg->request_timeout,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert_pem,
+        MHD_OPTION_HTTPS_MEM_KEY, s->tls_key_pem,
         MHD_OPTION_END);
-    if (!s->mhd)
+    if (!s->mhd) {
+        tls_free(s);
+        if (tls)
+            return vg_diag_set(d, VG_EIO, "cannot listen on %s with TLS (address in use, no "
+                               "permission, or GnuTLS refused tls-cert %s / tls-key %s)",
+                               s->cfg->listen, s->cfg->tls_cert, s->cfg->tls_key);
         return vg_diag_set(d, VG_EIO, "cannot listen on %s (address in use, or no permission)",
                            s->cfg->listen);
+    }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
     *port = di ? (int)di->port : 0;
     return VG_OK;
@@ -481,4 +653,5 @@ void vg_http_stop(vg_srv *s, int64_t timeout_s)
         vg_log(VG_LOG_WARN, "shutdown: giving up on in-flight requests", VG_LI("inflight", n));
     MHD_stop_daemon(s->mhd);
     s->mhd = NULL;
+    tls_free(s);
 }

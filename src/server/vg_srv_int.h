@@ -4,7 +4,8 @@
  * vigild is split by responsibility:
  *   main_vigild.c   settings table, startup, signals, clean shutdown
  *   srv_http.c      libmicrohttpd glue, the route table, auth check, request log
- *   srv_auth.c      API tokens: SQLite state, SHA-256 hashes, roles
+ *   srv_admin.c     the token API, per-token rate limits, the audit log
+ *                   (tokens themselves: src/state/vg_tokens.h)
  *   srv_ingest.c    POST /api/v1/ingest: decode, dead-letter, append, answer
  *   srv_body.c      body decoding (gzip/zlib/zstd) + vg_ingest_buffer, no I/O;
  *                   the function the fuzz target tests/fuzz/fuzz_ingest_body.c drives
@@ -28,9 +29,10 @@
 #include "../ingest/vg_ingest.h"
 #include "../detect/vg_alert.h"
 #include "../store/vg_store.h"
+#include "../state/vg_tokens.h"
 
 /* ---- limits (one place) ---- */
-#define VG_SRV_MAX_TOKEN 256          /* bytes in a presented bearer token */
+#define VG_SRV_MAX_TOKEN VG_TOKEN_MAX_SECRET /* bytes in a presented bearer token */
 #define VG_SRV_MAX_REJECT_LIST 1000   /* rejected entries listed in a response */
 #define VG_SRV_MAX_REASON 400         /* bytes of one reject reason in a response */
 #define VG_SRV_MAX_QUERY_ARG 128      /* bytes of ?table= / ?format= values */
@@ -81,17 +83,7 @@ typedef struct vg_srv_settings {
     int64_t rate_burst;           /* requests a token may make at once above the rate */
 } vg_srv_settings;
 
-/* ---- roles and tokens (srv_auth.c) ---- */
-typedef enum vg_role {
-    VG_ROLE_ADMIN,
-    VG_ROLE_INGEST,
-    VG_ROLE_VIEWER,
-    VG_ROLE_ANALYST,
-    VG_ROLE_RESPONDER,
-    VG_ROLE_COUNT_
-} vg_role;
-
-#define VG_ROLE_BIT(r) (1u << (r))
+/* ---- roles and tokens (src/state/vg_tokens.h: vg_role, vg_principal, vg_auth_*) ---- */
 /* "viewer or above": everyone who may read, i.e. every role but ingest. */
 #define VG_ROLES_READERS                                                              \
     (VG_ROLE_BIT(VG_ROLE_VIEWER) | VG_ROLE_BIT(VG_ROLE_ANALYST) |                     \
@@ -104,32 +96,6 @@ typedef enum vg_role {
 /* who may change detection and suppression rules */
 #define VG_ROLES_TUNERS (VG_ROLE_BIT(VG_ROLE_ANALYST) | VG_ROLE_BIT(VG_ROLE_ADMIN))
 #define VG_ROLES_ADMIN VG_ROLE_BIT(VG_ROLE_ADMIN)
-
-const char *vg_role_name(vg_role r);
-vg_err vg_role_parse(vg_str s, vg_role *out);
-
-/* Who a request authenticated as; never holds the secret. */
-typedef struct vg_principal {
-    int64_t id;
-    char name[64];
-    vg_role role;
-} vg_principal;
-
-typedef struct vg_auth vg_auth;
-
-/*
- * Opens (creating when needed) DIR/state.db. On the first start, when no
- * token exists, creates an "admin" token, writes it to DIR/admin.token (mode
- * 0600) and returns it in *new_admin_token (malloc'd; the caller prints it
- * once and frees it); otherwise *new_admin_token is NULL.
- */
-vg_err vg_auth_open(const char *dir, vg_auth **out, char **new_admin_token, vg_diag *d);
-void vg_auth_close(vg_auth *a);
-/* Creates a token; *secret (malloc'd) is the only copy of the secret. */
-vg_err vg_auth_create(vg_auth *a, const char *name, vg_role role, char **secret, int64_t *id,
-                      vg_diag *d);
-/* Checks a presented token in constant time; VG_EAUTH when unknown or revoked. */
-vg_err vg_auth_check(vg_auth *a, vg_str token, vg_principal *who);
 
 /* ---- metrics (srv_metrics.c) ---- */
 typedef enum vg_reject_reason {
@@ -229,6 +195,8 @@ struct vg_req {
     const char *allow;         /* Allow header for 405 */
     char allow_buf[64];
     const char *retry_after;   /* Retry-After header (seconds), e.g. for 429 */
+    char retry_after_buf[24];  /* its text when computed (rate limits) */
+    bool audited;              /* the handler wrote its own audit row (vg_srv_audit) */
     const char *route;         /* the route's path pattern, for logs */
     /* values of the route's {name} segments, in order (e.g. the {id} of
      * /api/v1/security/incidents/{id}); NUL-terminated */
@@ -274,6 +242,8 @@ struct vg_srv {
     vg_auth *auth;
     void *geo;                 /* MMDB_s * when --geoip-db is set */
     struct MHD_Daemon *mhd;
+    char *tls_cert_pem;        /* HTTPS: the PEM texts, kept while MHD runs (srv_http.c) */
+    char *tls_key_pem;
     atomic_int inflight;       /* requests started and not yet completed */
     atomic_bool stopping;
     atomic_uint_fast64_t next_req_id;
@@ -285,6 +255,9 @@ vg_err vg_http_start(vg_srv *s, int *port, vg_diag *d);
 void vg_http_stop(vg_srv *s, int64_t timeout_s);
 /* Prints the route table (for --help). */
 void vg_http_print_routes(FILE *f);
+/* Prints every route as one JSON line {"method","path","roles":[...],"public"}
+ * (vigild --routes; the authorization matrix test reads it). */
+void vg_http_print_routes_json(FILE *f);
 
 /* Answer helpers. */
 void vg_req_json_error(vg_req *rq, int status, const char *fmt, ...)
@@ -292,7 +265,7 @@ void vg_req_json_error(vg_req *rq, int status, const char *fmt, ...)
 /* A query argument (?name=), or NULL. */
 const char *vg_req_arg(vg_req *rq, const char *name);
 const char *vg_req_header(vg_req *rq, const char *name);
-void vg_req_remote(vg_req *rq, char *buf, size_t cap);
+void vg_req_remote(const vg_req *rq, char *buf, size_t cap);
 
 /* Handlers. */
 void vg_h_ingest(vg_req *rq);
@@ -341,7 +314,9 @@ void vg_srv_admin_stop(vg_srv *s);
  * set) when the token is over its rate. */
 bool vg_srv_rate_admit(vg_srv *s, vg_req *rq);
 /* Writes one audit record for rq (who, route, status) with an optional
- * action name, object and JSON detail; never holds a secret. */
+ * action name, object and JSON detail; never holds a secret. A handler that
+ * writes its own record sets rq->audited, so that the HTTP layer does not
+ * write the generic one ("METHOD /path/{pattern}") when the request ends. */
 void vg_srv_audit(vg_srv *s, const vg_req *rq, const char *action, const char *object_type,
                   const char *object_id, vg_str detail_json);
 
