@@ -280,29 +280,6 @@ void vg_srv_admin_stop(vg_srv *s)
 
 /* ---- the token API ---- */
 
-static void put_iso_s(vg_buf *b, int64_t unix_s)
-{
-    char iso[32];
-    vg_state_iso(unix_s * 1000, iso);
-    vg_buf_put_json_str(b, vg_str_c(iso));
-}
-
-/* One token as JSON, without the closing brace (the caller may add members). */
-static void put_token(vg_buf *b, const vg_token_info *t)
-{
-    vg_buf_printf(b, "{\"id\":\"%lld\",\"name\":", (long long)t->id);
-    vg_buf_put_json_str(b, vg_str_c(t->name));
-    vg_buf_puts(b, ",\"role\":");
-    vg_buf_put_json_str(b, vg_str_c(vg_role_name(t->role)));
-    vg_buf_puts(b, ",\"created\":");
-    put_iso_s(b, t->created);
-    vg_buf_puts(b, ",\"revoked\":");
-    if (t->revoked)
-        put_iso_s(b, t->revoked);
-    else
-        vg_buf_puts(b, "null");
-}
-
 static void h_tokens_list(vg_req *rq)
 {
     vg_token_info *v = NULL;
@@ -318,8 +295,7 @@ static void h_tokens_list(vg_req *rq)
     for (size_t i = 0; i < n; i++) {
         if (i)
             vg_buf_putc(&rq->out, ',');
-        put_token(&rq->out, &v[i]);
-        vg_buf_putc(&rq->out, '}');
+        vg_token_json(&rq->out, &v[i], NULL);
     }
     vg_buf_puts(&rq->out, "]}\n");
     free(v);
@@ -390,10 +366,8 @@ static void h_tokens_create(vg_req *rq)
         goto out;
     }
     rq->status = 201;
-    put_token(&rq->out, &info);
-    vg_buf_puts(&rq->out, ",\"token\":");
-    vg_buf_put_json_str(&rq->out, vg_str_c(secret));
-    vg_buf_puts(&rq->out, "}\n");
+    vg_token_json(&rq->out, &info, secret);   /* the one time the secret is shown */
+    vg_buf_putc(&rq->out, '\n');
     /* the audit row names the token, never its secret */
     char id[24];
     vg_buf detail;
@@ -443,8 +417,8 @@ static void h_tokens_revoke(vg_req *rq)
         return;
     }
     rq->status = 200;
-    put_token(&rq->out, &info);
-    vg_buf_puts(&rq->out, "}\n");
+    vg_token_json(&rq->out, &info, NULL);
+    vg_buf_putc(&rq->out, '\n');
     vg_buf detail;
     vg_buf_init(&detail, 0);
     vg_buf_puts(&detail, "{\"name\":");

@@ -85,6 +85,33 @@ vg_err vg_token_name_check(vg_str name, vg_diag *d)
     return VG_OK;
 }
 
+static void put_iso_s(vg_buf *b, int64_t unix_s)
+{
+    char iso[32];
+    vg_state_iso(unix_s * 1000, iso);
+    vg_buf_put_json_str(b, vg_str_c(iso));
+}
+
+void vg_token_json(vg_buf *b, const vg_token_info *t, const char *secret)
+{
+    vg_buf_printf(b, "{\"id\":\"%lld\",\"name\":", (long long)t->id);
+    vg_buf_put_json_str(b, vg_str_c(t->name));
+    vg_buf_puts(b, ",\"role\":");
+    vg_buf_put_json_str(b, vg_str_c(vg_role_name(t->role)));
+    vg_buf_puts(b, ",\"created\":");
+    put_iso_s(b, t->created);
+    vg_buf_puts(b, ",\"revoked\":");
+    if (t->revoked)
+        put_iso_s(b, t->revoked);
+    else
+        vg_buf_puts(b, "null");
+    if (secret) {
+        vg_buf_puts(b, ",\"token\":");
+        vg_buf_put_json_str(b, vg_str_c(secret));
+    }
+    vg_buf_putc(b, '}');
+}
+
 typedef struct tok {
     int64_t id;
     char name[VG_TOKEN_MAX_NAME + 1];

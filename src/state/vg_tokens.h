@@ -66,6 +66,11 @@ typedef struct vg_token_info {
     int64_t revoked;   /* 0 (active), or unix seconds */
 } vg_token_info;
 
+/* The JSON form of a token, as the API and `vigil token --format json` give
+ * it: {"id":"7","name":..,"role":..,"created":ISO,"revoked":ISO|null}, with
+ * "token":secret added when secret is non-NULL (only at creation). */
+void vg_token_json(vg_buf *b, const vg_token_info *t, const char *secret);
+
 typedef struct vg_auth vg_auth;
 
 /*
