@@ -212,6 +212,7 @@ struct kx_query {
     size_t mem_used;
     uint64_t rows_scanned;
     vg_scan_stats scan;      /* summed over scans */
+    int64_t time_min, time_max; /* vg_kql_opts' window; INT64_MIN/MAX when unbounded */
     unsigned depth;          /* nesting of functions/sub-queries */
     vg_str render;           /* render kind, when the query ends in render */
     int *cancel;             /* set non-zero from outside to stop */

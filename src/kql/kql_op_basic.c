@@ -234,6 +234,16 @@ kx_op *kx_op_scan(kx_query *q, const vg_table_def *t, const vg_scan_spec *spec, 
     }
     s->spec = *spec;
     s->spec.table = t;
+    /* the query's time window narrows every scan, exactly: the store drops
+     * rows outside it (exact also re-checks the pushed predicates, which the
+     * filters above the scan test again anyway) */
+    if (t->ts_col >= 0 && (q->time_min != INT64_MIN || q->time_max != INT64_MAX)) {
+        if (q->time_min > s->spec.tmin)
+            s->spec.tmin = q->time_min;
+        if (q->time_max < s->spec.tmax)
+            s->spec.tmax = q->time_max;
+        s->spec.exact = true;
+    }
     s->spec.cols = s->cols;
     s->op.next = q->store ? scan_next : nostore_next;
     s->op.close = scan_close;

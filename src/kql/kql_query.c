@@ -492,6 +492,8 @@ vg_err vg_kql_run(struct vg_store *store, vg_str query, const vg_kql_opts *opts,
     q.deadline_ns = t0 + o.timeout_ms * 1000000ull;
     q.mem_cap = o.max_memory;
     q.cancel = o.cancel;
+    q.time_min = o.time_min ? o.time_min : INT64_MIN;
+    q.time_max = o.time_max ? o.time_max : INT64_MAX;
 
     const vg_kql_node *root;
     vg_err e = vg_kql_parse(&r->a, query, &root, d);

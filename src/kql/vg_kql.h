@@ -268,6 +268,11 @@ typedef struct vg_kql_opts {
     int *cancel;               /* when non-NULL and set non-zero, the query stops (VG_ELIMIT) */
     uint32_t threads;          /* scans split into this many parallel parts (0 = the cores, at most 8) */
     uint64_t par_min_rows;     /* fewest table rows for a parallel plan (0 = 200,000) */
+    /* A time window over the data (custom detections' lookback): every table
+     * scan sees only rows whose Timestamp is in [time_min, time_max] (vg_time
+     * ticks; 0 = unbounded on that side). Tables without a Timestamp column
+     * are read whole. */
+    int64_t time_min, time_max;
 } vg_kql_opts;
 
 typedef struct vg_kql_stats {
