@@ -148,19 +148,22 @@ static vg_str cell_time(ic_ctx *c, vg_str t)
     return vg_str_make(p, 19);
 }
 
-/* A readable name for an entity summary: a string, or an object's name-like member. */
+/* A readable name for an entity summary or an evidence item: a string, or
+ * an object's first name-like member (dotted paths into Graph's evidence). */
 static vg_str label_of(ic_ctx *c, const vg_json *v)
 {
-    static const char *const keys[] = { "displayName", "deviceDnsName", "deviceName", "name",
-                                        "userPrincipalName", "accountName", "upn", "mailbox",
-                                        "primaryAddress", "fileName", "url", "ipAddress",
-                                        "value", "id", NULL };
+    static const char *const keys[] = {
+        "displayName", "deviceDnsName", "deviceName", "name", "userPrincipalName", "accountName",
+        "userAccount.userPrincipalName", "userAccount.accountName", "imageFile.fileName",
+        "fileDetails.fileName", "url", "ipAddress", "primaryAddress", "recipientEmailAddress",
+        "subject", "registryKey", "upn", "mailbox", "value", "id", NULL
+    };
     if (v->kind != VG_JSON_OBJECT)
         return vg_json_text(v);
     for (size_t i = 0; keys[i]; i++) {
-        vg_str s = ic_get(v, keys[i]);
-        if (s.n)
-            return s;
+        const vg_json *m = vg_json_path(v, keys[i]);
+        if (m && m->kind != VG_JSON_OBJECT && m->kind != VG_JSON_ARRAY && vg_json_text(m).n)
+            return vg_json_text(m);
     }
     vg_buf b;
     vg_buf_init(&b, 0);
@@ -293,8 +296,10 @@ static int do_list(ic_ctx *c, const ic_kind *k)
     int rc = CLI_USAGE;
     if (!ic_check_text(c, "--filter", s->filter, IC_MAX_FILTER, true))
         goto out;
+    /* --filter as given when alone (the server's column numbers then match it) */
+    bool more = s->status[0] || s->severity[0] || s->assigned_to[0];
     if (s->filter[0])
-        vg_buf_printf(&f, "(%s)", s->filter);
+        vg_buf_printf(&f, more ? "(%s)" : "%s", s->filter);
     if (s->status[0]) {
         if (!ic_check_enum(c, "--status", s->status, k->incident ? inc_statuses : alert_statuses,
                            &canon))
@@ -404,6 +409,9 @@ static void print_evidence(ic_ctx *c, const vg_json *ev)
             type.n -= (size_t)dot + 1;
         }
         printf("  %-22.*s %.*s", VG_STR_FMT(or_dash(type)), VG_STR_FMT(label_of(c, x)));
+        vg_str cmd = ic_get(x, "processCommandLine");
+        if (cmd.n)
+            printf("  \"%.*s\"", VG_STR_FMT(cmd));
         vg_str roles = ic_join(c, x, "roles");
         if (roles.n)
             printf("  [%.*s]", VG_STR_FMT(roles));

@@ -137,7 +137,7 @@ typedef struct ic_table {
     size_t ncols;
     const char *const *head;
     size_t *width;
-    size_t max_width;         /* cells are cut to this (the last column is not) */
+    size_t max_width;         /* cells are cut to this (not the first column, an id, nor the last) */
     vg_buf cells;             /* rows of ncols NUL-terminated cells */
     size_t nrows;
 } ic_table;

@@ -306,7 +306,7 @@ static bool check_category(const ic_ctx *c, const char *v)
 static void put_key(vg_buf *b, const char *key)
 {
     char last = b->n ? b->p[b->n - 1] : '{';
-    vg_buf_printf(b, "%s\"%s\":", last == '{' ? "" : ",", key);
+    vg_buf_printf(b, "%s\"%s\":", last == '{' || last == ',' ? "" : ",", key);
 }
 
 /* key: the option's text when given, else the current rule's value at path. */

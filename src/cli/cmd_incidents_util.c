@@ -343,7 +343,7 @@ void ic_table_row(ic_table *t, const vg_str *cells)
         vg_str v = cells[i];
         size_t n = v.n;
         bool cut = false;
-        if (i + 1 < t->ncols && text_width(v.p, v.n) > t->max_width) {
+        if (i > 0 && i + 1 < t->ncols && text_width(v.p, v.n) > t->max_width) {
             /* keep max_width - 1 code points and mark the cut with '~' */
             size_t w = 0;
             for (n = 0; n < v.n; n++) {
