@@ -517,6 +517,7 @@ vg_err inc_audit(vg_inc *inc, const vg_inc_actor *who, const char *action,
 
 #define INC_DEFAULT_WINDOW_MS (24LL * 3600 * 1000)
 #define INC_DEFAULT_MAX_ENTITIES 200
+#define INC_CACHE_KIB "131072"   /* SQLite page cache of the connection: 128 MiB */
 
 vg_err vg_inc_open(const char *dir, const vg_inc_opts *o, vg_inc **out, vg_diag *d)
 {
@@ -541,6 +542,11 @@ vg_err vg_inc_open(const char *dir, const vg_inc_opts *o, vg_inc **out, vg_diag 
     vg_arena_init(&g->rules_arena, 0, 0);
     g->rules_stale = true;
     vg_err e = vg_state_open(dir, &inc->db, d);
+    /* the engine's working set (incidents, their entities, the alerts'
+     * primary key) stays in this connection's page cache */
+    if (!e && sqlite3_exec(inc->db, "PRAGMA cache_size=-" INC_CACHE_KIB, NULL, NULL, NULL) !=
+        SQLITE_OK)
+        e = inc_db_err(inc, "setting the cache size", d);
     for (int i = 0; !e && i < ST_COUNT_; i++)
         if (sqlite3_prepare_v3(inc->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &g->st[i], NULL) !=
             SQLITE_OK)
