@@ -43,6 +43,11 @@ int cmd_decode_bench(int argc, char **argv);
 int cmd_hunt(int argc, char **argv);
 int cmd_detect(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
+/* cmd_incidents.c, cmd_incidents_rules.c: the incident queue of a server */
+int cmd_incidents(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
+int cmd_detections(int argc, char **argv);
+int cmd_suppressions(int argc, char **argv);
 
 /* "vigil CMD: message" on stderr. */
 void cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -16,6 +16,10 @@ static const cli_cmd commands[] = {
     { "hunt", cmd_hunt, "run a KQL advanced hunting query over a data directory or a server" },
     { "detect", cmd_detect, "run Sigma rules over EVTX, evtx-JSON, Winlogbeat or NDJSON files" },
     { "rules", cmd_rules, "check, list and test Sigma rules (check, list, test)" },
+    { "incidents", cmd_incidents, "list, show and update the incidents of a server" },
+    { "alerts", cmd_alerts, "list, show and update the alerts of a server" },
+    { "detections", cmd_detections, "manage a server's custom detection rules (scheduled KQL)" },
+    { "suppressions", cmd_suppressions, "manage a server's alert suppression rules" },
     { "count", cmd_count, "print the number of rows of a table in a data directory" },
     { "dump", cmd_dump, "print the rows of a table in a data directory as NDJSON" },
     { "gen", cmd_gen, "generate synthetic Defender telemetry (NDJSON) for demos and benchmarks" },
@@ -33,7 +37,7 @@ static void usage(FILE *f)
           f);
     for (size_t i = 0; i < NCOMMANDS; i++)
         if (!commands[i].hidden)
-            fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+            fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fputs("\nExit status: 0 ok, 1 error, 2 usage error, 3 some input records were rejected.\n", f);
 }
 
