@@ -375,6 +375,12 @@ static void audit(vg_req *rq, const char *action, int64_t id, vg_str detail)
     rq->audited = true;
 }
 
+/* The ETag header (the same W/"version" as the body's "@odata.etag"). */
+static void set_etag(vg_req *rq, int64_t version)
+{
+    snprintf(rq->etag, sizeof rq->etag, "W/\"%lld\"", (long long)version);
+}
+
 static vg_str body_of(vg_req *rq) { return vg_str_make(rq->body.p ? rq->body.p : "", rq->body.n); }
 
 static void h_list(vg_req *rq)
@@ -400,12 +406,14 @@ static void h_get(vg_req *rq)
         return;
     vg_diag d;
     vg_diag_clear(&d);
-    vg_err e = vg_cd_db_rule_json(c->db, id, &rq->out, NULL, &d);
+    int64_t version = 0;
+    vg_err e = vg_cd_db_rule_json(c->db, id, &rq->out, &version, &d);
     if (e) {
         vg_req_json_error(rq, status_of(e), "%s", d.msg);
         return;
     }
     vg_buf_putc(&rq->out, '\n');
+    set_etag(rq, version);
     rq->status = 200;
 }
 
@@ -425,11 +433,13 @@ static void h_create(vg_req *rq)
     if (!e) e = vg_cd_rule_parse(&a, body_of(rq), NULL, &r, &d);
     if (!e) e = vg_cd_check(rq->srv->store, &r, &a, sh, &d);
     if (!e) e = vg_cd_db_insert(c->db, &r, sh, rq->who.name, &id, &d);
-    if (!e) e = vg_cd_db_rule_json(c->db, id, &rq->out, NULL, &d);
+    int64_t version = 0;
+    if (!e) e = vg_cd_db_rule_json(c->db, id, &rq->out, &version, &d);
     if (e) {
         vg_req_json_error(rq, status_of(e), "%s", d.msg);
     } else {
         vg_buf_putc(&rq->out, '\n');
+        set_etag(rq, version);
         rq->status = 201;
         wake(rq->srv);   /* the first run is at creation */
     }
@@ -473,10 +483,12 @@ static void h_patch(vg_req *rq)
     /* the answer reads the row after the audit record, so lastModifiedBy is current */
     if (!e) {
         vg_buf_clear(&rq->out);
-        if ((e = vg_cd_db_rule_json(c->db, id, &rq->out, NULL, &d)))
+        if ((e = vg_cd_db_rule_json(c->db, id, &rq->out, &version, &d)))
             vg_req_json_error(rq, status_of(e), "%s", d.msg);
-        else
+        else {
             vg_buf_putc(&rq->out, '\n');
+            set_etag(rq, version);
+        }
     }
     vg_arena_free(&a);
 }

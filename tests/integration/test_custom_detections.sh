@@ -119,6 +119,7 @@ expect_match "created rule has an etag" '"@odata.etag":"W/\\"1\\""' "$r"
 r=$(create "$(rule ps 3H "$PSQ" "$DEV_ASSETS")")
 expect_match "duplicate name: 409" '^409 .*exists' "$r"
 r=$(http GET "$DR/$PS" -H "Authorization: Bearer $VTOK")
+expect_match "GET answers the ETag header" '^ETag: W/"1"' "$(curl -s -D - -o /dev/null "${A[@]}" "$VG_URL$DR/$PS" | tr -d '\r')"
 expect_match "viewer can read a rule" '^200 .*"displayName":"ps"' "$r"
 r=$(http POST "$DR/$PS/run" -H "Authorization: Bearer $VTOK")
 expect_match "viewer cannot run a rule: 403" '^403 ' "$r"
