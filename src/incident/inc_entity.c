@@ -382,7 +382,7 @@ static void read_user(rd *r, const vg_batch *b, uint32_t row)
     vg_str sid = col_text(b, row, "AccountSid", a), upn = col_text(b, row, "AccountUpn", a);
     vg_str oid = col_text(b, row, "AccountObjectId", a);
     const char *roles = roles_of(b, row, true, a);
-    if (!name.p && !sid.p && !upn.p)
+    if (!name.p && !sid.p && !upn.p && !oid.p)
         return;
     ev_open(r, "userEvidence", roles);
     user_account(r->ev, name, dom, sid, upn, oid);
@@ -394,7 +394,11 @@ static void read_user(rd *r, const vg_batch *b, uint32_t row)
         char *s = vg_arena_printf(a, "%.*s\\%.*s", VG_STR_FMT(dom), VG_STR_FMT(name));
         dn = vg_str_c(s);
     }
-    vg_str disp = upn.p ? upn : dn.p ? dn : name.p ? name : sid;
+    vg_str disp = upn.p ? upn : dn.p ? dn : name.p ? name : sid.p ? sid : oid;
+    /* every form is its own key: identity and cloud-app alerts often carry
+     * only the directory object id, endpoint ones the SID and DOMAIN\name */
+    if (oid.p)
+        add_entity(r, INC_K_ACCOUNT, lower(a, oid), disp, roles);
     if (sid.p)
         add_entity(r, INC_K_ACCOUNT, lower(a, sid), disp, roles);
     if (upn.p)
@@ -515,6 +519,10 @@ static void read_mailbox(rd *r, const vg_batch *b, uint32_t row)
         return;
     const char *roles = roles_of(b, row, true, r->a);
     add_entity(r, INC_K_MAILBOX, lower(r->a, addr), addr, roles);
+    /* the mailbox's owner: the primary address is the owner's UPN in the
+     * usual directory, so a phishing alert on alice@ meets alice's endpoint
+     * and identity alerts (Defender links mailboxes to their users too) */
+    add_entity(r, INC_K_ACCOUNT, lower(r->a, addr), addr, roles);
     ev_open(r, "mailboxEvidence", roles);
     jkv(r->ev, "primaryAddress", addr);
     user_account(r->ev, col_text(b, row, "AccountName", r->a), VG_STR_NULL, VG_STR_NULL, addr,

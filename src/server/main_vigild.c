@@ -265,6 +265,10 @@ int main(int argc, char **argv)
         vg_log(VG_LOG_ERROR, "cannot start incidents", VG_LS("error", d.msg));
         goto out;
     }
+    if (vg_srv_incidents_reconcile(&srv, &d)) {
+        vg_log(VG_LOG_ERROR, "cannot reconcile alerts with incidents", VG_LS("error", d.msg));
+        goto out;
+    }
     if (vg_srv_custom_start(&srv, &d)) {
         vg_log(VG_LOG_ERROR, "cannot start custom detections", VG_LS("error", d.msg));
         goto out;
