@@ -287,7 +287,6 @@ void vg_srv_custom_stop(vg_srv *s)
 
 /* Rendered by srv_metrics.c into GET /metrics (the lead wires the call;
  * declared here until vg_srv_int.h names it). */
-void vg_srv_custom_metrics(vg_srv *s, vg_buf *out);
 void vg_srv_custom_metrics(vg_srv *s, vg_buf *out)
 {
     struct vg_srv_custom *c = s->custom;

@@ -200,6 +200,8 @@ static enum MHD_Result send_answer(vg_req *rq)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rq->allow);
     if (rq->retry_after)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, rq->retry_after);
+    if (rq->etag[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, rq->etag);
     if (atomic_load(&rq->srv->stopping) || rq->status == 413)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result r = MHD_queue_response(rq->conn, (unsigned)rq->status, resp);

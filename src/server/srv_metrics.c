@@ -10,9 +10,11 @@
  * never free text. Store figures come from vg_store_stats_get at scrape time.
  */
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../incident/vg_incident.h"
 #include "vg_srv_int.h"
 
 /* Upper bounds (seconds) of the ingest latency histogram buckets. */
@@ -196,12 +198,55 @@ void vg_metrics_render(vg_store *s, vg_buf *o)
     vg_buf_printf(o, "vigil_uptime_seconds %.3f\n", (double)(vg_mono_ns() - M.start_ns) / 1e9);
 }
 
+/* The incident engine's counters (vg_inc_get_stats). */
+static void incident_metrics(vg_srv *s, vg_buf *o)
+{
+    if (!s->inc)
+        return;
+    vg_inc_stats st;
+    vg_inc_get_stats(s->inc, &st);
+    static const struct {
+        const char *name, *doc;
+        size_t off;
+    } c[] = {
+        { "vigil_incident_alerts_total", "Alerts taken by the incident engine.",
+          offsetof(vg_inc_stats, alerts_total) },
+        { "vigil_incident_alerts_duplicate_total", "Alerts the engine already had (ignored).",
+          offsetof(vg_inc_stats, duplicates_total) },
+        { "vigil_incident_alerts_suppressed_total", "Alerts a suppression rule resolved.",
+          offsetof(vg_inc_stats, suppressed_total) },
+        { "vigil_incidents_created_total", "Incidents created.",
+          offsetof(vg_inc_stats, incidents_created_total) },
+        { "vigil_incident_joins_total", "Alerts that joined an open incident.",
+          offsetof(vg_inc_stats, joined_total) },
+        { "vigil_incident_merges_total", "Incidents redirected into another by correlation.",
+          offsetof(vg_inc_stats, merged_total) },
+        { "vigil_incident_merges_refused_total",
+          "Merges or joins refused (assignee, classification, entity limit).",
+          offsetof(vg_inc_stats, not_merged_total) },
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        uint64_t v;
+        memcpy(&v, (const char *)&st + c[i].off, sizeof v);
+        help(o, c[i].name, "counter", c[i].doc);
+        vg_buf_printf(o, "%s %llu\n", c[i].name, (unsigned long long)v);
+    }
+    help(o, "vigil_incidents_open", "gauge", "Incidents active or in progress.");
+    vg_buf_printf(o, "vigil_incidents_open %llu\n", (unsigned long long)st.incidents_open);
+    help(o, "vigil_incident_correlation_seconds_total", "counter",
+         "Time spent correlating alerts into incidents.");
+    vg_buf_printf(o, "vigil_incident_correlation_seconds_total %.6f\n",
+                  (double)st.add_ns_total / 1e9);
+}
+
 void vg_h_metrics(vg_req *rq)
 {
     rq->status = 200;
     rq->content_type = "text/plain; version=0.0.4; charset=utf-8";
     vg_metrics_render(rq->srv->store, &rq->out);
     vg_srv_detect_metrics(rq->srv, &rq->out);
+    incident_metrics(rq->srv, &rq->out);
+    vg_srv_custom_metrics(rq->srv, &rq->out);
     if (rq->out.failed) {
         vg_buf_clear(&rq->out);
         vg_req_json_error(rq, 500, "out of memory rendering metrics");

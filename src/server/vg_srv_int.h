@@ -197,6 +197,7 @@ struct vg_req {
     const char *retry_after;   /* Retry-After header (seconds), e.g. for 429 */
     char retry_after_buf[24];  /* its text when computed (rate limits) */
     bool audited;              /* the handler wrote its own audit row (vg_srv_audit) */
+    char etag[32];             /* ETag header when non-empty: W/"<version>" (srv_incidents.c) */
     const char *route;         /* the route's path pattern, for logs */
     /* values of the route's {name} segments, in order (e.g. the {id} of
      * /api/v1/security/incidents/{id}); NUL-terminated */
@@ -306,6 +307,8 @@ vg_err vg_srv_incidents_reconcile(vg_srv *s, vg_diag *d);
 /* Starts the scheduler thread (when cfg->detections). */
 vg_err vg_srv_custom_start(vg_srv *s, vg_diag *d);
 void vg_srv_custom_stop(vg_srv *s);
+/* Prometheus lines of the custom detection runs (GET /metrics). */
+void vg_srv_custom_metrics(vg_srv *s, vg_buf *out);
 
 /* ---- administration (srv_admin.c): rate limits, the audit log, tokens ---- */
 vg_err vg_srv_admin_start(vg_srv *s, vg_diag *d);
