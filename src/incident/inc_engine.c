@@ -9,14 +9,15 @@
  * Keys. Each alert's AlertEvidence rows give strong entities, normalised to
  * lower case, as (kind, value): device (DeviceId and DeviceName, each a key:
  * identity telemetry names a device that endpoint telemetry also gives an
- * id), account (AccountSid, AccountUpn and DOMAIN\name, each form present a
- * key; SYSTEM, LOCAL SERVICE, NETWORK SERVICE, S-1-5-18/19/20 and NT
+ * id), account (AccountObjectId, AccountSid, AccountUpn and DOMAIN\name,
+ * each form present a key; SYSTEM, LOCAL SERVICE, NETWORK SERVICE, S-1-5-18/19/20 and NT
  * AUTHORITY\* are not), file (SHA256, SHA1 of File evidence; a process
  * image's hash is not a key, or every PowerShell alert would meet), ip
  * (RemoteIP when public: not RFC 1918, loopback, link-local, CGNAT,
  * 0.0.0.0/8, multicast, reserved/broadcast, ::1, fe80::/10, fc00::/7,
  * ff00::/8; canonical text), url (RemoteUrl) and domain (its host, or a bare
- * domain), mailbox (the recipient address), mailmessage (NetworkMessageId),
+ * domain), mailbox (the recipient address; also an account key, as the
+ * owner's UPN, so mail alerts meet the user's other alerts), mailmessage (NetworkMessageId),
  * process (device | pid | creation time, from the evidence event kept in
  * AdditionalFields). At most VG_INC_MAX_ENTITIES_PER_ALERT per alert. File
  * names, paths and command lines are weak: they are shown in the alert's
