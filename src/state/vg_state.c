@@ -276,11 +276,17 @@ vg_err vg_state_open(const char *dir, sqlite3 **out, vg_diag *d)
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/state.db", dir) >= sizeof path)
         return vg_diag_set(d, VG_ELIMIT, "data directory path too long");
-    /* create the file ourselves so that it is 0600 from the start */
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
+    /* create the file ourselves so that it is 0600 from the start; only when
+     * it does not exist yet: closing any descriptor of a file drops every
+     * POSIX lock this process holds on it, so opening and closing an
+     * existing state.db would strip the locks of the connections already
+     * open in this process (another process could then think itself the
+     * last user, checkpoint and delete the WAL and -shm under them) */
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+    else if (errno != EEXIST)
         return vg_diag_set(d, VG_EIO, "%s: %s", path, strerror(errno));
-    close(fd);
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
         SQLITE_OK) {
