@@ -48,6 +48,7 @@ int cmd_incidents(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
 int cmd_detections(int argc, char **argv);
 int cmd_suppressions(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 
 /* "vigil CMD: message" on stderr. */
 void cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

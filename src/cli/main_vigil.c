@@ -16,6 +16,7 @@ static const cli_cmd commands[] = {
     { "hunt", cmd_hunt, "run a KQL advanced hunting query over a data directory or a server" },
     { "detect", cmd_detect, "run Sigma rules over EVTX, evtx-JSON, Winlogbeat or NDJSON files" },
     { "rules", cmd_rules, "check, list and test Sigma rules (check, list, test)" },
+    { "token", cmd_token, "create, list and revoke API tokens (through a server, or offline)" },
     { "incidents", cmd_incidents, "list, show and update the incidents of a server" },
     { "alerts", cmd_alerts, "list, show and update the alerts of a server" },
     { "detections", cmd_detections, "manage a server's custom detection rules (scheduled KQL)" },
