@@ -7,7 +7,7 @@
  * edit a migration that has shipped: add the next one.
  *
  * Tables (see the comments in each migration for the columns' meaning):
- *   tokens            API tokens (hash only; srv_auth.c)
+ *   tokens            API tokens (hash only; vg_tokens.c)
  *   audit             every write: who, when, what, the outcome
  *   incidents         one row per incident (Graph security incident)
  *   incident_entities the strong entities of each incident (correlation keys)
