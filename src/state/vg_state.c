@@ -18,7 +18,8 @@
  *   detections        custom (KQL) detection rules and their schedule state
  *   detection_runs    each run of a custom detection (catch-up, history)
  *   detection_hits    rows already alerted by a custom detection (no repeats)
- *   meta              small key/value facts (e.g. reconcile marks)
+ *   meta              small key/value facts (tokens_version: bumped by triggers
+ *                     on every change of tokens)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -195,6 +196,17 @@ static const char *const migrations[] = {
     " created INTEGER NOT NULL,"
     " PRIMARY KEY(detection_id, hit)) WITHOUT ROWID;"
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+
+    /* 5: a counter of token changes, so the servers' token caches reload
+     * when tokens change, not after every write to state.db (audit rows,
+     * incidents) */
+    "INSERT INTO meta(key, value) VALUES('tokens_version', '1');"
+    "CREATE TRIGGER tokens_ins AFTER INSERT ON tokens BEGIN"
+    " UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'tokens_version'; END;"
+    "CREATE TRIGGER tokens_upd AFTER UPDATE ON tokens BEGIN"
+    " UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'tokens_version'; END;"
+    "CREATE TRIGGER tokens_del AFTER DELETE ON tokens BEGIN"
+    " UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'tokens_version'; END;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

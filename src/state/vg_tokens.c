@@ -13,8 +13,10 @@
  *
  * Checks run against an in-memory copy of the active tokens; the copy is
  * reloaded after each change made through this vg_auth, and before a check
- * when another connection (e.g. `vigil token ... --data DIR`) has committed
- * to state.db since (PRAGMA data_version). Every stored hash is compared with
+ * when another connection (e.g. `vigil token ... --data DIR`) has changed
+ * the tokens since: PRAGMA data_version says someone committed to state.db,
+ * meta.tokens_version (bumped by triggers on the tokens table) says whether
+ * it was the tokens, so audit and incident writes cost no reload. Every stored hash is compared with
  * CRYPTO_memcmp, with no early exit, so timing does not depend on the secret.
  *
  * First open: when the table is empty an "admin" token is created, written
@@ -124,7 +126,8 @@ struct vg_auth {
     pthread_mutex_t mu;
     tok *v;               /* the active tokens */
     size_t n;
-    int64_t data_version; /* of db when v was loaded */
+    int64_t data_version; /* of db when v was last checked */
+    int64_t tokens_version; /* meta.tokens_version when v was loaded */
 };
 
 static void sha256(const void *p, size_t n, unsigned char out[32])
@@ -178,6 +181,20 @@ static void hash_text(const unsigned char h[32], char out[HASH_TEXT_MAX])
 static vg_err db_err(vg_auth *a, vg_diag *d, const char *what)
 {
     return vg_diag_set(d, VG_EIO, "state.db: %s: %s", what, sqlite3_errmsg(a->db));
+}
+
+/* meta.tokens_version: bumped by triggers on every change of tokens. */
+static int64_t tokens_version(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key='tokens_version'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
 }
 
 static int64_t data_version(sqlite3 *db)
@@ -247,6 +264,7 @@ static vg_err reload(vg_auth *a, vg_diag *d)
     a->v = v;
     a->n = n;
     a->data_version = data_version(a->db);
+    a->tokens_version = tokens_version(a->db);
     return VG_OK;
 }
 
@@ -362,11 +380,17 @@ vg_err vg_auth_check(vg_auth *a, vg_str token, vg_principal *who)
     unsigned char h[32];
     sha256(token.p, token.n, h);
     pthread_mutex_lock(&a->mu);
+    /* someone wrote to state.db: reload only when it was the tokens (the
+     * audit log and incidents write all the time) */
     int64_t dv = data_version(a->db);
     if (dv != a->data_version) {
-        vg_diag d;
-        if (reload(a, &d))
-            vg_log(VG_LOG_ERROR, "cannot reload tokens", VG_LS("error", d.msg));
+        a->data_version = dv;
+        int64_t tv = tokens_version(a->db);
+        if (tv < 0 || tv != a->tokens_version) {
+            vg_diag d;
+            if (reload(a, &d))
+                vg_log(VG_LOG_ERROR, "cannot reload tokens", VG_LS("error", d.msg));
+        }
     }
     const tok *found = NULL;
     for (size_t i = 0; i < a->n; i++) {
