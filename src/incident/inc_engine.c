@@ -555,6 +555,9 @@ vg_err vg_inc_open(const char *dir, const vg_inc_opts *o, vg_inc **out, vg_diag 
                             sqlite3_errmsg(inc->db));
     if (!e)
         e = inc_idx_reload(inc, d);
+    /* checkpoints off the committing path: see vg_state.h */
+    if (!e)
+        e = vg_state_ckpt_start(dir, &g->ckpt, d);
     if (e) {
         vg_inc_close(inc);
         return e;
@@ -569,6 +572,7 @@ void vg_inc_close(vg_inc *inc)
         return;
     struct inc_engine *g = inc->eng;
     if (g) {
+        vg_state_ckpt_stop(g->ckpt);
         for (int i = 0; i < ST_COUNT_; i++)
             sqlite3_finalize(g->st[i]);
         idx_free(g);

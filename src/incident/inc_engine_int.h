@@ -12,6 +12,7 @@
 #define INC_ENGINE_INT_H
 
 #include "../core/vg_map.h"
+#include "../state/vg_state.h"
 #include "inc_int.h"
 
 #define INC_MAX_CANDIDATES 64  /* open incidents one alert is compared against */
@@ -82,6 +83,7 @@ struct inc_engine {
     uint32_t nrules;
     vg_arena rules_arena;
     bool rules_stale;
+    vg_state_ckpt *ckpt;       /* state.db's checkpoint thread */
 };
 
 /* Statement i, reset and unbound, ready to bind. */

@@ -22,6 +22,9 @@
  *                     on every change of tokens)
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -311,8 +314,11 @@ vg_err vg_state_open(const char *dir, sqlite3 **out, vg_diag *d)
     /* synchronous=NORMAL in WAL mode: a commit is atomic and survives a crash
      * of vigild; a power loss may undo the last commits, which the reconcile
      * pass at start (alerts are durable in the event store) redoes */
-    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                         "PRAGMA foreign_keys=ON;",
+    char pragmas[160];
+    snprintf(pragmas, sizeof pragmas,
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+             "PRAGMA wal_autocheckpoint=%d;", VG_STATE_AUTOCKPT_PAGES);
+    if (sqlite3_exec(db, pragmas,
                      NULL, NULL, &msg) != SQLITE_OK) {
         vg_err e = vg_diag_set(d, VG_EIO, "%s: %s", path, msg ? msg : sqlite3_errmsg(db));
         sqlite3_free(msg);
@@ -326,4 +332,93 @@ vg_err vg_state_open(const char *dir, sqlite3 **out, vg_diag *d)
     }
     *out = db;
     return VG_OK;
+}
+
+/* ---- the checkpointer ---- */
+
+struct vg_state_ckpt {
+    sqlite3 *db;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+};
+
+static int64_t data_version(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void *ckpt_main(void *arg)
+{
+    vg_state_ckpt *c = arg;
+    int64_t seen = -1;
+    pthread_mutex_lock(&c->mu);
+    while (!c->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)VG_STATE_CKPT_MS * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+        if (c->stop)
+            break;
+        pthread_mutex_unlock(&c->mu);
+        /* data_version moves when another connection committed */
+        int64_t dv = data_version(c->db);
+        if (dv != seen) {
+            seen = dv;
+            int log = 0, done = 0;
+            sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        }
+        pthread_mutex_lock(&c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+vg_err vg_state_ckpt_start(const char *dir, vg_state_ckpt **out, vg_diag *d)
+{
+    *out = NULL;
+    vg_state_ckpt *c = calloc(1, sizeof *c);
+    if (!c)
+        return vg_diag_set(d, VG_ENOMEM, "out of memory");
+    vg_err e = vg_state_open(dir, &c->db, d);
+    if (e) {
+        free(c);
+        return e;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    if (pthread_create(&c->thread, NULL, ckpt_main, c) != 0) {
+        sqlite3_close(c->db);
+        pthread_mutex_destroy(&c->mu);
+        pthread_cond_destroy(&c->cv);
+        free(c);
+        return vg_diag_set(d, VG_EIO, "state.db: cannot start the checkpoint thread");
+    }
+    *out = c;
+    return VG_OK;
+}
+
+void vg_state_ckpt_stop(vg_state_ckpt *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->stop = true;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->thread, NULL);
+    sqlite3_close(c->db);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
+    free(c);
 }

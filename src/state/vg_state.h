@@ -35,6 +35,21 @@ int vg_state_version(void);
  */
 vg_err vg_state_open(const char *dir, sqlite3 **out, vg_diag *d);
 
+/*
+ * The checkpointer: a thread with its own connection that copies state.db's
+ * WAL back into the database (PRAGMA wal_checkpoint(PASSIVE)) every
+ * VG_STATE_CKPT_MS when something was committed. Without it, the connection
+ * whose commit pushes the WAL past the auto-checkpoint size pays for the
+ * checkpoint (and its fsync) inside its transaction - a request or an alert
+ * waiting tens of milliseconds. Connections from vg_state_open auto-checkpoint
+ * only at VG_STATE_AUTOCKPT_PAGES, a safety net when no checkpointer runs.
+ */
+#define VG_STATE_CKPT_MS 100
+#define VG_STATE_AUTOCKPT_PAGES 20000
+typedef struct vg_state_ckpt vg_state_ckpt;
+vg_err vg_state_ckpt_start(const char *dir, vg_state_ckpt **out, vg_diag *d);
+void vg_state_ckpt_stop(vg_state_ckpt *c);
+
 /* Unix milliseconds now (the clock the state tables use). */
 int64_t vg_state_now_ms(void);
 
