@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test_console.sh - GET / serves the console page without a token (it holds
 # no data), GET /api/v1/tables needs a reader token and lists the tables that
-# hold rows with their counts; an ingest-only token may not read it.
+# hold rows with their counts; an ingest-only token may not read it. The
+# page text: it reads the incident routes, sends If-Match, and never inserts
+# markup from data (no innerHTML) nor loads anything from elsewhere.
 . "$(dirname "$0")/lib.sh"
 D=$T/data
 vg_start "$D" || finish
@@ -9,6 +11,12 @@ TOK=$(vg_admin "$D")
 page=$(curl -s -D "$T/h" "$VG_URL/")
 expect_match "console page" '<title>Vigil</title>' "$page"
 expect_match "page reads the tables endpoint" "/api/v1/tables" "$page"
+expect_match "page reads the incidents" "/api/v1/security/incidents" "$page"
+expect_match "page sends If-Match" "If-Match" "$page"
+expect_match "page draws the graph as SVG" "createElementNS" "$page"
+expect_nomatch "no innerHTML in the page" "innerHTML|outerHTML|insertAdjacentHTML|document\\.write" "$page"
+expect_nomatch "no outside assets" "(src|href|action)=[\"']?(https?:)?//" "$page"
+expect_match "page ends whole" '</script>.*</body></html>' "$(printf '%s' "$page" | tr -d '\n')"
 expect_match "html content type" 'Content-Type: text/html' "$(cat "$T/h")"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$VG_URL/api/v1/tables")
 expect_eq "tables without token" 401 "$code"
