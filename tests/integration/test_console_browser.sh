@@ -10,7 +10,9 @@
 #     fields, alerts, evidence and graph, a comment, status and assignment,
 #     a stale-version conflict, a viewer refused. What the page changed is
 #     then checked here through the API with curl, and a screenshot of the
-#     incident page is taken into $T.
+#     incident page is taken into $T;
+#   - graph.mjs: the graph of an incident of ~60 nodes (drawn whole, no
+#     overlaps) and of one the server truncates (the page says so).
 # Needs chromium and `npm ci` in tests/browser (.ci/run does both); without
 # them it says SKIP and passes.
 . "$(dirname "$0")/lib.sh"
@@ -90,5 +92,36 @@ aud=$(curl -s -H "Authorization: Bearer $TOK" "$VG_URL/api/v1/audit?objectId=$BI
 expect_eq "audit: 412s, classification changes, viewer 403s" "1 1 2" "$aud"
 expect_eq "the other incident untouched" "active None" \
     "$(api '?$filter=alertCount%20eq%201' | py 'j["value"][0]["status"]+" "+str(j["value"][0]["assignedTo"])')"
+
+# ---- bigger graphs: ~60 nodes, and more than the server's graph holds ----
+# generated rows: 30 dumper alerts on ws-mid, each by its own account (one
+# incident, 1 + 30 + 32 nodes), and 1,001 encoded-PowerShell alerts on
+# ws-big (one incident; the graph holds 1,000 alerts). A second vigild on the
+# same data with no alert suppression window, so every row is an alert.
+check "stop for the bigger graphs" vg_stop
+vg_start "$D" --detect-rules "$DATA/rules" --detect-suppress-window 0 || finish
+python3 - "$T/many.ndjson" <<'PY'
+import json, sys
+with open(sys.argv[1], "w") as f:
+    def row(n, dev, acct, img, cmd):
+        f.write(json.dumps({"Table": "DeviceProcessEvents",
+            "Timestamp": "2025-02-04T08:%02d:%02dZ" % (n // 60 % 60, n % 60),
+            "DeviceId": "id-" + dev, "DeviceName": dev, "ActionType": "ProcessCreated",
+            "FileName": img.split("\\")[-1], "FolderPath": img, "ProcessCommandLine": cmd,
+            "AccountDomain": "CORP", "AccountName": acct, "ReportId": 1000 + n}) + "\n")
+    for i in range(30):
+        row(i, "ws-mid", "user%02d" % i, "C:\\Tools\\vgcon-dumper.exe", "vgcon-dumper.exe %d" % i)
+    for i in range(1001):
+        row(i, "ws-big", "bigsvc", "C:\\Windows\\powershell.exe", "powershell -enc vgcon-encoded %d" % i)
+PY
+r=$(ingest "$TOK" "" "$T/many.ndjson")
+expect_match "ingest the generated rows" '^200 .*"accepted":1031' "$r"
+MID=$(api '?$filter=alertCount%20eq%2030' | py 'j["value"][0]["id"]')
+BIGG=$(api '?$filter=alertCount%20eq%201001' | py 'j["value"][0]["id"]')
+browse "graph checks" graph.mjs "$VG_URL/" "$TOK" "$MID" "$BIGG" "$T/graph.png"
+expect_match "browser: ~60 nodes drawn" "ok: all [0-9]+ nodes" "$out"
+expect_match "browser: truncated note" "ok: the page says truncated" "$out"
+expect_nomatch "no graph check failed" "FAIL" "$out"
+check "graph screenshot taken" test -s "$T/graph.png"
 check "clean stop" vg_stop
 finish
