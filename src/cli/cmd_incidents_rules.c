@@ -12,7 +12,7 @@
  *       [--recommended-actions A] [--disabled] | update ID [same] | delete ID | enable ID
  *       | disable ID | run ID
  *   vigil suppressions list | create --name N --rule RULEID [--device D] [--user U]
- *       [--file SHA256] [--ip IP] [--url U] [--mailbox M] [--action resolve|hide] | delete ID
+ *       [--file SHA256] [--ip IP] [--url U] [--mailbox M] [--action resolve] | delete ID
  *
  * Entity columns map to alertTemplate.impactedAssets the way Graph spells
  * them: --device-column DeviceId -> {"@odata.type":
@@ -35,7 +35,7 @@
 
 static const char *const periods[] = { "0", "1H", "3H", "12H", "24H", NULL };
 static const char *const severities[] = { "informational", "low", "medium", "high", NULL };
-static const char *const actions[] = { "resolve", "hide", NULL };
+static const char *const actions[] = { "resolve", NULL };
 
 /* ---- settings tables ---- */
 
@@ -91,7 +91,7 @@ static const vg_cfg_def sup_create_defs[] = {
     { "url", VG_CFG_LIST, "", 0, 0, false, OFF(url), "only for URL or domain U" },
     { "mailbox", VG_CFG_LIST, "", 0, 0, false, OFF(mailbox), "only for mailbox M" },
     { "action", VG_CFG_STRING, "resolve", 0, 0, false, OFF(action),
-      "resolve (store the alert resolved, no incident) or hide" },
+      "resolve (the only action: store the alert resolved, in no incident)" },
 };
 static const vg_cfg_def sup_delete_defs[] = { IC_CONN_DEFS };
 #undef OFF
@@ -123,7 +123,7 @@ SPEC(sup_list_spec, "vigil suppressions list", "list the suppression rules",
 SPEC(sup_create_spec, "vigil suppressions create",
      "create a suppression rule: a detection rule's alerts on these entities are suppressed",
      "vigil suppressions create --name N --rule RULEID [--device D] [--user U] [--file SHA256] "
-     "[--ip IP] [--url U] [--mailbox M] [--action resolve|hide]",
+     "[--ip IP] [--url U] [--mailbox M] [--action resolve]",
      sup_create_defs);
 SPEC(sup_delete_spec, "vigil suppressions delete", "delete a suppression rule",
      "vigil suppressions delete ID", sup_delete_defs);

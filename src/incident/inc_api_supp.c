@@ -3,7 +3,7 @@
  *
  * A suppression rule is {"displayName", "ruleId" (a detector id or "*"),
  * "conditions": [{"kind": <entity kind>, "value": ...}] (all must hold),
- * "action": "resolve" | "hide", "enabled"}. Kinds are the engine's strong
+ * "action": "resolve", "enabled"}. Kinds are the engine's strong
  * entity kinds (inc_kind_parse); the engine matches new alerts against the
  * enabled rules it caches, which inc_engine_suppressions_changed refreshes
  * after every change here. Each change is versioned (ETag) and audited in
@@ -139,8 +139,9 @@ static vg_err supp_parse(const vg_json *root, supp_body *b, vg_diag *d)
             b->rule_id = vg_str_trim(m->str);
         } else if (vg_str_eqc(k, "action")) {
             if (m->kind != VG_JSON_STRING ||
-                !(vg_str_eqc(m->str, "resolve") || vg_str_eqc(m->str, "hide")))
-                return vg_diag_set(d, VG_EINVAL, "action: expected \"resolve\" or \"hide\"");
+                !vg_str_eqc(m->str, "resolve"))
+                return vg_diag_set(d, VG_EINVAL, "action: expected \"resolve\" (the only "
+                                   "action: the alert is stored resolved, in no incident)");
             b->has_action = true;
             b->action = m->str;
         } else if (vg_str_eqc(k, "enabled")) {

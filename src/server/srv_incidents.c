@@ -60,6 +60,10 @@ static bool ready(vg_req *rq)
 static void answer(vg_req *rq, int status, vg_buf *b, int64_t version)
 {
     rq->status = status;
+    /* a write that succeeded wrote its own audit row (with the fields it
+     * changed) in the engine's transaction: no second, generic one */
+    if (strcmp(rq->method, "GET") != 0)
+        rq->audited = true;
     vg_buf_put(&rq->out, b->p, b->n);
     vg_buf_putc(&rq->out, '\n');
     if (version > 0)
@@ -407,10 +411,12 @@ static void h_supp_delete(vg_req *rq)
     vg_diag d;
     vg_diag_clear(&d);
     vg_err e = vg_inc_suppression_delete(rq->srv->inc, id, &who, &d);
-    if (e)
+    if (e) {
         fail(rq, e, &d);
-    else
+    } else {
         rq->status = 204;
+        rq->audited = true;   /* the engine wrote suppression.delete */
+    }
 }
 
 const vg_route vg_routes_incidents[] = {
@@ -467,9 +473,8 @@ vg_err vg_srv_incidents_start(vg_srv *s, vg_diag *d)
     if (e)
         return e;
     s->inc = inc;
-    /* RECONCILE: the pass that hands the engine the alerts of the event store
-     * it has not seen (a crash between the store append and vg_inc_add) goes
-     * here, once the engine is open and before ingest is accepted. */
+    /* main_vigild.c runs vg_srv_incidents_reconcile (srv_reconcile.c) next,
+     * before the listener starts */
     return VG_OK;
 }
 

@@ -148,7 +148,7 @@ static const char *const migrations[] = {
     " name TEXT NOT NULL,"
     " rule_id TEXT NOT NULL,"                      /* detector id, or '*' */
     " conditions TEXT NOT NULL DEFAULT '[]',"      /* [{"kind":"device","value":"ws1"}...] all must hold */
-    " action TEXT NOT NULL DEFAULT 'resolve',"     /* resolve: stored resolved, no incident; hide */
+    " action TEXT NOT NULL DEFAULT 'resolve',"     /* resolve: stored resolved, no incident */
     " enabled INTEGER NOT NULL DEFAULT 1,"
     " hits INTEGER NOT NULL DEFAULT 0,"
     " created_by TEXT NOT NULL,"

@@ -263,15 +263,15 @@ expect_match "show after delete: the server's 404" 'answered 404' "$err"
 
 # ---- suppressions ------------------------------------------------------------
 run suppressions create --name 'lab host' --rule 1c1a0000-0000-4000-8000-000000000001 \
-    --device host-lab --user 'VGCI\tester' --action hide --format json
+    --device host-lab --user 'VGCI\tester' --action resolve --format json
 expect_eq "suppressions create: exit 0" 0 "$rc"
 SUP=$(jq_py 'j["id"]' <<<"$out")
 j=$(api "/api/v1/security/suppressionRules/$SUP")
 expect_eq "suppression: rule, action, conditions (API)" \
-    "1c1a0000-0000-4000-8000-000000000001 hide device=host-lab user=VGCI\\tester" \
+    "1c1a0000-0000-4000-8000-000000000001 resolve device=host-lab user=VGCI\\tester" \
     "$(jq_py 'j["ruleId"] + " " + j["action"] + " " + " ".join(c["kind"] + "=" + c["value"] for c in j["conditions"]).replace("account=", "user=")' <<<"$j")"
 run suppressions list
-expect_match "suppressions list: the rule" "^$SUP +yes +hide +1c1a0000-0000-4000-8000-000000000001 .*device=host-lab.*lab host" "$out"
+expect_match "suppressions list: the rule" "^$SUP +yes +resolve +1c1a0000-0000-4000-8000-000000000001 .*device=host-lab.*lab host" "$out"
 run suppressions list --format json
 check "suppressions list --format json parses" python3 -m json.tool "$T/out"
 run suppressions create --name x --rule r --file abc

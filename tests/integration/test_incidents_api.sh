@@ -177,6 +177,17 @@ r=$(as "$VTOK" GET "$API/incidents?\$count=true")
 expect_match "two incidents after the restart" '"@odata.count":2' "$r"
 r=$(as "$ANTOK" DELETE "$API/suppressionRules/$SID")
 expect_match "suppression delete: 204" '^204' "$r"
+# one audit row per change, with who and the fields: the engine's, not a
+# second generic one; a refused write has its generic row
+r=$(as "$ATOK" GET "/api/v1/audit?objectType=suppression&objectId=$SID&\$top=100")
+n_eng=$(printf '%s' "$r" | grep -o '"action":"suppression.delete"' | wc -l)
+n_gen=$(printf '%s' "$r" | grep -o '"action":"DELETE [^"]*"' | wc -l)
+expect_eq "the delete is audited once, by the engine" "1 0" "$n_eng $n_gen"
+expect_match "with its actor" '"actor":"ann"' "$r"
+r=$(as "$VTOK" PATCH "$API/incidents/$BIG" -H 'Content-Type: application/json' --data '{"status":"active"}')
+expect_match "a viewer's PATCH: 403" '^403 ' "$r"
+r=$(as "$ATOK" GET "/api/v1/audit?actor=vic&\$top=100")
+expect_match "the refused PATCH is audited" '"action":"PATCH /api/v1/security/incidents/\{id\}".*"status":403' "$r"
 r=$(as "$VTOK" GET "$API/suppressionRules/$SID")
 expect_match "deleted: 404" '^404 ' "$r"
 finish

@@ -471,13 +471,19 @@ static void test_suppressions(void **state)
                          &alice, &b, &id, &d), VG_EINVAL);
     assert_int_equal(q_int("SELECT count(*) FROM suppressions"), 0);
     vg_buf_clear(&b);
+    /* "resolve" is the only action */
+    assert_int_equal(vg_inc_suppression_create(
+                         inc, VG_STR_LIT("{\"displayName\":\"x\",\"ruleId\":\"r\","
+                                         "\"action\":\"hide\"}"), &alice, &b, &id, &d), VG_EINVAL);
+    assert_non_null(strstr(d.msg, "action"));
+    vg_buf_clear(&b);
     assert_int_equal(vg_inc_suppression_create(
                          inc, VG_STR_LIT("{\"displayName\":\"lab box\",\"ruleId\":\"r-1\","
                                          "\"conditions\":[{\"kind\":\"device\",\"value\":\" ws9 \"}],"
-                                         "\"action\":\"hide\"}"), &alice, &b, &id, &d), VG_OK);
+                                         "\"action\":\"resolve\"}"), &alice, &b, &id, &d), VG_OK);
     assert_true(id > 0);
     vg_json *j = parse(&b);
-    assert_string_equal(str_of(j, "action"), "hide");
+    assert_string_equal(str_of(j, "action"), "resolve");
     assert_string_equal(str_of(j, "enabled"), "true");
     assert_string_equal(str_of(j, "createdBy"), "alice");
     assert_string_equal(str_of(vg_json_get(j, "conditions")->kids[0], "value"), "ws9");
