@@ -322,36 +322,6 @@ static struct vg_srv_custom *custom_or_503(vg_req *rq)
     return rq->srv->custom;
 }
 
-static bool rule_id(vg_req *rq, int64_t *id)
-{
-    if (vg_str_to_i64(vg_str_c(rq->params[0]), id) || *id <= 0) {
-        vg_req_json_error(rq, 404, "no detection rule '%.64s'", rq->params[0]);
-        return false;
-    }
-    return true;
-}
-
-/* If-Match: W/"N", "N", N or * (-1 = any). false (400 sent) when unreadable. */
-static bool if_match(vg_req *rq, int64_t *v)
-{
-    *v = -1;
-    const char *h = vg_req_header(rq, "If-Match");
-    if (!h)
-        return true;
-    vg_str s = vg_str_trim(vg_str_c(h));
-    if (vg_str_eqc(s, "*"))
-        return true;
-    if (s.n >= 2 && s.p[0] == 'W' && s.p[1] == '/')
-        s = vg_str_make(s.p + 2, s.n - 2);
-    if (s.n >= 2 && s.p[0] == '"' && s.p[s.n - 1] == '"')
-        s = vg_str_make(s.p + 1, s.n - 2);
-    if (vg_str_to_i64(s, v) || *v < 0) {
-        vg_req_json_error(rq, 400, "If-Match: expected W/\"<version>\" as the ETag gave, not "
-                                   "'%.40s'", h);
-        return false;
-    }
-    return true;
-}
 
 static int status_of(vg_err e)
 {
@@ -401,7 +371,7 @@ static void h_get(vg_req *rq)
 {
     struct vg_srv_custom *c = custom_or_503(rq);
     int64_t id;
-    if (!c || !rule_id(rq, &id))
+    if (!c || !vg_req_id(rq, "detection rule", &id))
         return;
     vg_diag d;
     vg_diag_clear(&d);
@@ -456,7 +426,7 @@ static void h_patch(vg_req *rq)
 {
     struct vg_srv_custom *c = custom_or_503(rq);
     int64_t id, im, version = 0;
-    if (!c || !rule_id(rq, &id) || !if_match(rq, &im))
+    if (!c || !vg_req_id(rq, "detection rule", &id) || !vg_req_if_match(rq, &im))
         return;
     vg_arena a;
     vg_arena_init(&a, 0, (size_t)64 << 20);
@@ -496,7 +466,7 @@ static void h_delete(vg_req *rq)
 {
     struct vg_srv_custom *c = custom_or_503(rq);
     int64_t id, im;
-    if (!c || !rule_id(rq, &id) || !if_match(rq, &im))
+    if (!c || !vg_req_id(rq, "detection rule", &id) || !vg_req_if_match(rq, &im))
         return;
     vg_diag d;
     vg_diag_clear(&d);
@@ -512,7 +482,7 @@ static void h_run(vg_req *rq)
 {
     struct vg_srv_custom *c = custom_or_503(rq);
     int64_t id, run_id = 0;
-    if (!c || !rule_id(rq, &id))
+    if (!c || !vg_req_id(rq, "detection rule", &id))
         return;
     vg_arena a;
     vg_arena_init(&a, 0, 0);
@@ -541,7 +511,7 @@ static void h_runs(vg_req *rq)
 {
     struct vg_srv_custom *c = custom_or_503(rq);
     int64_t id, top = CUSTOM_DEFAULT_TOP;
-    if (!c || !rule_id(rq, &id))
+    if (!c || !vg_req_id(rq, "detection rule", &id))
         return;
     const char *t = vg_req_arg(rq, "$top");
     if (t && (vg_str_to_i64(vg_str_c(t), &top) || top < 1 || top > CUSTOM_MAX_TOP)) {

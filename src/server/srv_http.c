@@ -158,6 +158,38 @@ const char *vg_req_header(vg_req *rq, const char *name)
     return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
 }
 
+bool vg_req_id(vg_req *rq, const char *what, int64_t *id)
+{
+    if (rq->nparams > 0 && vg_str_to_i64(vg_str_c(rq->params[0]), id) == VG_OK && *id > 0)
+        return true;
+    vg_req_json_error(rq, 404, "no %s '%.64s' (ids are numbers)", what,
+                      rq->nparams > 0 ? rq->params[0] : "");
+    return false;
+}
+
+bool vg_req_if_match(vg_req *rq, int64_t *version)
+{
+    *version = -1;
+    const char *h = vg_req_header(rq, "If-Match");
+    if (!h)
+        return true;
+    vg_str s = vg_str_trim(vg_str_c(h));
+    if (vg_str_eqc(s, "*"))
+        return true;
+    if (s.n >= 2 && (s.p[0] == 'W' || s.p[0] == 'w') && s.p[1] == '/')
+        s = vg_str_make(s.p + 2, s.n - 2);
+    if (s.n >= 2 && s.p[0] == '"' && s.p[s.n - 1] == '"')
+        s = vg_str_make(s.p + 1, s.n - 2);
+    int64_t v;
+    if (vg_str_to_i64(s, &v) != VG_OK || v < 0) {
+        vg_req_json_error(rq, 400, "If-Match: expected W/\"<version>\" as the ETag gave, "
+                          "\"<version>\", <version> or *, not '%.64s'", h);
+        return false;
+    }
+    *version = v;
+    return true;
+}
+
 void vg_req_remote(const vg_req *rq, char *buf, size_t cap)
 {
     snprintf(buf, cap, "?");

@@ -72,42 +72,6 @@ static void answer(vg_req *rq, int status, vg_buf *b, int64_t version)
 
 static vg_str body_of(vg_req *rq) { return vg_str_make(rq->body.p ? rq->body.p : "", rq->body.n); }
 
-/* The {id} of an incident or a suppression rule: a positive integer. */
-static bool numeric_id(vg_req *rq, const char *what, int64_t *id)
-{
-    if (vg_str_to_i64(vg_str_c(rq->params[0]), id) == VG_OK && *id > 0)
-        return true;
-    vg_req_json_error(rq, 404, "no %s '%.64s' (ids are numbers)", what, rq->params[0]);
-    return false;
-}
-
-/* If-Match: W/"N", "N", N or * (any); absent = any. False (400) when malformed. */
-static bool if_match(vg_req *rq, int64_t *out)
-{
-    *out = -1;
-    const char *h = vg_req_header(rq, "If-Match");
-    if (!h)
-        return true;
-    vg_str s = vg_str_trim(vg_str_c(h));
-    if (vg_str_eqc(s, "*"))
-        return true;
-    if (s.n >= 2 && (s.p[0] == 'W' || s.p[0] == 'w') && s.p[1] == '/') {
-        s.p += 2;
-        s.n -= 2;
-    }
-    if (s.n >= 2 && s.p[0] == '"' && s.p[s.n - 1] == '"') {
-        s.p++;
-        s.n -= 2;
-    }
-    int64_t v;
-    if (vg_str_to_i64(s, &v) != VG_OK || v < 0) {
-        vg_req_json_error(rq, 400, "If-Match: expected W/\"<version>\", \"<version>\", "
-                          "<version> or *, not '%.64s'", h);
-        return false;
-    }
-    *out = v;
-    return true;
-}
 
 static void actor_of(vg_req *rq, vg_inc_actor *a, char *remote, size_t cap)
 {
@@ -179,7 +143,7 @@ static void h_incidents_list(vg_req *rq)
 static void h_incident_get(vg_req *rq)
 {
     int64_t id, ver = 0;
-    if (!ready(rq) || !numeric_id(rq, "incident", &id))
+    if (!ready(rq) || !vg_req_id(rq, "incident", &id))
         return;
     const char *expand = vg_req_arg(rq, "$expand");
     if (expand && strcmp(expand, "alerts")) {
@@ -201,7 +165,7 @@ static void h_incident_get(vg_req *rq)
 static void h_incident_patch(vg_req *rq)
 {
     int64_t id, match, ver = 0;
-    if (!ready(rq) || !numeric_id(rq, "incident", &id) || !if_match(rq, &match))
+    if (!ready(rq) || !vg_req_id(rq, "incident", &id) || !vg_req_if_match(rq, &match))
         return;
     vg_inc_actor who;
     char remote[80];
@@ -257,7 +221,7 @@ static void h_alert_get(vg_req *rq)
 static void h_alert_patch(vg_req *rq)
 {
     int64_t match, ver = 0;
-    if (!ready(rq) || !if_match(rq, &match))
+    if (!ready(rq) || !vg_req_if_match(rq, &match))
         return;
     vg_inc_actor who;
     char remote[80];
@@ -310,7 +274,7 @@ static void h_alert_comment_add(vg_req *rq) { comments(rq, false, true); }
 static void h_incident_graph(vg_req *rq)
 {
     int64_t id;
-    if (!ready(rq) || !numeric_id(rq, "incident", &id))
+    if (!ready(rq) || !vg_req_id(rq, "incident", &id))
         return;
     vg_buf b;
     vg_buf_init(&b, 0);
@@ -365,7 +329,7 @@ static void h_supp_create(vg_req *rq)
 static void h_supp_get(vg_req *rq)
 {
     int64_t id, ver = 0;
-    if (!ready(rq) || !numeric_id(rq, "suppression rule", &id))
+    if (!ready(rq) || !vg_req_id(rq, "suppression rule", &id))
         return;
     vg_buf b;
     vg_buf_init(&b, 0);
@@ -382,7 +346,7 @@ static void h_supp_get(vg_req *rq)
 static void h_supp_patch(vg_req *rq)
 {
     int64_t id, match, ver = 0;
-    if (!ready(rq) || !numeric_id(rq, "suppression rule", &id) || !if_match(rq, &match))
+    if (!ready(rq) || !vg_req_id(rq, "suppression rule", &id) || !vg_req_if_match(rq, &match))
         return;
     vg_inc_actor who;
     char remote[80];
@@ -403,7 +367,7 @@ static void h_supp_patch(vg_req *rq)
 static void h_supp_delete(vg_req *rq)
 {
     int64_t id;
-    if (!ready(rq) || !numeric_id(rq, "suppression rule", &id))
+    if (!ready(rq) || !vg_req_id(rq, "suppression rule", &id))
         return;
     vg_inc_actor who;
     char remote[80];

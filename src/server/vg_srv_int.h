@@ -266,6 +266,12 @@ void vg_req_json_error(vg_req *rq, int status, const char *fmt, ...)
 /* A query argument (?name=), or NULL. */
 const char *vg_req_arg(vg_req *rq, const char *name);
 const char *vg_req_header(vg_req *rq, const char *name);
+/* The {id} path parameter as a positive integer; false (404 "no WHAT 'x'"
+ * answered) when it is not one. */
+bool vg_req_id(vg_req *rq, const char *what, int64_t *id);
+/* If-Match: W/"N", "N", N or * (any); *version -1 when absent or *. False
+ * (400 answered) when malformed. */
+bool vg_req_if_match(vg_req *rq, int64_t *version);
 void vg_req_remote(const vg_req *rq, char *buf, size_t cap);
 
 /* Handlers. */

@@ -237,17 +237,19 @@ void vg_state_iso(int64_t ms, char out[32])
              tm.tm_sec % 100, frac % 1000);
 }
 
-static int user_version(sqlite3 *db)
+int64_t vg_state_int(sqlite3 *db, const char *sql)
 {
     sqlite3_stmt *st;
-    int v = -1;
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return -1;
     if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int(st, 0);
+        v = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return v;
 }
+
+static int user_version(sqlite3 *db) { return (int)vg_state_int(db, "PRAGMA user_version"); }
 
 static vg_err migrate(sqlite3 *db, const char *path, vg_diag *d)
 {
@@ -344,18 +346,6 @@ struct vg_state_ckpt {
     bool stop;
 };
 
-static int64_t data_version(sqlite3 *db)
-{
-    sqlite3_stmt *st;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 static void *ckpt_main(void *arg)
 {
     vg_state_ckpt *c = arg;
@@ -372,7 +362,7 @@ static void *ckpt_main(void *arg)
             break;
         pthread_mutex_unlock(&c->mu);
         /* data_version moves when another connection committed */
-        int64_t dv = data_version(c->db);
+        int64_t dv = vg_state_int(c->db, "PRAGMA data_version");
         if (dv != seen) {
             seen = dv;
             int log = 0, done = 0;

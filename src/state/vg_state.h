@@ -50,6 +50,10 @@ typedef struct vg_state_ckpt vg_state_ckpt;
 vg_err vg_state_ckpt_start(const char *dir, vg_state_ckpt **out, vg_diag *d);
 void vg_state_ckpt_stop(vg_state_ckpt *c);
 
+/* The first column of the first row of sql (a PRAGMA or a one-value
+ * SELECT) as an integer; -1 when it fails or gives no row. */
+int64_t vg_state_int(sqlite3 *db, const char *sql);
+
 /* Unix milliseconds now (the clock the state tables use). */
 int64_t vg_state_now_ms(void);
 

@@ -186,28 +186,10 @@ static vg_err db_err(vg_auth *a, vg_diag *d, const char *what)
 /* meta.tokens_version: bumped by triggers on every change of tokens. */
 static int64_t tokens_version(sqlite3 *db)
 {
-    sqlite3_stmt *st;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key='tokens_version'",
-                           -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    return vg_state_int(db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key='tokens_version'");
 }
 
-static int64_t data_version(sqlite3 *db)
-{
-    sqlite3_stmt *st;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
+static int64_t data_version(sqlite3 *db) { return vg_state_int(db, "PRAGMA data_version"); }
 
 /* Reloads the active tokens; the caller holds mu (or is the only user). */
 static vg_err reload(vg_auth *a, vg_diag *d)
