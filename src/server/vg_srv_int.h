@@ -237,7 +237,8 @@ struct vg_srv {
     const vg_srv_settings *cfg;
     struct vg_srv_detect *detect;   /* NULL when detection is off */
     struct vg_inc *inc;             /* incidents (srv_incidents.c) */
-    struct vg_srv_custom *custom;   /* custom detections (srv_custom.c); NULL when off */
+    struct vg_srv_custom *custom;   /* custom detections (srv_custom.c); with detections=false
+                                     * rules are kept and run on demand, not scheduled */
     struct vg_srv_admin *admin;     /* rate limits, audit (srv_admin.c) */
     vg_store *store;
     vg_auth *auth;
