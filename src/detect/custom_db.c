@@ -485,7 +485,7 @@ vg_err vg_cd_db_rules_json(sqlite3 *db, vg_buf *out, vg_diag *d)
     if (sqlite3_prepare_v2(db, "SELECT " RULE_COLS " FROM detections ORDER BY id", -1, &st, NULL) !=
         SQLITE_OK)
         return db_fail(db, d, "list rules");
-    vg_buf_puts(out, "{\"@odata.context\":\"$metadata#security/rules/detectionRules\",\"value\":[");
+    vg_buf_puts(out, "{\"@odata.context\":\"/api/v1/$metadata#security/rules/detectionRules\",\"value\":[");
     int rc, n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (n++)

@@ -17,7 +17,8 @@
  *                   "Vigil Cloud Apps" -> microsoftDefenderForCloudApps,
  *                   anything else -> microsoft365Defender
  *   detectionSource "Sigma" -> sigma, "Sigma correlation" -> sigmaCorrelation,
- *                   anything else (customDetection, ...) as stored
+ *                   "Custom detection" -> customDetection (Graph's value),
+ *                   anything else as stored
  */
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +40,7 @@ const inc_name_map inc_service_sources[] = {
 const inc_name_map inc_detection_sources[] = {
     { "Sigma", "sigma" },
     { "Sigma correlation", "sigmaCorrelation" },
+    { "Custom detection", "customDetection" },
     { NULL, NULL },
 };
 

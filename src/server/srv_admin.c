@@ -153,9 +153,20 @@ bool vg_srv_rate_admit(vg_srv *s, vg_req *rq)
 
 /* ---- the audit log ---- */
 
-/* The object type a route acts on: the segment before its first {param}
- * ("/api/v1/security/incidents/{id}/comments" -> "incidents"); NULL when the
- * route has no parameter. */
+/* The object types of the audit log: a route's collection (the segment
+ * before its first {param}) and the type name every audit row uses for it,
+ * the generic rows of refused writes and the detailed rows of the parts
+ * alike, so ?objectType=incident finds both. */
+static const struct {
+    const char *collection, *type;
+} object_types[] = {
+    { "incidents", "incident" },         { "alerts_v2", "alert" },
+    { "suppressionRules", "suppression" }, { "detectionRules", "detectionRule" },
+    { "tokens", "token" },
+};
+
+/* The object type a route acts on ("/api/v1/security/incidents/{id}/comments"
+ * -> "incident"); empty when the route has no parameter. */
 static void route_object_type(const char *route, char *out, size_t cap)
 {
     out[0] = '\0';
@@ -166,7 +177,13 @@ static void route_object_type(const char *route, char *out, size_t cap)
     const char *start = end;
     while (start > route && start[-1] != '/')
         start--;
-    vg_str_copy_c(out, cap, vg_str_make(start, (size_t)(end - start)));
+    vg_str coll = vg_str_make(start, (size_t)(end - start));
+    for (size_t i = 0; i < sizeof object_types / sizeof object_types[0]; i++)
+        if (vg_str_eqc(coll, object_types[i].collection)) {
+            vg_str_copy_c(out, cap, vg_str_c(object_types[i].type));
+            return;
+        }
+    vg_str_copy_c(out, cap, coll);
 }
 
 void vg_srv_audit(vg_srv *s, const vg_req *rq, const char *action, const char *object_type,
@@ -378,7 +395,7 @@ static void h_tokens_create(vg_req *rq)
     vg_buf_put_json_str(&detail, vg_str_c(vg_role_name(info.role)));
     vg_buf_putc(&detail, '}');
     snprintf(id, sizeof id, "%lld", (long long)info.id);
-    vg_srv_audit(rq->srv, rq, "token.create", "tokens", id, vg_str_make(detail.p, detail.n));
+    vg_srv_audit(rq->srv, rq, "token.create", "token", id, vg_str_make(detail.p, detail.n));
     rq->audited = true;
     vg_buf_free(&detail);
     vg_log(VG_LOG_INFO, "token created", VG_LI("req", rq->id), VG_LI("token_id", info.id),
@@ -426,7 +443,7 @@ static void h_tokens_revoke(vg_req *rq)
     vg_buf_puts(&detail, ",\"role\":");
     vg_buf_put_json_str(&detail, vg_str_c(vg_role_name(info.role)));
     vg_buf_putc(&detail, '}');
-    vg_srv_audit(rq->srv, rq, "token.revoke", "tokens", rq->params[0],
+    vg_srv_audit(rq->srv, rq, "token.revoke", "token", rq->params[0],
                  vg_str_make(detail.p, detail.n));
     rq->audited = true;
     vg_buf_free(&detail);

@@ -414,7 +414,7 @@ const vg_route vg_routes_incidents[] = {
       "suppression rules; viewer and above" },
     { "POST", INC_BASE "suppressionRules", h_supp_create, VG_ROLES_TUNERS,
       "create {\"displayName\",\"ruleId\",\"conditions\":[{\"kind\",\"value\"}],\"action\":"
-      "\"resolve\"|\"hide\",\"enabled\"} (201); analyst, admin" },
+      "\"resolve\",\"enabled\"} (201); analyst, admin" },
     { "GET", INC_BASE "suppressionRules/{id}", h_supp_get, VG_ROLES_READERS,
       "one suppression rule with its ETag; viewer and above" },
     { "PATCH", INC_BASE "suppressionRules/{id}", h_supp_patch, VG_ROLES_TUNERS,

@@ -26,7 +26,8 @@ static const char *const reason_names[VG_RR_COUNT_] = { "json", "type", "table",
                                                         "other" };
 
 /* HTTP status classes we count separately; anything else lands in "other". */
-static const int status_codes[] = { 200, 400, 401, 403, 404, 405, 413, 415, 429, 500, 503 };
+static const int status_codes[] = { 200, 201, 204, 400, 401, 403, 404, 405, 409, 412, 413,
+                                     415, 429, 500, 503 };
 #define NSTATUS (sizeof status_codes / sizeof status_codes[0])
 
 typedef struct metrics {

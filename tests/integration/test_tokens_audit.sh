@@ -103,20 +103,20 @@ expect_eq "offline on a missing directory fails" 1 "$rc"
 http POST /api/v1/ingest --data-binary @"$T/one.ndjson" >/dev/null   # anonymous attempt
 r=$(http GET '/api/v1/audit?$top=1000' "${AH[@]}")
 expect_match "audit answers" '^200 \{"value":\[' "$r"
-expect_match "token.create row" '"actor":"admin","role":"admin","action":"token.create","objectType":"tokens","objectId":"'"$ING_ID"'","status":201,"remote":"127.0.0.1:[0-9]+","detail":\{"name":"shipper","role":"ingest"\}' "$r"
-expect_match "token.revoke row" '"action":"token.revoke","objectType":"tokens","objectId":"'"$ING_ID"'","status":200' "$r"
+expect_match "token.create row" '"actor":"admin","role":"admin","action":"token.create","objectType":"token","objectId":"'"$ING_ID"'","status":201,"remote":"127.0.0.1:[0-9]+","detail":\{"name":"shipper","role":"ingest"\}' "$r"
+expect_match "token.revoke row" '"action":"token.revoke","objectType":"token","objectId":"'"$ING_ID"'","status":200' "$r"
 expect_match "ingest row" '"actorId":"'"$ING_ID"'","actor":"shipper","role":"ingest","action":"POST /api/v1/ingest","objectType":null,"objectId":null,"status":200' "$r"
 expect_match "403 attempt row" '"actorId":"'"$VIEW_ID"'","actor":"grafana","role":"viewer","action":"POST /api/v1/ingest","objectType":null,"objectId":null,"status":403' "$r"
 expect_match "401 attempt row (revoked token)" '"actorId":null,"actor":"anonymous","role":null,"action":"POST /api/v1/ingest","objectType":null,"objectId":null,"status":401' "$r"
-expect_match "409 row" '"action":"DELETE /api/v1/tokens/\{id\}","objectType":"tokens","objectId":"1","status":409' "$r"
-expect_match "404 row" '"action":"DELETE /api/v1/tokens/\{id\}","objectType":"tokens","objectId":"424242","status":404' "$r"
-expect_match "CLI revoke row" '"action":"token.revoke","objectType":"tokens","objectId":"'"$RESP_ID"'","status":200' "$r"
+expect_match "409 row" '"action":"DELETE /api/v1/tokens/\{id\}","objectType":"token","objectId":"1","status":409' "$r"
+expect_match "404 row" '"action":"DELETE /api/v1/tokens/\{id\}","objectType":"token","objectId":"424242","status":404' "$r"
+expect_match "CLI revoke row" '"action":"token.revoke","objectType":"token","objectId":"'"$RESP_ID"'","status":200' "$r"
 expect_nomatch "reads are not audited" '"action":"GET ' "$r"
 expect_nomatch "no secret in GET /api/v1/audit" 'vgt_' "$r"
 r=$(http GET "/api/v1/audit?actor=grafana" "${AH[@]}")
 expect_match "?actor= filters" '"actor":"grafana"' "$r"
 expect_nomatch "?actor= keeps only that actor" '"actor":"(admin|shipper|anonymous)"' "$r"
-r=$(http GET "/api/v1/audit?objectType=tokens&objectId=$ING_ID" "${AH[@]}")
+r=$(http GET "/api/v1/audit?objectType=token&objectId=$ING_ID" "${AH[@]}")
 expect_eq "?objectType=&objectId= filter" 3 "$(printf '%s' "$r" | grep -o '"objectId":"'"$ING_ID"'"' | wc -l)"
 r=$(http GET "/api/v1/audit?action=token.create&\$top=2" "${AH[@]}")
 expect_eq "\$top limits" 2 "$(printf '%s' "$r" | grep -o '"action":"token.create"' | wc -l)"
