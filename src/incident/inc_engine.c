@@ -33,13 +33,14 @@
  *
  * Joining and merging. Candidates are ranked by alert count (then the
  * oldest). The target is the first that can take the alert without passing
- * max_entities (default 200) distinct keys; a candidate that cannot is left
+ * max_entities (default 200) distinct keys (process and mail-message keys,
+ * one per event, do not count: inc_kind_counted); a candidate that cannot is left
  * alone and counted as not_merged. The other candidates merge into the
  * target unless both have different non-empty assignees, different
  * classifications or determinations, or the union would pass max_entities
  * (again not_merged). A merge moves the source's alerts and entities to the
- * target; the source becomes status redirected with redirect_id = target and
- * system tag "Redirected"; both versions go up; an audit row
+ * target; the source becomes status redirected with redirect_id = target,
+ * system tag "Redirected" and alert_count 0; both versions go up; an audit row
  * 'incident.merge' {"source","target","alerts"} is written. No candidate, or
  * none that can take the alert: a new incident (status active,
  * classification unknown, audit 'incident.create'). The entity limit is what
@@ -49,9 +50,10 @@
  *
  * Naming (unless renamed by a user). One alert: its title plus the scope
  * ("... on one endpoint", "... on 3 endpoints", else "... involving one
- * user" / "N users", else mailboxes). Several: "Multi-stage incident
+ * user" / "N users", else mailboxes). Several of one tactic: "Discovery
+ * incident on one endpoint". Several tactics: "Multi-stage incident
  * involving Execution & Credential access on 3 endpoints" - the first two
- * tactics in ATT&CK kill-chain order in Defender's spelling - plus
+ * tactics in ATT&CK kill-chain order in Defender's spelling. Plus
  * " reported by multiple sources" when more than one serviceSource
  * contributed. Severity is the highest of its alerts' unless set by a user.
  *

@@ -280,14 +280,27 @@ static void scope(vg_buf *o, const strset *s, const char *lead, const char *what
 
 static void incident_name(const work *w, vg_buf *o)
 {
+    int ntactics = 0, first = -1;
+    for (int i = 0; i < INC_NTACTICS; i++)
+        if (w->tactics >> i & 1) {
+            ntactics++;
+            if (first < 0)
+                first = i;
+        }
     if (w->alert_count <= 1 && w->title.n) {
         vg_buf_putstr(o, w->title);
-    } else {
+    } else if (ntactics >= 2) {
+        /* Defender: "Multi-stage incident involving Execution & Credential access" */
         vg_buf_puts(o, "Multi-stage incident");
         int shown = 0;
         for (int i = 0; i < INC_NTACTICS && shown < 2; i++)
             if (w->tactics >> i & 1)
                 vg_buf_printf(o, "%s%s", shown++ ? " & " : " involving ", inc_tactic_label(i));
+    } else if (ntactics == 1) {
+        /* Defender: "Discovery incident on one endpoint" */
+        vg_buf_printf(o, "%s incident", inc_tactic_label(first));
+    } else {
+        vg_buf_puts(o, "Multiple alerts");
     }
     if (w->dev.n)
         scope(o, &w->dev, "on", "endpoint");
@@ -411,7 +424,7 @@ static vg_err add_key(call *c, work *w, inc_kind k, vg_str value, vg_str display
     bool added;
     if (!e && (e = inc_idx_touch(inc, k, value, w->id, seen, &added)))
         vg_diag_set(d, e, "incident index: out of memory");
-    if (!e && added)
+    if (!e && added && inc_kind_counted(k))
         w->entity_count++;
     return e;
 }
@@ -518,7 +531,7 @@ static int64_t new_keys(vg_inc *inc, const inc_alert *al, const work *a, const w
     int64_t n = 0;
     for (uint32_t i = 0; i < al->nents; i++) {
         const inc_entity *en = &al->ents[i];
-        if (!inc_idx_holds(inc, en->kind, en->value, a->id) &&
+        if (inc_kind_counted(en->kind) && !inc_idx_holds(inc, en->kind, en->value, a->id) &&
             !(b && inc_idx_holds(inc, en->kind, en->value, b->id)))
             n++;
     }
@@ -543,7 +556,7 @@ static vg_err try_merge(call *c, work *t, work *o, const inc_alert *al, bool *do
         return e;
     int64_t total = t->entity_count + new_keys(inc, al, t, o);
     for (uint32_t i = 0; i < nk; i++)
-        if (!inc_idx_holds(inc, keys[i].kind, keys[i].value, t->id))
+        if (inc_kind_counted(keys[i].kind) && !inc_idx_holds(inc, keys[i].kind, keys[i].value, t->id))
             total++;
     if (total > (int64_t)inc->o.max_entities)
         goto out;
@@ -560,6 +573,7 @@ static vg_err try_merge(call *c, work *t, work *o, const inc_alert *al, bool *do
     if (e)
         goto out;
     agg_merge(t, o);
+    o->alert_count = 0;   /* its alerts are the target's now ($expand=alerts agrees) */
     o->status = VG_STR_LIT("redirected");
     o->redirect_id = t->id;
     vg_str tags[VG_INC_MAX_TAGS];

@@ -55,6 +55,12 @@ typedef enum inc_kind {
     INC_K_COUNT_
 } inc_kind;
 
+/* Whether keys of kind k count toward an incident's entity limit: processes
+ * and mail messages are one per event, so they would fill an incident with
+ * keys no other incident can share; the limit is about shared
+ * infrastructure (devices, accounts, files, addresses, mailboxes). */
+static inline bool inc_kind_counted(int k) { return k != INC_K_PROCESS && k != INC_K_MAILMESSAGE; }
+
 const char *inc_kind_name(inc_kind k);
 /* "device", ... (also "user" for account); false when unknown. */
 bool inc_kind_parse(vg_str s, inc_kind *out);

@@ -246,7 +246,7 @@ static void test_join_account_sid_upn(void **state)
                                (long long)inc_of(f, "a1")), "[\"alice@contoso.com\"]");
     assert_string_equal(q_text(f, "SELECT display_name FROM incidents WHERE id=%lld",
                                (long long)inc_of(f, "a1")),
-                        "Multi-stage incident involving Execution involving one user "
+                        "Execution incident involving one user "
                         "reported by multiple sources");
 }
 
