@@ -182,7 +182,7 @@ int main(int argc, char **argv)
     }
     vg_inc *inc;
     vg_diag d = { { 0 } };
-    vg_inc_opts o = { .window_ms = 24LL * 3600 * 1000, .max_entities = 200 };
+    vg_inc_opts o = { .window_ms = 24LL * 3600 * 1000, .max_entities = 200, .max_key_devices = 10 };
     if (vg_inc_open(dir, &o, &inc, &d)) {
         fprintf(stderr, "incidents: %s\n", d.msg);
         return 1;

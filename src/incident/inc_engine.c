@@ -23,6 +23,10 @@
  * names, paths and command lines are weak: they are shown in the alert's
  * evidence, never used as keys.
  *
+ * Common artifacts (inc_prevalence.c). A file, ip, url or domain key seen
+ * in the alerts of more than max_key_devices devices is not used to find
+ * candidates: a DLL every device loads must not glue every device together.
+ *
  * Window. An open incident (active or inProgress) is a candidate for an
  * alert when it holds one of the alert's keys and either that key or the
  * incident was last seen no more than window_ms (default 24 h) before the
@@ -543,6 +547,8 @@ vg_err vg_inc_open(const char *dir, const vg_inc_opts *o, vg_inc **out, vg_diag 
     vg_map_init(&g->idx, false);
     vg_arena_init(&g->idx_arena, 1u << 20, 0);
     vg_arena_init(&g->rules_arena, 0, 0);
+    vg_map_init(&g->prev, false);
+    vg_arena_init(&g->prev_arena, 1u << 20, 0);
     g->rules_stale = true;
     vg_err e = vg_state_open(dir, &inc->db, d);
     /* the engine's working set (incidents, their entities, the alerts'
@@ -557,6 +563,8 @@ vg_err vg_inc_open(const char *dir, const vg_inc_opts *o, vg_inc **out, vg_diag 
                             sqlite3_errmsg(inc->db));
     if (!e)
         e = inc_idx_reload(inc, d);
+    if (!e)
+        e = inc_prev_load(inc, vg_state_now_ms() - inc->o.window_ms, d);
     /* checkpoints off the committing path: see vg_state.h */
     if (!e)
         e = vg_state_ckpt_start(dir, &g->ckpt, d);
@@ -575,6 +583,7 @@ void vg_inc_close(vg_inc *inc)
     struct inc_engine *g = inc->eng;
     if (g) {
         vg_state_ckpt_stop(g->ckpt);
+        inc_prev_free(inc);
         for (int i = 0; i < ST_COUNT_; i++)
             sqlite3_finalize(g->st[i]);
         idx_free(g);

@@ -632,11 +632,15 @@ static vg_err one_alert(call *c, const inc_alert *al, vg_diag *d)
         return VG_OK;
     }
 
-    /* candidates: open incidents holding a key, seen within the window */
+    /* candidates: open incidents holding a key, seen within the window;
+     * artifacts common across devices are no keys (inc_prevalence.c) */
+    inc_prev_note(inc, al);
     int64_t since = al->ts_ms - inc->o.window_ms;
     work *cand[INC_MAX_CANDIDATES];
     uint32_t nc = 0;
     for (uint32_t i = 0; i < al->nents; i++) {
+        if (inc_prev_common(inc, &al->ents[i]))
+            continue;
         inc_slot *sl = inc_idx_get(inc, al->ents[i].kind, al->ents[i].value);
         for (uint32_t k = 0; sl && k < sl->n;) {
             inc_ref ref = sl->v[k];

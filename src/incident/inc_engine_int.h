@@ -84,6 +84,9 @@ struct inc_engine {
     vg_arena rules_arena;
     bool rules_stale;
     vg_state_ckpt *ckpt;       /* state.db's checkpoint thread */
+    vg_map prev;               /* artifact key -> devices it was seen on (inc_prevalence.c) */
+    vg_arena prev_arena;
+    uint32_t nprev;
 };
 
 /* Statement i, reset and unbound, ready to bind. */
@@ -102,6 +105,14 @@ inc_mem *inc_mem_get(vg_inc *inc, int64_t id);
 /* Marks an incident open (creating its record) or closed; keeps nopen. */
 vg_err inc_mem_set(vg_inc *inc, int64_t id, bool open, int64_t last_activity, inc_mem **out);
 vg_err inc_idx_reload(vg_inc *inc, vg_diag *d);
+
+/* Artifact prevalence (inc_prevalence.c): artifacts (file, ip, url,
+ * domain) seen on more than o.max_key_devices devices are not correlation
+ * keys. */
+void inc_prev_note(vg_inc *inc, const inc_alert *al);
+bool inc_prev_common(vg_inc *inc, const inc_entity *en);
+vg_err inc_prev_load(vg_inc *inc, int64_t since_ms, vg_diag *d);
+void inc_prev_free(vg_inc *inc);
 
 /* Suppression rules (inc_engine.c): the matching rule's id, or 0. */
 vg_err inc_rules_match(vg_inc *inc, const inc_alert *al, vg_arena *a, int64_t *rule, vg_diag *d);

@@ -50,6 +50,8 @@ typedef struct vg_inc vg_inc;
 typedef struct vg_inc_opts {
     int64_t window_ms;        /* an alert joins incidents active this recently (default 24h) */
     uint32_t max_entities;    /* no join or merge past this many entities (default 200) */
+    uint32_t max_key_devices; /* a file/ip/url/domain seen on more devices stops correlating
+                               * (0: never) */
 } vg_inc_opts;
 
 /* Opens (migrating) DIR/state.db. */

@@ -100,6 +100,10 @@ static const vg_cfg_def settings[] = {
     { "incident-max-entities", VG_CFG_INT, "200", 2, 100000, false, OFF(incident_max_entities),
       "an incident that would hold more entities than this takes no more alerts by correlation "
       "and is not merged (shared infrastructure must not glue everything together)" },
+    { "incident-key-max-devices", VG_CFG_INT, "10", 0, 63, false, OFF(incident_key_max_devices),
+      "a file hash, IP address, URL or domain seen in the alerts of more devices than this is "
+      "common (a DLL every Office loads, the update server) and no longer joins incidents "
+      "(0: artifacts always correlate)" },
     { "detections", VG_CFG_BOOL, "true", 0, 0, false, OFF(detections),
       "run custom detection rules (KQL on a schedule, or near-real-time)" },
     { "detections-tick", VG_CFG_DURATION, "10s", 1, 3600, false, OFF(detections_tick),

@@ -431,6 +431,7 @@ vg_err vg_srv_incidents_start(vg_srv *s, vg_diag *d)
     vg_inc_opts o = {
         .window_ms = s->cfg->incident_window * 1000,
         .max_entities = (uint32_t)s->cfg->incident_max_entities,
+        .max_key_devices = (uint32_t)s->cfg->incident_key_max_devices,
     };
     vg_inc *inc = NULL;
     vg_err e = vg_inc_open(s->cfg->data, &o, &inc, d);

@@ -73,6 +73,7 @@ typedef struct vg_srv_settings {
     /* incidents (srv_incidents.c) */
     int64_t incident_window;      /* seconds: an alert joins an open incident active this recently */
     int64_t incident_max_entities;/* an incident takes no more alerts/merges past this many entities */
+    int64_t incident_key_max_devices; /* artifacts seen on more devices stop correlating */
     /* custom detections (srv_custom.c) */
     bool detections;              /* run custom detection rules */
     int64_t detections_tick;      /* seconds between scheduler passes (NRT rules run every pass) */

@@ -19,6 +19,7 @@
 
 #include "core/vg_time.h"
 #include "incident/inc_int.h"
+#include "state/vg_state.h"
 
 /* ---- fixtures ---- */
 
@@ -420,6 +421,60 @@ static void test_no_merge_resolved(void **state)
     assert_int_equal(inc_of(f, "a3"), i1);
 }
 
+/* A DLL every device loads, flagged on each: with max_key_devices 3 it
+ * glues the first 3 devices' alerts, then is common and glues nothing more;
+ * without the guard, everything ends in one incident. Reopening rebuilds
+ * the counts from the alerts of the window. */
+static void prevalence_run(fx *f, int ndev, int64_t t0)
+{
+    char id[48], dev[48], upn[64];
+    for (int i = 0; i < ndev; i++) {
+        snprintf(id, sizeof id, "p%lld-%d", (long long)t0, i);
+        snprintf(dev, sizeof dev, "ws%02d-%lld", i, (long long)t0);
+        snprintf(upn, sizeof upn, "u%d-%lld@contoso.com", i, (long long)t0);
+        alert(f, id, t0 + i, "VBA DLL loaded", "Low", "Execution", NULL, NULL);
+        ev(f, id, "Machine", "Impacted", "DeviceId", dev, "DeviceName", dev, NULL);
+        ev(f, id, "User", "Related", "AccountUpn", upn, NULL);
+        ev(f, id, "File", "Related", "SHA1", "38a7ba799504e2638f9854f2bbbef043a204e9f1",
+           "FileName", "VBE7.DLL", NULL);
+        add(f);
+    }
+}
+
+static void test_common_artifact(void **state)
+{
+    fx *f = *state;
+    vg_inc_close(f->inc);
+    f->o.max_key_devices = 3;
+    fx_open(f);
+    /* recent alerts: the counts rebuilt at open come from the last window */
+    int64_t now = vg_state_now_ms() - HOUR;
+    prevalence_run(f, 8, now);
+    /* devices 0-2 share one incident; 3..7 each their own */
+    assert_int_equal(q_int(f, "SELECT count(DISTINCT incident_id) FROM alerts"), 6);
+    assert_int_equal(q_int(f, "SELECT max(alert_count) FROM incidents"), 3);
+    /* the hash is still recorded on every incident */
+    assert_int_equal(q_int(f, "SELECT count(DISTINCT incident_id) FROM incident_entities "
+                              "WHERE kind='file'"), 6);
+    /* reopened: the hash is known to be common (from the window's alerts) */
+    vg_inc_close(f->inc);
+    fx_open(f);
+    char id[24];
+    snprintf(id, sizeof id, "late");
+    alert(f, id, now + 100, "VBA DLL loaded", "Low", "Execution", NULL, NULL);
+    ev(f, id, "Machine", "Impacted", "DeviceId", "ws99", NULL);
+    ev(f, id, "File", "Related", "SHA1", "38a7ba799504e2638f9854f2bbbef043a204e9f1", NULL);
+    vg_inc_add_result r = add(f);
+    assert_int_equal(r.created, 1);
+    /* the guard off: the same artifact glues all of them */
+    vg_inc_close(f->inc);
+    f->o.max_key_devices = 0;
+    fx_open(f);
+    prevalence_run(f, 8, now + 1000);
+    assert_int_equal(q_int(f, "SELECT count(DISTINCT incident_id) FROM alerts "
+                              "WHERE id LIKE 'p%lld-%%'", (long long)(now + 1000)), 1);
+}
+
 static void test_entity_limit(void **state)
 {
     fx *f = *state;
@@ -633,6 +688,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_merge_resolved, setup, teardown),
         cmocka_unit_test_setup_teardown(test_entity_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_severity_and_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_common_artifact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_suppression, setup, teardown),
         cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
