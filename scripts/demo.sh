@@ -21,12 +21,14 @@ fi
 cat <<TXT
 
   Vigil is starting with embedded storage in $data
-  Console and API:  http://$listen/
+  Console and API:  http://$listen/   (incidents: http://$listen/#/incidents)
   Health:           http://$listen/healthz
   Admin token:      printed below on the first start, and kept in $data/admin.token
   Try:              curl -H "Authorization: Bearer \$(cat $data/admin.token)" http://$listen/metrics
   Alerts:           $build/vigil hunt --server http://$listen --token "\$(cat $data/admin.token)" \\
                         'AlertInfo | summarize count() by Title, Severity | top 10 by count_'
+  Incidents:        VIGIL_SERVER=http://$listen VIGIL_TOKEN="\$(cat $data/admin.token)" $build/vigil incidents list
+                    (the demo's alerts are correlated into incidents when vigild starts)
   Rules:            ./rules (the SigmaHQ corpus; kill -HUP the server after changing it)
   Stop:             Ctrl-C
 
