@@ -277,6 +277,10 @@ int main(int argc, char **argv)
         vg_log(VG_LOG_ERROR, "cannot start custom detections", VG_LS("error", d.msg));
         goto out;
     }
+    if (vg_srv_agents_start(&srv, &d)) {
+        vg_log(VG_LOG_ERROR, "cannot start the endpoint agent routes", VG_LS("error", d.msg));
+        goto out;
+    }
     int port = 0;
     if (vg_http_start(&srv, &port, &d)) {
         vg_log(VG_LOG_ERROR, "cannot start the HTTP server", VG_LS("error", d.msg));
@@ -325,6 +329,7 @@ int main(int argc, char **argv)
     vg_http_stop(&srv, cfg.shutdown_timeout);
     rc = 0;
 out:
+    vg_srv_agents_stop(&srv);
     vg_srv_custom_stop(&srv);
     vg_srv_incidents_stop(&srv);
     vg_srv_admin_stop(&srv);

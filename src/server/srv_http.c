@@ -95,7 +95,8 @@ const vg_route vg_routes_core[] = {
 };
 
 const vg_route *const vg_route_tables[] = { vg_routes_core, vg_routes_incidents,
-                                            vg_routes_detections, vg_routes_admin, NULL };
+                                            vg_routes_detections, vg_routes_admin,
+                                            vg_routes_agents, vg_routes_machines, NULL };
 
 void vg_http_print_routes(FILE *f)
 {

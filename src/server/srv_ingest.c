@@ -13,6 +13,15 @@
  *      {"accepted":N,"rejected":[{"line":L,"error":"..."}],"rejected_total":M}.
  *      Any store failure is a 503 and nothing of the request is acknowledged
  *      (a dead-letter entry may then be repeated when the client retries).
+ *   4b. ?device=&seq= (endpoint agents, srv_agents.c): before anything is
+ *      decoded, a batch whose seq is at or below the device's last
+ *      acknowledged seq is answered 200 {"accepted":0,"duplicate":true} and
+ *      not stored (the agent resent a batch whose answer it never got); a
+ *      device token's batch naming another device is a 400. The seq is
+ *      recorded only after the store append succeeded, so a crash in
+ *      between makes the agent's resend count as new: stored twice rather
+ *      than lost (at-least-once; the agent resends only unacknowledged
+ *      batches, so that window is one batch).
  *   5. the request's alerts (now durable) go to the incident engine, so the
  *      200 also means "incidents updated"; if that fails the alerts are still
  *      stored, and the reconcile pass at the next start correlates them.
@@ -192,6 +201,9 @@ void vg_h_ingest(vg_req *rq)
     const char *farg = vg_req_arg(rq, "format");
     const char *rarg = vg_req_arg(rq, "evtx_recover");
     const char *earg = vg_req_header(rq, "Content-Encoding");
+    const char *darg = vg_req_arg(rq, "device");
+    const char *sarg = vg_req_arg(rq, "seq");
+    int64_t seq = 0;   /* > 0: record it once the rows are durable */
     collect c = { 0 };
     vg_batchset set;
     bool set_ok = false;
@@ -221,6 +233,17 @@ void vg_h_ingest(vg_req *rq)
             goto out;
         }
         o.evtx_recover = rarg[0] == '1';
+    }
+    if ((darg && *darg) || (sarg && *sarg)) {
+        bool dup = false;
+        if (!vg_srv_agents_seq_check(rq, darg, sarg, &seq, &dup))
+            goto out;
+        if (dup) {
+            rq->status = 200;
+            vg_buf_printf(&rq->out, "{\"accepted\":0,\"duplicate\":true,\"seq\":%lld,"
+                          "\"rejected\":[],\"rejected_total\":0}\n", (long long)seq);
+            goto out;
+        }
     }
     vg_encoding enc;
     if (vg_encoding_parse(earg, &enc) != VG_OK) {
@@ -293,6 +316,9 @@ void vg_h_ingest(vg_req *rq)
      * so a client that sees 200 finds its incidents updated */
     if (nalerts)
         vg_srv_incidents_alerts(s, c.v, c.n);
+    /* the rows are durable (or there were none): only now is the seq acknowledged */
+    if (seq > 0)
+        vg_srv_agents_seq_commit(rq, darg, seq);
     for (size_t i = 0; i < c.n; i++)
         vg_metrics_ingest_rows(c.v[i]->table, c.v[i]->nrows);
     for (size_t i = 0; i < rej.n; i++)

@@ -227,12 +227,15 @@ extern const vg_route vg_routes_core[];       /* srv_http.c: health, ingest, hun
 extern const vg_route vg_routes_incidents[];  /* srv_incidents.c: incidents, alerts, comments, suppressions */
 extern const vg_route vg_routes_detections[]; /* srv_custom.c: custom detection rules */
 extern const vg_route vg_routes_admin[];      /* srv_admin.c: tokens, audit log */
+extern const vg_route vg_routes_agents[];     /* srv_agents.c: what vigil-agent calls */
+extern const vg_route vg_routes_machines[];   /* srv_machines.c: machines, actions, indicators */
 extern const vg_route *const vg_route_tables[];   /* NULL-terminated */
 
 struct vg_srv_detect;
 struct vg_inc;
 struct vg_srv_custom;
 struct vg_srv_admin;
+struct vg_srv_agents;
 
 struct vg_srv {
     const vg_srv_settings *cfg;
@@ -241,6 +244,7 @@ struct vg_srv {
     struct vg_srv_custom *custom;   /* custom detections (srv_custom.c); with detections=false
                                      * rules are kept and run on demand, not scheduled */
     struct vg_srv_admin *admin;     /* rate limits, audit (srv_admin.c) */
+    struct vg_srv_agents *agents;   /* endpoint agents (srv_agents.c, srv_machines.c) */
     vg_store *store;
     vg_auth *auth;
     void *geo;                 /* MMDB_s * when --geoip-db is set */
@@ -330,5 +334,22 @@ bool vg_srv_rate_admit(vg_srv *s, vg_req *rq);
  * write the generic one ("METHOD /path/{pattern}") when the request ends. */
 void vg_srv_audit(vg_srv *s, const vg_req *rq, const char *action, const char *object_type,
                   const char *object_id, vg_str detail_json);
+
+/* ---- endpoint agents (srv_agents.c, srv_machines.c) ---- */
+vg_err vg_srv_agents_start(vg_srv *s, vg_diag *d);
+void vg_srv_agents_stop(vg_srv *s);
+/*
+ * POST /api/v1/ingest?device=&seq= (either may be NULL): checks the pair
+ * against rq's token - a device token's batch must name its own device, seq
+ * is a positive integer and needs a device (named, or the token's). *dup is
+ * true when seq is at or below the last seq acknowledged for the device:
+ * the caller answers 200 {"accepted":0,"duplicate":true} and stores nothing.
+ * False when it answered (400, 503).
+ */
+bool vg_srv_agents_seq_check(vg_req *rq, const char *device, const char *seq, int64_t *seqv,
+                             bool *dup);
+/* Records seq as acknowledged for the device; call only after the batch's
+ * rows are durable in the store. */
+void vg_srv_agents_seq_commit(vg_req *rq, const char *device, int64_t seq);
 
 #endif

@@ -19,7 +19,10 @@
  *   detection_runs    each run of a custom detection (catch-up, history)
  *   detection_hits    rows already alerted by a custom detection (no repeats)
  *   meta              small key/value facts (tokens_version: bumped by triggers
- *                     on every change of tokens)
+ *                     on every change of tokens; indicators_version)
+ *   devices           enrolled endpoint agents (srv_agents.c)
+ *   machine_actions   response actions queued for devices (srv_machines.c)
+ *   indicators        IoCs the agents pull (srv_machines.c)
  */
 #include <errno.h>
 #include <pthread.h>
@@ -210,6 +213,62 @@ static const char *const migrations[] = {
     " UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'tokens_version'; END;"
     "CREATE TRIGGER tokens_del AFTER DELETE ON tokens BEGIN"
     " UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'tokens_version'; END;",
+
+    /* 6: endpoint agents (src/server/srv_agents.c, srv_machines.c): enrolled
+     * devices, the response actions queued for them, and the indicators they
+     * pull; meta.indicators_version is bumped on every indicator change so an
+     * agent can ask for what changed since the version it holds */
+    "CREATE TABLE devices("
+    " device_id TEXT PRIMARY KEY,"                 /* 40 hex, stable per machine_id */
+    " machine_id TEXT NOT NULL UNIQUE,"            /* /etc/machine-id as the agent sent it */
+    " token_id INTEGER,"                           /* the device's current (ingest) token */
+    " name TEXT NOT NULL,"
+    " os_platform TEXT NOT NULL DEFAULT '',"
+    " os_version TEXT NOT NULL DEFAULT '',"
+    " os_distribution TEXT NOT NULL DEFAULT '',"
+    " kernel_version TEXT NOT NULL DEFAULT '',"
+    " agent_version TEXT NOT NULL DEFAULT '',"
+    " first_seen INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL,"
+    " health TEXT NOT NULL DEFAULT 'Active',"      /* as the agent reports it: Active Degraded */
+    " isolation_state TEXT NOT NULL DEFAULT 'NotIsolated'," /* Isolated NotIsolated */
+    " last_seq INTEGER NOT NULL DEFAULT 0,"        /* last ingest batch seq acknowledged */
+    " last_ip TEXT,"
+    " info TEXT NOT NULL DEFAULT '{}',"            /* enrollment facts (IPs, MACs, interfaces) */
+    " heartbeat TEXT NOT NULL DEFAULT '{}',"       /* the last heartbeat (spool, drops, cpu, rss) */
+    " info_reported INTEGER NOT NULL DEFAULT 0);"  /* when the last DeviceInfo row was written */
+    "CREATE INDEX devices_token ON devices(token_id);"
+    "CREATE TABLE machine_actions("
+    " id TEXT PRIMARY KEY,"                        /* uuid */
+    " device_id TEXT NOT NULL,"
+    " type TEXT NOT NULL,"                         /* Isolate Unisolate KillProcess ... */
+    " status TEXT NOT NULL,"                       /* Pending InProgress Succeeded Failed Cancelled */
+    " params TEXT NOT NULL DEFAULT '{}',"
+    " requestor TEXT NOT NULL,"
+    " comment TEXT NOT NULL DEFAULT '',"
+    " created INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL,"
+    " result TEXT,"                                /* JSON the agent reported */
+    " error TEXT);"
+    "CREATE INDEX machine_actions_device ON machine_actions(device_id, status);"
+    "CREATE INDEX machine_actions_created ON machine_actions(created);"
+    "CREATE TABLE indicators("
+    " id INTEGER PRIMARY KEY,"
+    " value TEXT NOT NULL,"
+    " type TEXT NOT NULL,"                         /* FileSha1 FileSha256 IpAddress DomainName Url */
+    " action TEXT NOT NULL,"                       /* Alert Block Allowed */
+    " title TEXT NOT NULL,"
+    " description TEXT NOT NULL DEFAULT '',"
+    " severity TEXT NOT NULL DEFAULT 'Informational',"
+    " expiration INTEGER,"                         /* NULL: never */
+    " created_by TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL,"
+    " version INTEGER NOT NULL,"                   /* indicators_version of its last change */
+    " deleted INTEGER);"                           /* deleted or expired (kept for removed[]) */
+    "CREATE INDEX indicators_version ON indicators(version);"
+    "CREATE INDEX indicators_value ON indicators(type, value);"
+    "INSERT INTO meta(key, value) VALUES('indicators_version', '0');",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

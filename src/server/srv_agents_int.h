@@ -1,0 +1,91 @@
+/*
+ * srv_agents_int.h - what the two files of vigild's endpoint-agent side
+ * share: srv_agents.c (the routes the agent calls with its device token:
+ * enroll, heartbeat, actions, package upload, indicators) and srv_machines.c
+ * (the Defender-shaped routes analysts call: machines, machine actions,
+ * indicators).
+ *
+ * One state.db connection behind one mutex (agents are few requests a
+ * second: a heartbeat every 30 s, an indicator poll every 5 s), and a small
+ * direct-mapped cache of token id -> device id, filled from state.db on a
+ * miss. A re-enrolled device's old token is revoked, so a stale cache entry
+ * can never authenticate again: no invalidation is needed for correctness,
+ * only to keep the slot for the new token.
+ */
+#ifndef SRV_AGENTS_INT_H
+#define SRV_AGENTS_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "../core/vg_arena.h"
+#include "../core/vg_json.h"
+#include "vg_srv_int.h"
+
+#define AG_DEVICE_ID_LEN 40           /* hex digits of a device id */
+#define AG_ACTION_ID_LEN 36           /* a uuid */
+#define AG_CACHE_SLOTS 1024           /* token id -> device id entries (power of two) */
+#define AG_MAX_FIELD 512              /* bytes of one text field of a request body */
+#define AG_MAX_BODY (256 * 1024)      /* bytes of a JSON body (enroll, heartbeat, actions) */
+#define AG_MAX_PACKAGE (64ll << 20)   /* bytes of an investigation package */
+#define AG_MAX_RULES (1 << 20)        /* bytes of the YARA rules of one scan */
+#define AG_MAX_PULL 100               /* actions handed out in one pull */
+#define AG_MAX_TOP 10000              /* rows of one list page */
+#define AG_DEFAULT_TOP 1000
+#define AG_ACTIVE_MS (5 * 60 * 1000)  /* last seen this recently: healthStatus Active */
+#define AG_REPORT_MS (60 * 60 * 1000) /* DeviceInfo at least this often while heartbeats come */
+
+struct vg_srv_agents {
+    pthread_mutex_t mu;               /* guards db, the statements' use and the cache */
+    sqlite3 *db;
+    char pkgdir[4096];                /* DATA/packages */
+    struct {
+        int64_t token_id;             /* 0: empty */
+        char device[AG_DEVICE_ID_LEN + 1];
+    } cache[AG_CACHE_SLOTS];
+};
+
+/* ---- srv_agents.c ---- */
+/* The device the request's token belongs to (an agent's token); false when
+ * the token is no device's (the caller answers). Takes the lock itself. */
+bool ag_token_device(vg_srv *s, int64_t token_id, char device[AG_DEVICE_ID_LEN + 1]);
+/* Writes a DeviceInfo row (and the DeviceNetworkInfo rows when network) for
+ * a device from its state.db row, through the event store; on success
+ * devices.info_reported is set. Takes the lock itself. */
+vg_err ag_report_device(vg_srv *s, const char *device, bool network, vg_diag *d);
+
+/* ---- srv_machines.c ---- */
+/* Marks indicators whose expiration passed as deleted, bumping the version;
+ * the caller holds the lock. */
+vg_err ag_indicators_expire(struct vg_srv_agents *a, int64_t now_ms);
+/* meta.indicators_version; the caller holds the lock. */
+int64_t ag_indicators_version(struct vg_srv_agents *a);
+/* An indicator row (AG_INDICATOR_COLS) as JSON; full adds the analyst fields. */
+#define AG_INDICATOR_COLS                                                              \
+    "id, value, type, action, title, description, severity, expiration, created_by, " \
+    "created, updated"
+void ag_put_indicator(vg_buf *b, sqlite3_stmt *st, bool full);
+
+/* ---- shared helpers (srv_agents.c) ---- */
+/* Parses rq's body as a JSON object into a; false when it answered 400/413. */
+bool ag_body_object(vg_req *rq, vg_arena *a, const vg_json **out);
+/* A string member: NULL when absent or null; false (400 answered, naming the
+ * field) when present but not a string, longer than max or empty while
+ * required. */
+bool ag_str_field(vg_req *rq, const vg_json *o, const char *key, size_t max, bool required,
+                  vg_str *out);
+/* ISO-8601 of unix ms into b as a JSON string, or null when ms <= 0. */
+void ag_put_time(vg_buf *b, int64_t ms);
+/* A column's text as a JSON string ("" for NULL). */
+void ag_put_col(vg_buf *b, sqlite3_stmt *st, int col);
+/* True when s is n hex digits. */
+bool ag_is_hex(vg_str s, size_t n);
+/* The {id} parameter as an action id (a uuid); false when it answered 404. */
+bool ag_action_param(vg_req *rq, char id[AG_ACTION_ID_LEN + 1]);
+/* The HTTP status for a state.db failure code. */
+void ag_db_error(vg_req *rq, sqlite3 *db, const char *what);
+
+#endif

@@ -1,0 +1,1284 @@
+/*
+ * srv_machines.c - the Defender for Endpoint shaped routes analysts call
+ * about endpoint agents (docs/api.md, "Machines, machine actions,
+ * indicators"):
+ *
+ *   GET  /api/machines[/{id}]                      devices, as Defender's machine entity
+ *   POST /api/machines/{id}/isolate ... /runYaraScan  a machine action, Pending
+ *   GET  /api/machineactions[/{id}]                actions ($filter, $top)
+ *   POST /api/machineactions/{id}/cancel           Pending only
+ *   GET  /api/machineactions/{id}/GetPackageUri    where the package is
+ *   GET  /api/machineactions/{id}/package          the package itself
+ *   POST/GET /api/indicators, DELETE /api/indicators/{id}
+ *
+ * The action kinds are one table (action_kinds): route, type name, and the
+ * function that checks the request's parameters and writes the params JSON
+ * the agent receives. The agent's side (pulling, acknowledging) is
+ * srv_agents.c; both share one state.db connection (srv_agents_int.h).
+ *
+ * healthStatus: Active when the device was seen in the last 5 minutes and
+ * its agent reports itself Active, ImpairedCommunication when seen but
+ * Degraded, Inactive otherwise.
+ *
+ * Indicators carry a version: every change (create, update, delete, expiry)
+ * takes the next meta.indicators_version, so agents ask for what changed
+ * since the version they hold. Deleted and expired indicators stay as
+ * tombstones (deleted set) so that the change reaches them as "removed".
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "../core/vg_log.h"
+#include "../core/vg_time.h"
+#include "../state/vg_state.h"
+#include "srv_agents_int.h"
+
+#define AG_MAX_FILTER_TERMS 8     /* "x eq 'v'" clauses joined by and */
+#define AG_MAX_FILTER 1024        /* bytes of a $filter */
+#define AG_ROLES_RESPONDERS (VG_ROLE_BIT(VG_ROLE_RESPONDER) | VG_ROLE_BIT(VG_ROLE_ADMIN))
+
+/* ---- $filter: "field eq 'value' [and ...]" over a table of fields ---- */
+
+typedef struct filter_field {
+    const char *name;   /* as the API spells it */
+    const char *sql;    /* the SQL expression it compares */
+} filter_field;
+
+typedef struct filter {
+    vg_buf where;       /* " AND expr = ?N" ... */
+    char vals[AG_MAX_FILTER_TERMS][AG_MAX_FIELD];
+    int n;
+} filter;
+
+static bool parse_filter(vg_req *rq, const filter_field *fields, filter *f, int first_param)
+{
+    const char *arg = vg_req_arg(rq, "$filter");
+    f->n = 0;
+    if (!arg || !*arg)
+        return true;
+    vg_str s = vg_str_c(arg);
+    if (s.n > AG_MAX_FILTER) {
+        vg_req_json_error(rq, 400, "$filter: longer than %d bytes", AG_MAX_FILTER);
+        return false;
+    }
+    size_t i = 0;
+    for (;;) {
+        while (i < s.n && s.p[i] == ' ')
+            i++;
+        size_t k = i;
+        while (i < s.n && s.p[i] != ' ')
+            i++;
+        vg_str name = vg_str_make(s.p + k, i - k);
+        const filter_field *ff = NULL;
+        for (const filter_field *x = fields; x->name; x++)
+            if (vg_str_eqc(name, x->name))
+                ff = x;
+        if (!ff) {
+            vg_buf names;
+            vg_buf_init(&names, 0);
+            for (const filter_field *x = fields; x->name; x++)
+                vg_buf_printf(&names, "%s%s", x == fields ? "" : ", ", x->name);
+            vg_req_json_error(rq, 400, "$filter: unknown field '%.*s' at %zu (%s)",
+                              (int)(name.n > 64 ? 64 : name.n), name.p, k + 1,
+                              vg_buf_cstr(&names));
+            vg_buf_free(&names);
+            return false;
+        }
+        while (i < s.n && s.p[i] == ' ')
+            i++;
+        if (i + 2 > s.n || strncmp(s.p + i, "eq", 2) != 0) {
+            vg_req_json_error(rq, 400, "$filter: expected 'eq' at %zu (only eq and and are "
+                              "supported)", i + 1);
+            return false;
+        }
+        i += 2;
+        while (i < s.n && s.p[i] == ' ')
+            i++;
+        if (i >= s.n || s.p[i] != '\'') {
+            vg_req_json_error(rq, 400, "$filter: expected a quoted 'value' at %zu", i + 1);
+            return false;
+        }
+        i++;
+        if (f->n == AG_MAX_FILTER_TERMS) {
+            vg_req_json_error(rq, 400, "$filter: more than %d terms", AG_MAX_FILTER_TERMS);
+            return false;
+        }
+        size_t vn = 0;
+        bool closed = false;
+        while (i < s.n) {
+            if (s.p[i] == '\'') {
+                if (i + 1 < s.n && s.p[i + 1] == '\'') {
+                    i++;   /* '' is a quote */
+                } else {
+                    closed = true;
+                    i++;
+                    break;
+                }
+            }
+            if (vn + 1 < AG_MAX_FIELD)
+                f->vals[f->n][vn++] = s.p[i];
+            i++;
+        }
+        if (!closed) {
+            vg_req_json_error(rq, 400, "$filter: unterminated string");
+            return false;
+        }
+        f->vals[f->n][vn] = '\0';
+        vg_buf_printf(&f->where, " AND %s = ?%d", ff->sql, first_param + f->n);
+        f->n++;
+        while (i < s.n && s.p[i] == ' ')
+            i++;
+        if (i >= s.n)
+            return true;
+        if (i + 3 > s.n || strncmp(s.p + i, "and", 3) != 0) {
+            vg_req_json_error(rq, 400, "$filter: expected 'and' at %zu", i + 1);
+            return false;
+        }
+        i += 3;
+    }
+}
+
+static bool parse_top(vg_req *rq, int64_t *top)
+{
+    const char *t = vg_req_arg(rq, "$top");
+    *top = AG_DEFAULT_TOP;
+    if (t && *t && (vg_str_to_i64(vg_str_c(t), top) != VG_OK || *top < 1 || *top > AG_MAX_TOP)) {
+        vg_req_json_error(rq, 400, "$top: 1 to %d, not '%.32s'", AG_MAX_TOP, t);
+        return false;
+    }
+    return true;
+}
+
+/* ---- machines ---- */
+
+#define HEALTH_SQL(now)                                                                  \
+    "CASE WHEN last_seen < " now " - 300000 THEN 'Inactive' WHEN health = 'Active' "      \
+    "THEN 'Active' ELSE 'ImpairedCommunication' END"
+
+static const filter_field machine_fields[] = {
+    { "id", "device_id" },
+    { "computerDnsName", "name" },
+    { "osPlatform", "os_platform" },
+    { "healthStatus", HEALTH_SQL("?1") },
+    { "isolationState", "isolation_state" },
+    { "version", "agent_version" },
+    { NULL, NULL },
+};
+
+#define MACHINE_COLS                                                                     \
+    "device_id, name, os_platform, os_version, os_distribution, kernel_version, "         \
+    "agent_version, first_seen, last_seen, " HEALTH_SQL("?1") ", isolation_state, last_ip"
+
+static void put_machine(vg_buf *o, sqlite3_stmt *st)
+{
+    vg_buf_puts(o, "{\"id\":");
+    ag_put_col(o, st, 0);
+    vg_buf_puts(o, ",\"computerDnsName\":");
+    ag_put_col(o, st, 1);
+    vg_buf_puts(o, ",\"osPlatform\":");
+    ag_put_col(o, st, 2);
+    vg_buf_puts(o, ",\"osVersion\":");
+    ag_put_col(o, st, 3);
+    vg_buf_puts(o, ",\"osDistribution\":");
+    ag_put_col(o, st, 4);
+    vg_buf_puts(o, ",\"kernelVersion\":");
+    ag_put_col(o, st, 5);
+    vg_buf_puts(o, ",\"version\":");
+    ag_put_col(o, st, 6);
+    vg_buf_puts(o, ",\"firstSeen\":");
+    ag_put_time(o, sqlite3_column_int64(st, 7));
+    vg_buf_puts(o, ",\"lastSeen\":");
+    ag_put_time(o, sqlite3_column_int64(st, 8));
+    vg_buf_puts(o, ",\"healthStatus\":");
+    ag_put_col(o, st, 9);
+    vg_buf_puts(o, ",\"isolationState\":");
+    ag_put_col(o, st, 10);
+    /* last_ip is "addr:port" or "[v6]:port" as the connection came */
+    const char *ip = (const char *)sqlite3_column_text(st, 11);
+    vg_str ips = vg_str_c(ip ? ip : "");
+    if (ips.n && ips.p[0] == '[') {
+        ptrdiff_t e = vg_str_chr(ips, ']');
+        ips = e > 0 ? vg_str_make(ips.p + 1, (size_t)e - 1) : ips;
+    } else {
+        ptrdiff_t c = vg_str_rchr(ips, ':');
+        if (c > 0)
+            ips.n = (size_t)c;
+    }
+    vg_buf_puts(o, ",\"lastIpAddress\":");
+    vg_buf_put_json_str(o, ips);
+    vg_buf_puts(o, ",\"onboardingStatus\":\"Onboarded\",\"machineTags\":[]}");
+}
+
+static void h_machines(vg_req *rq)
+{
+    struct vg_srv_agents *a = rq->srv->agents;
+    filter f = { 0 };
+    vg_buf_init(&f.where, 0);
+    vg_buf sql;
+    vg_buf_init(&sql, 0);
+    int64_t top;
+    sqlite3_stmt *st = NULL;
+    if (!parse_top(rq, &top) || !parse_filter(rq, machine_fields, &f, 2))
+        goto out;
+    vg_buf_printf(&sql, "SELECT " MACHINE_COLS " FROM devices WHERE 1%s ORDER BY name, "
+                  "device_id LIMIT %lld", f.where.n ? vg_buf_cstr(&f.where) : "", (long long)top);
+    pthread_mutex_lock(&a->mu);
+    bool ok = sqlite3_prepare_v2(a->db, vg_buf_cstr(&sql), -1, &st, NULL) == SQLITE_OK;
+    vg_buf *o = &rq->out;
+    if (ok) {
+        sqlite3_bind_int64(st, 1, vg_state_now_ms());
+        for (int i = 0; i < f.n; i++)
+            sqlite3_bind_text(st, 2 + i, f.vals[i], -1, SQLITE_STATIC);
+        vg_buf_puts(o, "{\"@odata.context\":\"/api/$metadata#Machines\",\"value\":[");
+        int rc, n = 0;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (n++)
+                vg_buf_putc(o, ',');
+            put_machine(o, st);
+        }
+        vg_buf_puts(o, "]}\n");
+        ok = rc == SQLITE_DONE;
+    }
+    if (!ok) {
+        vg_buf_clear(o);
+        ag_db_error(rq, a->db, "machines");
+    } else {
+        rq->status = 200;
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&a->mu);
+out:
+    vg_buf_free(&f.where);
+    vg_buf_free(&sql);
+}
+
+/* Writes machine id's JSON into o under the lock; false when none. */
+static bool machine_json(struct vg_srv_agents *a, const char *id, vg_buf *o, bool *dberr)
+{
+    sqlite3_stmt *st = NULL;
+    bool found = false;
+    *dberr = sqlite3_prepare_v2(a->db, "SELECT " MACHINE_COLS " FROM devices WHERE device_id "
+                                       "= ?2", -1, &st, NULL) != SQLITE_OK;
+    if (!*dberr) {
+        sqlite3_bind_int64(st, 1, vg_state_now_ms());
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            put_machine(o, st);
+            found = true;
+        }
+        *dberr = rc != SQLITE_ROW && rc != SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+static void h_machine(vg_req *rq)
+{
+    struct vg_srv_agents *a = rq->srv->agents;
+    const char *id = rq->params[0];
+    bool dberr;
+    pthread_mutex_lock(&a->mu);
+    bool found = machine_json(a, id, &rq->out, &dberr);
+    if (dberr)
+        ag_db_error(rq, a->db, "machine");
+    pthread_mutex_unlock(&a->mu);
+    if (dberr)
+        return;
+    if (!found) {
+        vg_req_json_error(rq, 404, "no machine '%.64s'", id);
+        return;
+    }
+    vg_buf_putc(&rq->out, '\n');
+    rq->status = 200;
+}
+
+/* ---- machine actions ---- */
+
+static const filter_field action_fields[] = {
+    { "id", "a.id" },
+    { "machineId", "a.device_id" },
+    { "status", "a.status" },
+    { "type", "a.type" },
+    { "requestor", "a.requestor" },
+    { NULL, NULL },
+};
+
+#define ACTION_COLS                                                                      \
+    "a.id, a.type, a.status, a.device_id, coalesce(d.name, ''), a.requestor, a.comment, "  \
+    "a.created, a.updated, a.params, a.result, a.error"
+#define ACTION_FROM " FROM machine_actions a LEFT JOIN devices d ON d.device_id = a.device_id"
+
+static void put_action(vg_buf *o, sqlite3_stmt *st)
+{
+    vg_buf_puts(o, "{\"id\":");
+    ag_put_col(o, st, 0);
+    vg_buf_puts(o, ",\"type\":");
+    ag_put_col(o, st, 1);
+    vg_buf_puts(o, ",\"status\":");
+    ag_put_col(o, st, 2);
+    vg_buf_puts(o, ",\"machineId\":");
+    ag_put_col(o, st, 3);
+    vg_buf_puts(o, ",\"computerDnsName\":");
+    ag_put_col(o, st, 4);
+    vg_buf_puts(o, ",\"requestor\":");
+    ag_put_col(o, st, 5);
+    vg_buf_puts(o, ",\"requestorComment\":");
+    ag_put_col(o, st, 6);
+    vg_buf_puts(o, ",\"creationDateTimeUtc\":");
+    ag_put_time(o, sqlite3_column_int64(st, 7));
+    vg_buf_puts(o, ",\"lastUpdateDateTimeUtc\":");
+    ag_put_time(o, sqlite3_column_int64(st, 8));
+    const char *p = (const char *)sqlite3_column_text(st, 9);
+    vg_buf_puts(o, ",\"params\":");
+    vg_buf_puts(o, p ? p : "{}");
+    const char *r = (const char *)sqlite3_column_text(st, 10);
+    vg_buf_puts(o, ",\"result\":");
+    vg_buf_puts(o, r ? r : "null");
+    vg_buf_puts(o, ",\"error\":");
+    if (sqlite3_column_type(st, 11) == SQLITE_NULL)
+        vg_buf_puts(o, "null");
+    else
+        ag_put_col(o, st, 11);
+    vg_buf_puts(o, ",\"commands\":[]}");
+}
+
+/* Action id's JSON into o under the lock; false when none. */
+static bool action_json(struct vg_srv_agents *a, const char *id, vg_buf *o, bool *dberr)
+{
+    sqlite3_stmt *st = NULL;
+    bool found = false;
+    *dberr = sqlite3_prepare_v2(a->db, "SELECT " ACTION_COLS ACTION_FROM " WHERE a.id = ?1", -1,
+                                &st, NULL) != SQLITE_OK;
+    if (!*dberr) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            put_action(o, st);
+            found = true;
+        }
+        *dberr = rc != SQLITE_ROW && rc != SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* The request's parameters of one kind of action: checked, and written as
+ * the params JSON the agent gets. False when it answered 400. */
+typedef bool (*action_params_fn)(vg_req *rq, const vg_json *body, vg_buf *params);
+
+static bool hex_field(vg_req *rq, const vg_json *o, const char *key, size_t n, vg_str *out)
+{
+    if (!ag_str_field(rq, o, key, 128, false, out))
+        return false;
+    if (out->p && !ag_is_hex(*out, n)) {
+        vg_req_json_error(rq, 400, "%s: expected %zu hex digits", key, n);
+        return false;
+    }
+    return true;
+}
+
+static void put_kv(vg_buf *b, bool *first, const char *key, vg_str v)
+{
+    vg_buf_printf(b, "%s\"%s\":", *first ? "" : ",", key);
+    vg_buf_put_json_str(b, v);
+    *first = false;
+}
+
+static bool params_isolate(vg_req *rq, const vg_json *body, vg_buf *p)
+{
+    vg_str t;
+    if (!ag_str_field(rq, body, "IsolationType", 32, false, &t))
+        return false;
+    if (t.p && !vg_str_eqc(t, "Full")) {
+        vg_req_json_error(rq, 400, "IsolationType: only Full is supported, not '%.*s'",
+                          (int)(t.n > 32 ? 32 : t.n), t.p);
+        return false;
+    }
+    vg_buf_puts(p, "{\"IsolationType\":\"Full\"}");
+    return true;
+}
+
+static bool params_none(vg_req *rq, const vg_json *body, vg_buf *p)
+{
+    (void)rq;
+    (void)body;
+    vg_buf_puts(p, "{}");
+    return true;
+}
+
+static bool abs_path(vg_req *rq, const vg_json *body, const char *key, bool required, vg_str *v)
+{
+    if (!ag_str_field(rq, body, key, 4096, required, v))
+        return false;
+    if (v->p && (!v->n || v->p[0] != '/' || memchr(v->p, '\0', v->n))) {
+        vg_req_json_error(rq, 400, "%s: expected an absolute path", key);
+        return false;
+    }
+    return true;
+}
+
+static bool params_quarantine(vg_req *rq, const vg_json *body, vg_buf *p)
+{
+    vg_str sha1, sha256, path;
+    if (!hex_field(rq, body, "Sha1", 40, &sha1) || !hex_field(rq, body, "Sha256", 64, &sha256) ||
+        !abs_path(rq, body, "Path", false, &path))
+        return false;
+    if (!sha1.p && !sha256.p && !path.p) {
+        vg_req_json_error(rq, 400, "Sha1: required (or Sha256, or Path)");
+        return false;
+    }
+    bool first = true;
+    vg_buf_putc(p, '{');
+    if (sha1.p)
+        put_kv(p, &first, "Sha1", sha1);
+    if (sha256.p)
+        put_kv(p, &first, "Sha256", sha256);
+    if (path.p)
+        put_kv(p, &first, "Path", path);
+    vg_buf_putc(p, '}');
+    return true;
+}
+
+static bool params_kill(vg_req *rq, const vg_json *body, vg_buf *p)
+{
+    vg_str sha256, start;
+    if (!hex_field(rq, body, "Sha256", 64, &sha256) ||
+        !ag_str_field(rq, body, "ProcessStartTime", 64, false, &start))
+        return false;
+    const vg_json *pid = vg_json_get(body, "ProcessId");
+    int64_t pidv = 0;
+    if (pid && pid->kind != VG_JSON_NULL &&
+        (pid->kind != VG_JSON_NUMBER || vg_str_to_i64(pid->str, &pidv) != VG_OK || pidv <= 0 ||
+         pidv > 4194304)) {
+        vg_req_json_error(rq, 400, "ProcessId: expected a process id (a positive integer)");
+        return false;
+    }
+    if (pidv && sha256.p) {
+        vg_req_json_error(rq, 400, "ProcessId: give either ProcessId and ProcessStartTime, or "
+                          "Sha256");
+        return false;
+    }
+    if (!pidv && !sha256.p) {
+        vg_req_json_error(rq, 400, "ProcessId: required (with ProcessStartTime), or Sha256");
+        return false;
+    }
+    vg_time t;
+    if (pidv && (!start.p || vg_time_parse_iso(start, &t) != VG_OK)) {
+        vg_req_json_error(rq, 400, "ProcessStartTime: required with ProcessId, an ISO-8601 time "
+                          "(so that a reused pid is not killed)");
+        return false;
+    }
+    if (pidv) {
+        vg_buf_printf(p, "{\"ProcessId\":%lld,\"ProcessStartTime\":", (long long)pidv);
+        vg_buf_put_json_str(p, start);
+        vg_buf_putc(p, '}');
+    } else {
+        bool first = true;
+        vg_buf_putc(p, '{');
+        put_kv(p, &first, "Sha256", sha256);
+        vg_buf_putc(p, '}');
+    }
+    return true;
+}
+
+static bool params_yara(vg_req *rq, const vg_json *body, vg_buf *p)
+{
+    vg_str path, rules;
+    if (!abs_path(rq, body, "Path", true, &path) ||
+        !ag_str_field(rq, body, "Rules", AG_MAX_RULES, true, &rules))
+        return false;
+    bool first = true;
+    vg_buf_putc(p, '{');
+    put_kv(p, &first, "Path", path);
+    put_kv(p, &first, "Rules", rules);
+    vg_buf_putc(p, '}');
+    return true;
+}
+
+typedef struct action_kind {
+    const char *type;          /* the machineAction type */
+    action_params_fn params;
+    bool one_pending;          /* a second Pending one of the type is refused */
+} action_kind;
+
+static const action_kind kind_isolate = { "Isolate", params_isolate, true };
+static const action_kind kind_unisolate = { "Unisolate", params_none, true };
+static const action_kind kind_quarantine = { "StopAndQuarantineFile", params_quarantine, false };
+static const action_kind kind_package = { "CollectInvestigationPackage", params_none, false };
+static const action_kind kind_kill = { "KillProcess", params_kill, false };
+static const action_kind kind_yara = { "RunYaraScan", params_yara, false };
+
+static void new_uuid(char out[AG_ACTION_ID_LEN + 1])
+{
+    unsigned char r[16];
+    if (RAND_bytes(r, sizeof r) != 1) {
+        /* OpenSSL's generator failing is fatal for tokens too; fall back on
+         * the clock so that the id is at least unique */
+        uint64_t t = vg_mono_ns() ^ (uint64_t)vg_state_now_ms() << 20;
+        for (int i = 0; i < 16; i++)
+            r[i] = (unsigned char)(t >> (i % 8 * 8)) ^ (unsigned char)i;
+    }
+    r[6] = (unsigned char)((r[6] & 0x0F) | 0x40);
+    r[8] = (unsigned char)((r[8] & 0x3F) | 0x80);
+    snprintf(out, AG_ACTION_ID_LEN + 1,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
+             r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
+             r[15]);
+}
+
+static void create_action(vg_req *rq, const action_kind *k)
+{
+    vg_srv *s = rq->srv;
+    struct vg_srv_agents *a = s->agents;
+    vg_arena ar;
+    vg_arena_init(&ar, 0, 0);
+    vg_buf params;
+    vg_buf_init(&params, 0);
+    const vg_json *body;
+    vg_str comment;
+    const char *dev = rq->params[0];
+    char id[AG_ACTION_ID_LEN + 1];
+    sqlite3_stmt *st = NULL;
+    bool locked = false, tx = false, ok = false;
+    if (!ag_body_object(rq, &ar, &body) ||
+        !ag_str_field(rq, body, "Comment", 4096, true, &comment) || !k->params(rq, body, &params))
+        goto out;
+    pthread_mutex_lock(&a->mu);
+    locked = true;
+    if (sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        goto dberr;
+    tx = true;
+    if (sqlite3_prepare_v2(a->db, "SELECT (SELECT count(*) FROM devices WHERE device_id = ?1), "
+                                  "(SELECT count(*) FROM machine_actions WHERE device_id = ?1 "
+                                  "AND type = ?2 AND status = 'Pending')", -1, &st,
+                           NULL) != SQLITE_OK)
+        goto dberr;
+    sqlite3_bind_text(st, 1, dev, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, k->type, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        goto dberr;
+    int64_t known = sqlite3_column_int64(st, 0), pending = sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!known) {
+        vg_req_json_error(rq, 404, "no machine '%.64s' (enrolled agents: GET /api/machines)", dev);
+        goto out;
+    }
+    if (k->one_pending && pending) {
+        vg_req_json_error(rq, 400, "machine %s already has a pending %s action; cancel it or "
+                          "wait for the agent", dev, k->type);
+        goto out;
+    }
+    new_uuid(id);
+    int64_t now = vg_state_now_ms();
+    if (sqlite3_prepare_v2(a->db, "INSERT INTO machine_actions(id, device_id, type, status, "
+                                  "params, requestor, comment, created, updated) VALUES(?1, ?2, "
+                                  "?3, 'Pending', ?4, ?5, ?6, ?7, ?7)", -1, &st,
+                           NULL) != SQLITE_OK)
+        goto dberr;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, dev, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, k->type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, vg_buf_cstr(&params), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, rq->who.name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, comment.p, (int)comment.n, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, now);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto dberr;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        goto dberr;
+    tx = false;
+    bool dberr;
+    if (!action_json(a, id, &rq->out, &dberr))
+        goto dberr;
+    vg_buf_putc(&rq->out, '\n');
+    ok = true;
+    goto out;
+dberr:
+    ag_db_error(rq, a->db, "machine action");
+out:
+    sqlite3_finalize(st);
+    if (tx)
+        sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+    if (locked)
+        pthread_mutex_unlock(&a->mu);
+    if (ok) {
+        rq->status = 201;
+        vg_buf det;
+        vg_buf_init(&det, 0);
+        vg_buf_printf(&det, "{\"type\":\"%s\",\"machineId\":", k->type);
+        vg_buf_put_json_str(&det, vg_str_c(dev));
+        vg_buf_printf(&det, ",\"params\":%s}", vg_buf_cstr(&params));
+        vg_srv_audit(s, rq, "machineAction.create", "machineAction", id,
+                     vg_str_make(det.p, det.n));
+        rq->audited = true;
+        vg_buf_free(&det);
+    }
+    vg_buf_free(&params);
+    vg_arena_free(&ar);
+}
+
+static void h_isolate(vg_req *rq) { create_action(rq, &kind_isolate); }
+static void h_unisolate(vg_req *rq) { create_action(rq, &kind_unisolate); }
+static void h_quarantine(vg_req *rq) { create_action(rq, &kind_quarantine); }
+static void h_collect(vg_req *rq) { create_action(rq, &kind_package); }
+static void h_kill(vg_req *rq) { create_action(rq, &kind_kill); }
+static void h_yara(vg_req *rq) { create_action(rq, &kind_yara); }
+
+static void h_actions(vg_req *rq)
+{
+    struct vg_srv_agents *a = rq->srv->agents;
+    filter f = { 0 };
+    vg_buf_init(&f.where, 0);
+    vg_buf sql;
+    vg_buf_init(&sql, 0);
+    int64_t top;
+    sqlite3_stmt *st = NULL;
+    if (!parse_top(rq, &top) || !parse_filter(rq, action_fields, &f, 1))
+        goto out;
+    vg_buf_printf(&sql, "SELECT " ACTION_COLS ACTION_FROM " WHERE 1%s ORDER BY a.created DESC, "
+                  "a.id LIMIT %lld", f.where.n ? vg_buf_cstr(&f.where) : "", (long long)top);
+    pthread_mutex_lock(&a->mu);
+    bool ok = sqlite3_prepare_v2(a->db, vg_buf_cstr(&sql), -1, &st, NULL) == SQLITE_OK;
+    vg_buf *o = &rq->out;
+    if (ok) {
+        for (int i = 0; i < f.n; i++)
+            sqlite3_bind_text(st, 1 + i, f.vals[i], -1, SQLITE_STATIC);
+        vg_buf_puts(o, "{\"@odata.context\":\"/api/$metadata#MachineActions\",\"value\":[");
+        int rc, n = 0;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (n++)
+                vg_buf_putc(o, ',');
+            put_action(o, st);
+        }
+        vg_buf_puts(o, "]}\n");
+        ok = rc == SQLITE_DONE;
+    }
+    if (!ok) {
+        vg_buf_clear(o);
+        ag_db_error(rq, a->db, "machine actions");
+    } else {
+        rq->status = 200;
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&a->mu);
+out:
+    vg_buf_free(&f.where);
+    vg_buf_free(&sql);
+}
+
+static void h_action(vg_req *rq)
+{
+    struct vg_srv_agents *a = rq->srv->agents;
+    char id[AG_ACTION_ID_LEN + 1];
+    if (!ag_action_param(rq, id))
+        return;
+    bool dberr;
+    pthread_mutex_lock(&a->mu);
+    bool found = action_json(a, id, &rq->out, &dberr);
+    if (dberr)
+        ag_db_error(rq, a->db, "machine action");
+    pthread_mutex_unlock(&a->mu);
+    if (dberr)
+        return;
+    if (!found) {
+        vg_req_json_error(rq, 404, "no machine action '%s'", id);
+        return;
+    }
+    vg_buf_putc(&rq->out, '\n');
+    rq->status = 200;
+}
+
+static void h_action_cancel(vg_req *rq)
+{
+    vg_srv *s = rq->srv;
+    struct vg_srv_agents *a = s->agents;
+    char id[AG_ACTION_ID_LEN + 1], status[32] = "";
+    if (!ag_action_param(rq, id))
+        return;
+    vg_arena ar;
+    vg_arena_init(&ar, 0, 0);
+    const vg_json *body = NULL;
+    vg_str comment = { 0 };
+    /* Defender's cancel takes {"Comment"}; an empty body is fine too */
+    if (rq->body.n && (!ag_body_object(rq, &ar, &body) ||
+                       !ag_str_field(rq, body, "Comment", 4096, false, &comment)))
+        goto out;
+    sqlite3_stmt *st = NULL;
+    bool ok = false, found = false, dberr = false;
+    pthread_mutex_lock(&a->mu);
+    if (sqlite3_prepare_v2(a->db, "SELECT status FROM machine_actions WHERE id = ?1", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            found = true;
+            vg_str_copy_c(status, sizeof status,
+                          vg_str_c((const char *)sqlite3_column_text(st, 0)));
+        }
+    } else {
+        dberr = true;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (found && strcmp(status, "Pending") == 0) {
+        /* the status test again in the UPDATE: an agent may have pulled it meanwhile */
+        if (sqlite3_prepare_v2(a->db, "UPDATE machine_actions SET status = 'Cancelled', "
+                                      "updated = ?2, error = ?3 WHERE id = ?1 AND status = "
+                                      "'Pending'", -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 2, vg_state_now_ms());
+            if (comment.p)
+                sqlite3_bind_text(st, 3, comment.p, (int)comment.n, SQLITE_STATIC);
+            ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(a->db) == 1;
+            dberr = !ok && sqlite3_errcode(a->db) != SQLITE_OK &&
+                    sqlite3_errcode(a->db) != SQLITE_DONE;
+        } else {
+            dberr = true;
+        }
+        sqlite3_finalize(st);
+        if (ok)
+            action_json(a, id, &rq->out, &dberr);
+    }
+    if (dberr)
+        ag_db_error(rq, a->db, "cancel");
+    pthread_mutex_unlock(&a->mu);
+    if (dberr)
+        goto out;
+    if (!found) {
+        vg_req_json_error(rq, 404, "no machine action '%s'", id);
+        goto out;
+    }
+    if (!ok) {
+        vg_req_json_error(rq, 400, "machine action %s is %s: only a Pending action can be "
+                          "cancelled", id, status[0] ? status : "no longer Pending");
+        goto out;
+    }
+    vg_buf_putc(&rq->out, '\n');
+    rq->status = 200;
+    vg_srv_audit(s, rq, "machineAction.cancel", "machineAction", id,
+                 vg_str_c("{\"status\":[\"Pending\",\"Cancelled\"]}"));
+    rq->audited = true;
+out:
+    vg_arena_free(&ar);
+}
+
+/* The stored package of action id; false when it answered 404. */
+static bool package_path(vg_req *rq, const char *id, char *path, size_t cap, struct stat *sb)
+{
+    snprintf(path, cap, "%s/%s.tar.gz", rq->srv->agents->pkgdir, id);
+    if (stat(path, sb) == 0 && S_ISREG(sb->st_mode))
+        return true;
+    vg_req_json_error(rq, 404, "machine action %s has no investigation package (yet)", id);
+    return false;
+}
+
+static void h_package_uri(vg_req *rq)
+{
+    char id[AG_ACTION_ID_LEN + 1], path[4200];
+    struct stat sb;
+    if (!ag_action_param(rq, id) || !package_path(rq, id, path, sizeof path, &sb))
+        return;
+    rq->status = 200;
+    vg_buf_printf(&rq->out, "{\"@odata.context\":\"/api/$metadata#Edm.String\","
+                  "\"value\":\"/api/machineactions/%s/package\",\"bytes\":%lld}\n", id,
+                  (long long)sb.st_size);
+}
+
+static void h_package(vg_req *rq)
+{
+    char id[AG_ACTION_ID_LEN + 1], path[4200];
+    struct stat sb;
+    if (!ag_action_param(rq, id) || !package_path(rq, id, path, sizeof path, &sb))
+        return;
+    if (sb.st_size > AG_MAX_PACKAGE) {
+        vg_req_json_error(rq, 500, "package %s is larger than %lld bytes", path,
+                          (long long)AG_MAX_PACKAGE);
+        return;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || !vg_buf_reserve(&rq->out, (size_t)sb.st_size)) {
+        vg_req_json_error(rq, 503, "cannot read the package: %s", fd < 0 ? strerror(errno)
+                                                                         : "out of memory");
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    size_t got = 0;
+    while (got < (size_t)sb.st_size) {
+        ssize_t r = read(fd, rq->out.p + got, (size_t)sb.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (got != (size_t)sb.st_size) {
+        vg_buf_clear(&rq->out);
+        vg_req_json_error(rq, 503, "cannot read the package %s", path);
+        return;
+    }
+    rq->out.n = got;
+    rq->content_type = "application/gzip";
+    rq->status = 200;
+}
+
+/* ---- indicators ---- */
+
+int64_t ag_indicators_version(struct vg_srv_agents *a)
+{
+    int64_t v = vg_state_int(a->db, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = "
+                                    "'indicators_version'");
+    return v < 0 ? 0 : v;
+}
+
+/* The next version; the caller holds the lock, inside a transaction. */
+static int64_t indicators_bump(struct vg_srv_agents *a)
+{
+    if (sqlite3_exec(a->db, "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = "
+                            "'indicators_version'", NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    return ag_indicators_version(a);
+}
+
+vg_err ag_indicators_expire(struct vg_srv_agents *a, int64_t now_ms)
+{
+    int64_t n = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(a->db, "SELECT count(*) FROM indicators WHERE deleted IS NULL AND "
+                                  "expiration IS NOT NULL AND expiration <= ?1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return VG_EIO;
+    sqlite3_bind_int64(st, 1, now_ms);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (!n)
+        return VG_OK;
+    /* all that expired take one version */
+    if (sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return VG_EIO;
+    int64_t v = indicators_bump(a);
+    bool ok = v > 0 && sqlite3_prepare_v2(a->db, "UPDATE indicators SET deleted = ?1, "
+                                                 "version = ?2, updated = ?1 WHERE deleted IS "
+                                                 "NULL AND expiration IS NOT NULL AND "
+                                                 "expiration <= ?1", -1, &st, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_int64(st, 1, now_ms);
+        sqlite3_bind_int64(st, 2, v);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    ok = ok && sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+    if (!ok)
+        sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+    return ok ? VG_OK : VG_EIO;
+}
+
+void ag_put_indicator(vg_buf *o, sqlite3_stmt *st, bool full)
+{
+    vg_buf_printf(o, "{\"id\":\"%lld\",\"indicatorValue\":", (long long)sqlite3_column_int64(st, 0));
+    ag_put_col(o, st, 1);
+    vg_buf_puts(o, ",\"indicatorType\":");
+    ag_put_col(o, st, 2);
+    vg_buf_puts(o, ",\"action\":");
+    ag_put_col(o, st, 3);
+    vg_buf_puts(o, ",\"title\":");
+    ag_put_col(o, st, 4);
+    vg_buf_puts(o, ",\"severity\":");
+    ag_put_col(o, st, 6);
+    vg_buf_puts(o, ",\"expirationTime\":");
+    ag_put_time(o, sqlite3_column_type(st, 7) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 7));
+    if (full) {
+        vg_buf_puts(o, ",\"description\":");
+        ag_put_col(o, st, 5);
+        vg_buf_puts(o, ",\"createdBy\":");
+        ag_put_col(o, st, 8);
+        vg_buf_puts(o, ",\"creationTimeDateTimeUtc\":");
+        ag_put_time(o, sqlite3_column_int64(st, 9));
+        vg_buf_puts(o, ",\"lastUpdateTime\":");
+        ag_put_time(o, sqlite3_column_int64(st, 10));
+    }
+    vg_buf_putc(o, '}');
+}
+
+/* A DNS name: labels of letters, digits and '-', not at a label's ends,
+ * at most 63 bytes each, 253 in all, at least two labels. */
+static bool domain_ok(vg_str s)
+{
+    if (!s.n || s.n > 253 || s.p[0] == '.' || s.p[s.n - 1] == '.')
+        return false;
+    size_t label = 0, labels = 1;
+    for (size_t i = 0; i < s.n; i++) {
+        char c = s.p[i];
+        if (c == '.') {
+            if (!label || s.p[i - 1] == '-')
+                return false;
+            label = 0;
+            labels++;
+            continue;
+        }
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && !(c == '-' && label) && c != '_')
+            return false;
+        if (++label > 63)
+            return false;
+    }
+    return labels >= 2 && s.p[s.n - 1] != '-';
+}
+
+static bool url_ok(vg_str s)
+{
+    vg_str rest;
+    if (vg_str_starts_ci(s, vg_str_c("http://")))
+        rest = vg_str_make(s.p + 7, s.n - 7);
+    else if (vg_str_starts_ci(s, vg_str_c("https://")))
+        rest = vg_str_make(s.p + 8, s.n - 8);
+    else
+        rest = s;   /* Defender takes "example.com/path" too */
+    size_t h = 0;
+    while (h < rest.n && rest.p[h] != '/' && rest.p[h] != ':' && rest.p[h] != '?')
+        h++;
+    for (size_t i = 0; i < s.n; i++)
+        if ((unsigned char)s.p[i] <= ' ' || s.p[i] == 0x7f)
+            return false;
+    vg_str host = vg_str_make(rest.p, h);
+    char ip[64];
+    unsigned char buf[16];
+    vg_str_copy_c(ip, sizeof ip, host);
+    return domain_ok(host) || (host.n < sizeof ip && inet_pton(AF_INET, ip, buf) == 1);
+}
+
+static bool ip_ok(vg_str s)
+{
+    char ip[64];
+    unsigned char buf[16];
+    if (s.n >= sizeof ip)
+        return false;
+    vg_str_copy_c(ip, sizeof ip, s);
+    return inet_pton(AF_INET, ip, buf) == 1 || inet_pton(AF_INET6, ip, buf) == 1;
+}
+
+static const char *const ind_types[] = { "FileSha1", "FileSha256", "IpAddress", "DomainName",
+                                         "Url" };
+static const char *const ind_actions[] = { "Alert", "Block", "Allowed" };
+static const char *const ind_sevs[] = { "Informational", "Low", "Medium", "High" };
+
+/* The entry of v in names (exact), or -1. */
+static int one_of(vg_str v, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (vg_str_eqc(v, names[i]))
+            return (int)i;
+    return -1;
+}
+
+static void h_indicator_create(vg_req *rq)
+{
+    vg_srv *s = rq->srv;
+    struct vg_srv_agents *a = s->agents;
+    vg_arena ar;
+    vg_arena_init(&ar, 0, 0);
+    const vg_json *body;
+    vg_str value, type, action, title, desc, sev, exp;
+    sqlite3_stmt *st = NULL;
+    bool locked = false, tx = false, ok = false, updated = false;
+    int64_t id = 0;
+    if (!ag_body_object(rq, &ar, &body) ||
+        !ag_str_field(rq, body, "indicatorValue", 2048, true, &value) ||
+        !ag_str_field(rq, body, "indicatorType", 32, true, &type) ||
+        !ag_str_field(rq, body, "action", 32, true, &action) ||
+        !ag_str_field(rq, body, "title", 512, true, &title) ||
+        !ag_str_field(rq, body, "description", 4096, false, &desc) ||
+        !ag_str_field(rq, body, "severity", 32, false, &sev) ||
+        !ag_str_field(rq, body, "expirationTime", 64, false, &exp))
+        goto out;
+    int ti = one_of(type, ind_types, 5);
+    if (ti < 0) {
+        vg_req_json_error(rq, 400, "indicatorType: FileSha1, FileSha256, IpAddress, DomainName "
+                          "or Url, not '%.*s'", (int)type.n, type.p);
+        goto out;
+    }
+    if (one_of(action, ind_actions, 3) < 0) {
+        vg_req_json_error(rq, 400, "action: Alert, Block or Allowed, not '%.*s'", (int)action.n,
+                          action.p);
+        goto out;
+    }
+    if (sev.p && one_of(sev, ind_sevs, 4) < 0) {
+        vg_req_json_error(rq, 400, "severity: Informational, Low, Medium or High, not '%.*s'",
+                          (int)sev.n, sev.p);
+        goto out;
+    }
+    /* hashes are kept lower-case, so that agents compare bytes */
+    vg_str v = vg_str_trim(value);
+    if (ti <= 1)
+        v = vg_str_lower(&ar, v);
+    bool vok = ti == 0 ? ag_is_hex(v, 40) : ti == 1 ? ag_is_hex(v, 64) : ti == 2 ? ip_ok(v)
+               : ti == 3 ? domain_ok(v) : url_ok(v);
+    if (!vok) {
+        static const char *const want[] = { "40 hex digits (SHA-1)", "64 hex digits (SHA-256)",
+                                            "an IPv4 or IPv6 address", "a domain name",
+                                            "a URL (http(s)://host/path)" };
+        vg_req_json_error(rq, 400, "indicatorValue: '%.*s' is not %s", (int)(v.n > 128 ? 128 : v.n),
+                          v.p, want[ti]);
+        goto out;
+    }
+    int64_t now = vg_state_now_ms(), expms = 0;
+    if (exp.p) {
+        vg_time t;
+        if (vg_time_parse_iso(exp, &t) != VG_OK) {
+            vg_req_json_error(rq, 400, "expirationTime: an ISO-8601 time, not '%.*s'",
+                              (int)exp.n, exp.p);
+            goto out;
+        }
+        expms = t / VG_TICKS_PER_MS;
+        if (expms <= now) {
+            vg_req_json_error(rq, 400, "expirationTime: %.*s is in the past", (int)exp.n, exp.p);
+            goto out;
+        }
+    }
+    pthread_mutex_lock(&a->mu);
+    locked = true;
+    if (sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        goto dberr;
+    tx = true;
+    int64_t ver = indicators_bump(a);
+    if (ver <= 0)
+        goto dberr;
+    /* as Defender: the same type and value again updates the indicator */
+    if (sqlite3_prepare_v2(a->db, "SELECT id FROM indicators WHERE type = ?1 AND value = ?2 AND "
+                                  "deleted IS NULL", -1, &st, NULL) != SQLITE_OK)
+        goto dberr;
+    sqlite3_bind_text(st, 1, ind_types[ti], -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, v.p, (int)v.n, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    updated = id > 0;
+    if (sqlite3_prepare_v2(a->db, updated
+                               ? "UPDATE indicators SET action = ?3, title = ?4, description = "
+                                 "?5, severity = ?6, expiration = ?7, updated = ?9, version = "
+                                 "?10 WHERE id = ?11"
+                               : "INSERT INTO indicators(value, type, action, title, "
+                                 "description, severity, expiration, created_by, created, "
+                                 "updated, version) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                                 "?9, ?10)",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto dberr;
+    if (!updated) {
+        sqlite3_bind_text(st, 1, v.p, (int)v.n, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, ind_types[ti], -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 8, rq->who.name, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_text(st, 3, action.p, (int)action.n, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, title.p, (int)title.n, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, desc.p ? desc.p : "", (int)desc.n, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, sev.p ? sev.p : "Informational", sev.p ? (int)sev.n : -1,
+                      SQLITE_STATIC);
+    if (expms)
+        sqlite3_bind_int64(st, 7, expms);
+    sqlite3_bind_int64(st, 9, now);
+    sqlite3_bind_int64(st, 10, ver);
+    if (updated)
+        sqlite3_bind_int64(st, 11, id);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto dberr;
+    if (!updated)
+        id = sqlite3_last_insert_rowid(a->db);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        goto dberr;
+    tx = false;
+    if (sqlite3_prepare_v2(a->db, "SELECT " AG_INDICATOR_COLS " FROM indicators WHERE id = ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto dberr;
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        goto dberr;
+    ag_put_indicator(&rq->out, st, true);
+    vg_buf_putc(&rq->out, '\n');
+    ok = true;
+    goto out;
+dberr:
+    ag_db_error(rq, a->db, "indicator");
+out:
+    sqlite3_finalize(st);
+    if (tx)
+        sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+    if (locked)
+        pthread_mutex_unlock(&a->mu);
+    if (ok) {
+        rq->status = 200;
+        char oid[24];
+        snprintf(oid, sizeof oid, "%lld", (long long)id);
+        vg_buf det;
+        vg_buf_init(&det, 0);
+        vg_buf_printf(&det, "{\"indicatorType\":\"%s\",\"indicatorValue\":", ind_types[ti]);
+        vg_buf_put_json_str(&det, v);
+        vg_buf_puts(&det, ",\"action\":");
+        vg_buf_put_json_str(&det, action);
+        vg_buf_putc(&det, '}');
+        vg_srv_audit(s, rq, updated ? "indicator.update" : "indicator.create", "indicator", oid,
+                     vg_str_make(det.p, det.n));
+        rq->audited = true;
+        vg_buf_free(&det);
+    }
+    vg_arena_free(&ar);
+}
+
+static const filter_field indicator_fields[] = {
+    { "indicatorType", "type" },
+    { "indicatorValue", "value" },
+    { "action", "action" },
+    { "severity", "severity" },
+    { NULL, NULL },
+};
+
+static void h_indicators(vg_req *rq)
+{
+    struct vg_srv_agents *a = rq->srv->agents;
+    filter f = { 0 };
+    vg_buf_init(&f.where, 0);
+    vg_buf sql;
+    vg_buf_init(&sql, 0);
+    int64_t top;
+    sqlite3_stmt *st = NULL;
+    if (!parse_top(rq, &top) || !parse_filter(rq, indicator_fields, &f, 1))
+        goto out;
+    vg_buf_printf(&sql, "SELECT " AG_INDICATOR_COLS " FROM indicators WHERE deleted IS NULL%s "
+                  "ORDER BY id LIMIT %lld", f.where.n ? vg_buf_cstr(&f.where) : "",
+                  (long long)top);
+    pthread_mutex_lock(&a->mu);
+    bool ok = ag_indicators_expire(a, vg_state_now_ms()) == VG_OK &&
+              sqlite3_prepare_v2(a->db, vg_buf_cstr(&sql), -1, &st, NULL) == SQLITE_OK;
+    vg_buf *o = &rq->out;
+    if (ok) {
+        for (int i = 0; i < f.n; i++)
+            sqlite3_bind_text(st, 1 + i, f.vals[i], -1, SQLITE_STATIC);
+        vg_buf_puts(o, "{\"@odata.context\":\"/api/$metadata#Indicators\",\"value\":[");
+        int rc, n = 0;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (n++)
+                vg_buf_putc(o, ',');
+            ag_put_indicator(o, st, true);
+        }
+        vg_buf_puts(o, "]}\n");
+        ok = rc == SQLITE_DONE;
+    }
+    if (!ok) {
+        vg_buf_clear(o);
+        ag_db_error(rq, a->db, "indicators");
+    } else {
+        rq->status = 200;
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&a->mu);
+out:
+    vg_buf_free(&f.where);
+    vg_buf_free(&sql);
+}
+
+static void h_indicator_delete(vg_req *rq)
+{
+    vg_srv *s = rq->srv;
+    struct vg_srv_agents *a = s->agents;
+    int64_t id;
+    if (!vg_req_id(rq, "indicator", &id))
+        return;
+    sqlite3_stmt *st = NULL;
+    bool ok = false, found = false;
+    int64_t now = vg_state_now_ms();
+    pthread_mutex_lock(&a->mu);
+    bool tx = sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+    int64_t ver = tx ? indicators_bump(a) : -1;
+    if (ver > 0 && sqlite3_prepare_v2(a->db, "UPDATE indicators SET deleted = ?2, updated = ?2,"
+                                             " version = ?3 WHERE id = ?1 AND deleted IS NULL",
+                                      -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, now);
+        sqlite3_bind_int64(st, 3, ver);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+        found = ok && sqlite3_changes(a->db) == 1;
+    }
+    sqlite3_finalize(st);
+    /* nothing deleted: the version stays */
+    ok = ok && sqlite3_exec(a->db, found ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK;
+    if (!ok) {
+        ag_db_error(rq, a->db, "indicator delete");
+        if (tx)
+            sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    pthread_mutex_unlock(&a->mu);
+    if (!ok)
+        return;
+    if (!found) {
+        vg_req_json_error(rq, 404, "no indicator '%lld'", (long long)id);
+        return;
+    }
+    rq->status = 204;
+    char oid[24];
+    snprintf(oid, sizeof oid, "%lld", (long long)id);
+    vg_srv_audit(s, rq, "indicator.delete", "indicator", oid, vg_str_c("{}"));
+    rq->audited = true;
+}
+
+/* ---- the routes ---- */
+
+const vg_route vg_routes_machines[] = {
+    { "GET", "/api/machines", h_machines, VG_ROLES_READERS,
+      "enrolled devices as Defender machines ($filter: id, computerDnsName, osPlatform, "
+      "healthStatus, isolationState, version with eq/and; $top); viewer, analyst, responder "
+      "or admin" },
+    { "GET", "/api/machines/{id}", h_machine, VG_ROLES_READERS,
+      "one machine; viewer, analyst, responder or admin" },
+    { "POST", "/api/machines/{id}/isolate", h_isolate, AG_ROLES_RESPONDERS,
+      "isolate the device: {\"Comment\",\"IsolationType\":\"Full\"} -> 201 machineAction "
+      "(Pending); responder or admin" },
+    { "POST", "/api/machines/{id}/unisolate", h_unisolate, AG_ROLES_RESPONDERS,
+      "release from isolation: {\"Comment\"} -> 201 machineAction; responder or admin" },
+    { "POST", "/api/machines/{id}/StopAndQuarantineFile", h_quarantine, AG_ROLES_RESPONDERS,
+      "stop and quarantine a file: {\"Comment\",\"Sha1\"|\"Sha256\"|\"Path\"} -> 201 "
+      "machineAction; responder or admin" },
+    { "POST", "/api/machines/{id}/collectInvestigationPackage", h_collect, AG_ROLES_RESPONDERS,
+      "collect an investigation package: {\"Comment\"} -> 201 machineAction; responder or admin" },
+    { "POST", "/api/machines/{id}/killProcess", h_kill, AG_ROLES_RESPONDERS,
+      "kill a process: {\"Comment\",\"ProcessId\",\"ProcessStartTime\"} or {\"Comment\","
+      "\"Sha256\"} -> 201 machineAction; responder or admin" },
+    { "POST", "/api/machines/{id}/runYaraScan", h_yara, AG_ROLES_RESPONDERS,
+      "YARA scan of a path: {\"Comment\",\"Path\",\"Rules\"} -> 201 machineAction; responder "
+      "or admin" },
+    { "GET", "/api/machineactions", h_actions, VG_ROLES_READERS,
+      "machine actions, newest first ($filter: id, machineId, status, type, requestor with "
+      "eq/and; $top); viewer, analyst, responder or admin" },
+    { "GET", "/api/machineactions/{id}", h_action, VG_ROLES_READERS,
+      "one machine action; viewer, analyst, responder or admin" },
+    { "POST", "/api/machineactions/{id}/cancel", h_action_cancel, AG_ROLES_RESPONDERS,
+      "cancel a Pending machine action ({\"Comment\"} optional); responder or admin" },
+    { "GET", "/api/machineactions/{id}/GetPackageUri", h_package_uri, AG_ROLES_RESPONDERS,
+      "where the investigation package of an action is: {\"value\":path}; responder or admin" },
+    { "GET", "/api/machineactions/{id}/package", h_package, AG_ROLES_RESPONDERS,
+      "the investigation package (application/gzip); responder or admin" },
+    { "POST", "/api/indicators", h_indicator_create, AG_ROLES_RESPONDERS,
+      "create (or update: same type and value) an indicator: {\"indicatorValue\","
+      "\"indicatorType\",\"action\",\"title\",\"severity\",\"expirationTime\"}; responder or "
+      "admin" },
+    { "GET", "/api/indicators", h_indicators, VG_ROLES_READERS,
+      "live indicators ($filter: indicatorType, indicatorValue, action, severity; $top); "
+      "viewer, analyst, responder or admin" },
+    { "DELETE", "/api/indicators/{id}", h_indicator_delete, AG_ROLES_RESPONDERS,
+      "delete an indicator (agents get it in removed[]) -> 204; responder or admin" },
+    { NULL, NULL, NULL, 0, NULL },
+};
