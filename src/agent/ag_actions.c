@@ -51,6 +51,7 @@ vg_err ag_response_start(ag *a, vg_diag *d)
         vg_diag_prefix(d, "re-applying isolation: ");
         return e;
     }
+    ag_set_isolation(a, applied);
     /* hash blocking needs fanotify permission events (CONFIG_FANOTIFY_ACCESS_PERMISSIONS
      * and CAP_SYS_ADMIN); without them the agent runs and the failure is the caller's to report */
     e = ag_block_start(a, d);

@@ -352,10 +352,16 @@ vg_err ag_act_isolate(ag *a, const vg_json *params, vg_buf *result, vg_diag *d)
         return vg_diag_set(d, VG_EUNSUPPORTED,
                            "isolate: IsolationType '%.*s' is not supported (only Full)",
                            (int)vg_json_text(type).n, vg_json_text(type).p);
-    return ag_iso_isolate_with(ag_identity(a)->state_dir, ag_server_url(a), result, d);
+    vg_err e = ag_iso_isolate_with(ag_identity(a)->state_dir, ag_server_url(a), result, d);
+    if (e == VG_OK)
+        ag_set_isolation(a, true);
+    return e;
 }
 
 vg_err ag_act_unisolate(ag *a, const vg_json *params, vg_buf *result, vg_diag *d)
 {
-    return ag_iso_release_with(ag_identity(a)->state_dir, result, d);
+    vg_err e = ag_iso_release_with(ag_identity(a)->state_dir, result, d);
+    if (e == VG_OK)
+        ag_set_isolation(a, false);
+    return e;
 }

@@ -31,6 +31,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 const ag_ident *ag_identity(const ag *a) { return &a->id; }
 const char *ag_server_url(const ag *a) { return ""; }
 bool ag_stopping(const ag *a) { return false; }
+void ag_set_isolation(ag *a, bool isolated) { printf("isolation state: %s\n", isolated ? "Isolated" : "NotIsolated"); }
 void ag_count_drop(ag *a, const char *s, uint64_t n) {}
 vg_err ag_emit(ag *a, const char *s, vg_str row)
 {

@@ -46,6 +46,7 @@ struct ag { ag_ident id; const char *url; };
 const ag_ident *ag_identity(const ag *a) { return &a->id; }
 const char *ag_server_url(const ag *a) { return a->url; }
 bool ag_stopping(const ag *a) { return false; }
+void ag_set_isolation(ag *a, bool isolated) { printf("isolation state: %s\n", isolated ? "Isolated" : "NotIsolated"); }
 void ag_count_drop(ag *a, const char *s, uint64_t n) {}
 vg_err ag_emit(ag *a, const char *s, vg_str row) { return VG_OK; }
 void ag_row_begin(ag *a, vg_buf *b, const char *t, vg_time ts) {}
@@ -134,6 +135,7 @@ check "pre-existing table created" grep -q preexisting "$T/before.nft"
 # ---- isolate ----
 out=$(ip netns exec "$ISO" "$T/isodrv" isolate "$T/state" "http://$SRV:8080/api")
 expect_match "isolate result" "^OK .*\"ServerAddresses\":\[\"$SRV\"\],\"ServerPort\":8080" "$out"
+expect_match "heartbeat state set" "^isolation state: Isolated" "$out"
 check "isolation state file" test -f "$T/state/isolation.json"
 check "isolated: server address:port reachable" reach http://$SRV:8080/
 if reach http://$OTHER:8080/; then fail "isolated: other host still reachable"; else ok; fi
@@ -156,6 +158,7 @@ expect_eq "one isolation table" 1 "$(ip netns exec "$ISO" nft list tables | grep
 # ---- release ----
 out=$(ip netns exec "$ISO" "$T/isodrv" release "$T/state")
 expect_match "release result" '^OK .*"Deleted":true,"Verified":true' "$out"
+expect_match "heartbeat state cleared" "^isolation state: NotIsolated" "$out"
 check "released: server reachable" reach http://$SRV:8080/
 check "released: other host reachable" reach http://$OTHER:8080/
 check "released: other port reachable" reach http://$SRV:9090/

@@ -43,6 +43,8 @@ static vg_buf g_rows;         /* every row ag_emit received, one per line */
 const ag_ident *ag_identity(const ag *a) { return &a->id; }
 const char *ag_server_url(const ag *a) { return a->server; }
 bool ag_stopping(const ag *a) { return false; }
+static int g_isolated = -1;
+void ag_set_isolation(ag *a, bool isolated) { g_isolated = isolated; }
 void ag_count_drop(ag *a, const char *sensor, uint64_t n) {}
 vg_err ag_emit(ag *a, const char *sensor, vg_str row)
 {
@@ -256,6 +258,22 @@ static int netns_state(void)
     applied = true;
     if (ag_iso_restore_state(g_state, &applied, &d) != VG_OK || applied || ag_iso_present())
         return 7;
+    /* through the actions table: the heartbeat's isolation state follows */
+    vg_str_copy_c(g_ag.server, sizeof g_ag.server, vg_str_c("https://10.200.9.1:8443"));
+    vg_arena ar;
+    vg_arena_init(&ar, 0, 0);
+    vg_json *p;
+    if (vg_json_parse(&ar, vg_str_c("{\"IsolationType\":\"Selective\"}"), &p, &d) != VG_OK ||
+        ag_actions[0].fn(&g_ag, p, &r, &d) != VG_EUNSUPPORTED || ag_iso_present())
+        return 8;
+    if (vg_json_parse(&ar, vg_str_c("{\"IsolationType\":\"Full\"}"), &p, &d) != VG_OK ||
+        strcmp(ag_actions[0].type, "Isolate") != 0 || ag_actions[0].fn(&g_ag, p, &r, &d) != VG_OK ||
+        g_isolated != 1 || !ag_iso_present())
+        return 9;
+    if (strcmp(ag_actions[1].type, "Unisolate") != 0 || ag_actions[1].fn(&g_ag, NULL, &r, &d) != VG_OK ||
+        g_isolated != 0 || ag_iso_present())
+        return 10;
+    vg_arena_free(&ar);
     vg_buf_free(&r);
     return 0;
 }
