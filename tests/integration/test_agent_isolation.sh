@@ -170,4 +170,76 @@ expect_match "start after release applies nothing" "^OK nothing to apply" "$out"
 # the host namespace's ruleset was never touched
 expect_eq "host ns ruleset empty" "" "$(ip netns exec "$HOST" nft list ruleset)"
 
+# ---- the same through the real agent and vigild (when both are built) ----
+if [ ! -x "$BUILD/vigil-agent" ] || [ ! -x "$BUILD/vigild" ] || ! command -v jq >/dev/null; then
+    echo "  (real agent phase skipped: vigil-agent, vigild or jq missing)"
+    finish
+fi
+D=$T/data
+mkdir -p "$D"
+ip netns exec "$HOST" "$BUILD/vigild" --data "$D" --listen $SRV:8443 >"$T/vigild.out" 2>"$T/vigild.log" &
+PIDS+=($!)
+for i in $(seq 100); do [ -s "$D/admin.token" ] && reach http://$SRV:8443/ && break; sleep 0.1; done
+ADM=$(tr -d '\n' <"$D/admin.token")
+api() {  # METHOD PATH [BODY] -> "STATUS BODY", from the host namespace
+    local out code
+    out=$(ip netns exec "$HOST" curl -s -w '\n%{http_code}' -X "$1" -H "Authorization: Bearer $ADM" \
+        -H 'Content-Type: application/json' ${3:+-d "$3"} "http://$SRV:8443$2")
+    code=${out##*$'\n'}
+    printf '%s %s' "$code" "${out%$'\n'*}"
+}
+AG_RUN=0
+ag_start() {
+    AG_RUN=$((AG_RUN + 1))
+    ip netns exec "$ISO" "$BUILD/vigil-agent" --server http://$SRV:8443 --enroll-token "$ADM" \
+        --state "$T/agent" --sensors inventory --poll-interval 1 --heartbeat-interval 1 \
+        >"$T/agent.$AG_RUN.out" 2>"$T/agent.$AG_RUN.log" &
+    AG_PID=$!
+    PIDS+=($AG_PID)
+}
+ag_start
+DEV=
+for i in $(seq 100); do
+    DEV=$(api GET /api/machines | cut -d' ' -f2- | jq -r '.value[0].id // empty' 2>/dev/null)
+    [ -n "$DEV" ] && break
+    sleep 0.1
+done
+check "agent enrolled through the veth" [ -n "$DEV" ]
+wait_action() {  # ACTION_ID -> final status
+    local st=
+    for i in $(seq 150); do
+        st=$(api GET "/api/machineactions/$1" | cut -d' ' -f2- | jq -r .status)
+        case $st in Succeeded|Failed|Cancelled) break ;; esac
+        sleep 0.1
+    done
+    printf '%s' "$st"
+}
+r=$(api POST "/api/machines/$DEV/isolate" '{"Comment":"integration test","IsolationType":"Full"}')
+expect_match "isolate action created" '^201 ' "$r"
+AID=$(printf '%s' "${r#* }" | jq -r .id)
+expect_eq "agent: isolate succeeded" Succeeded "$(wait_action "$AID")"
+if reach http://$OTHER:8080/; then fail "agent isolated: other host reachable"; else ok; fi
+if reach http://$SRV:8080/; then fail "agent isolated: server's other port reachable"; else ok; fi
+check "agent isolated: vigild reachable" reach http://$SRV:8443/
+for i in $(seq 50); do
+    st=$(api GET "/api/machines/$DEV" | cut -d' ' -f2- | jq -r .isolationState)
+    [ "$st" = Isolated ] && break
+    sleep 0.1
+done
+expect_eq "machine isolationState" Isolated "$st"
+# a restart after the table was lost (a reboot): the agent re-applies it
+kill -TERM $AG_PID; wait $AG_PID 2>/dev/null
+ip netns exec "$ISO" nft delete table inet vigil_isolation
+ag_start
+for i in $(seq 100); do ip netns exec "$ISO" nft list tables | grep -q vigil_isolation && break; sleep 0.1; done
+if reach http://$OTHER:8080/; then fail "agent restarted: other host reachable"; else ok; fi
+r=$(api POST "/api/machines/$DEV/unisolate" '{"Comment":"release"}')
+expect_match "unisolate action created" '^201 ' "$r"
+AID=$(printf '%s' "${r#* }" | jq -r .id)
+expect_eq "agent: unisolate succeeded" Succeeded "$(wait_action "$AID")"
+check "agent released: other host reachable" reach http://$OTHER:8080/
+check "agent released: server's other port reachable" reach http://$SRV:8080/
+ip netns exec "$ISO" nft list ruleset | grep -v 'packets' >"$T/after2.nft"
+check "agent released: ruleset as before" cmp -s "$T/before.nft" "$T/after2.nft"
+
 finish
