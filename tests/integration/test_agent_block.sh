@@ -131,4 +131,57 @@ expect_eq "three DeviceEvents rows" 3 "$(grep -c '"ActionType":"AppControlExecut
 expect_match "row names the file and hash" "\"FolderPath\":\"$T/blocked\",\"SHA1\":\"[0-9a-f]{40}\",\"SHA256\":\"$SHA\"" "$(cat "$T/drv.out")"
 check "after stop: runs" "$T/blocked"
 
+# ---- the same through the real agent and vigild (when both are built) ----
+if [ ! -x "$BUILD/vigil-agent" ] || [ ! -x "$BUILD/vigild" ] || ! command -v jq >/dev/null; then
+    echo "  (real agent phase skipped: vigil-agent, vigild or jq missing)"
+    finish
+fi
+AG_PID=
+ag_cleanup() {
+    [ -n "$AG_PID" ] && kill -KILL "$AG_PID" 2>/dev/null && wait "$AG_PID" 2>/dev/null
+    cleanup
+}
+trap ag_cleanup EXIT
+vg_start "$T/data" || finish
+ADM=$(vg_admin "$T/data")
+AH=(-H "Authorization: Bearer $ADM" -H 'Content-Type: application/json')
+"$BUILD/vigil-agent" --server "$VG_URL" --enroll-token "$ADM" --state "$T/agent" --sensors inventory \
+    --poll-interval 1 --heartbeat-interval 1 >"$T/agent.out" 2>"$T/agent.log" &
+AG_PID=$!
+cp /bin/true "$T/blocked2" && printf c >>"$T/blocked2" && chmod 755 "$T/blocked2"
+SHA2=$(sha256sum "$T/blocked2" | cut -c1-64)
+r=$(http POST /api/indicators "${AH[@]}" -d "{\"indicatorValue\":\"$SHA2\",\"indicatorType\":\"FileSha256\",\"action\":\"Block\",\"title\":\"test block\",\"severity\":\"High\"}")
+expect_match "indicator created" '^20[01] ' "$r"
+IND=$(printf '%s' "${r#* }" | jq -r .id)
+rc=0
+for i in $(seq 100); do
+    "$T/blocked2" 2>/dev/null; rc=$?
+    [ $rc = 126 ] && break
+    sleep 0.1
+done
+expect_eq "agent: the indicator's file is blocked within seconds" 126 "$rc"
+out=$(sh -c "'$T/blocked2'; echo rc=\$?" 2>&1)
+expect_match "agent: EPERM" "Operation not permitted" "$out"
+check "agent: others run" "$T/allowed"
+hunt() {
+    Q=$1 python3 -c 'import json,os; print(json.dumps({"Query": os.environ["Q"]}))' >"$T/q.json"
+    curl -s -X POST -H "Authorization: Bearer $ADM" -H 'Content-Type: application/json' \
+        --data-binary "@$T/q.json" "$VG_URL/api/advancedhunting/run"
+}
+rows=
+for i in $(seq 100); do
+    rows=$(hunt "DeviceEvents | where ActionType == 'AppControlExecutionBlocked' | project FolderPath, SHA256")
+    printf '%s' "$rows" | grep -q "$SHA2" && break
+    sleep 0.2
+done
+expect_match "agent: the block is a DeviceEvents row at the server" "blocked2.*$SHA2" "$rows"
+r=$(http DELETE "/api/indicators/$IND" -H "Authorization: Bearer $ADM")
+expect_match "indicator deleted" '^204' "$r"
+for i in $(seq 100); do
+    "$T/blocked2" 2>/dev/null && break
+    sleep 0.1
+done
+check "agent: indicator deleted -> runs again" "$T/blocked2"
+kill -TERM $AG_PID; wait $AG_PID 2>/dev/null; AG_PID=
+
 finish
