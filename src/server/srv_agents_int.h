@@ -1,9 +1,10 @@
 /*
- * srv_agents_int.h - what the two files of vigild's endpoint-agent side
+ * srv_agents_int.h - what the files of vigild's endpoint-agent side
  * share: srv_agents.c (the routes the agent calls with its device token:
- * enroll, heartbeat, actions, package upload, indicators) and srv_machines.c
- * (the Defender-shaped routes analysts call: machines, machine actions,
- * indicators).
+ * enroll, heartbeat, actions, package upload, indicators), srv_machines.c
+ * (the Defender-shaped routes analysts call: machines, machine actions),
+ * srv_indicators.c (indicators) and srv_agents_util.c (helpers, DeviceInfo
+ * rows).
  *
  * One state.db connection behind one mutex (agents are few requests a
  * second: a heartbeat every 30 s, an indicator poll every 5 s), and a small
@@ -37,6 +38,8 @@
 #define AG_DEFAULT_TOP 1000
 #define AG_ACTIVE_MS (5 * 60 * 1000)  /* last seen this recently: healthStatus Active */
 #define AG_REPORT_MS (60 * 60 * 1000) /* DeviceInfo at least this often while heartbeats come */
+#define AG_MAX_FILTER_TERMS 8         /* "x eq 'v'" terms of one $filter, joined by and */
+#define AG_MAX_FILTER 1024            /* bytes of a $filter */
 
 struct vg_srv_agents {
     pthread_mutex_t mu;               /* guards db, the statements' use and the cache */
@@ -69,7 +72,28 @@ int64_t ag_indicators_version(struct vg_srv_agents *a);
     "created, updated"
 void ag_put_indicator(vg_buf *b, sqlite3_stmt *st, bool full);
 
-/* ---- shared helpers (srv_agents.c) ---- */
+/* ---- srv_indicators.c (routes in srv_machines.c's table) ---- */
+void ag_h_indicator_create(vg_req *rq);
+void ag_h_indicators(vg_req *rq);
+void ag_h_indicator_delete(vg_req *rq);
+
+/* ---- shared helpers (srv_agents_util.c) ---- */
+/* $filter of a list: "field eq 'value'" terms joined by "and", over a table
+ * of the fields a route takes (ending with { NULL }); each term appends
+ * " AND <sql> = ?N" to where, N counting from first_param, with its value in
+ * vals. False when it answered 400 (naming the position or the field). */
+typedef struct ag_filter_field {
+    const char *name;   /* as the API spells it */
+    const char *sql;    /* the SQL expression it compares */
+} ag_filter_field;
+typedef struct ag_filter {
+    vg_buf where;
+    char vals[AG_MAX_FILTER_TERMS][AG_MAX_FIELD];
+    int n;
+} ag_filter;
+bool ag_parse_filter(vg_req *rq, const ag_filter_field *fields, ag_filter *f, int first_param);
+/* $top: 1..AG_MAX_TOP, AG_DEFAULT_TOP when absent; false when it answered 400. */
+bool ag_parse_top(vg_req *rq, int64_t *top);
 /* Parses rq's body as a JSON object into a; false when it answered 400/413. */
 bool ag_body_object(vg_req *rq, vg_arena *a, const vg_json **out);
 /* A string member: NULL when absent or null; false (400 answered, naming the

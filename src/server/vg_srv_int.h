@@ -10,6 +10,9 @@
  *   srv_body.c      body decoding (gzip/zlib/zstd) + vg_ingest_buffer, no I/O;
  *                   the function the fuzz target tests/fuzz/fuzz_ingest_body.c drives
  *   srv_metrics.c   counters, the latency histogram, GET /metrics
+ *   srv_agents.c    what vigil-agent calls (enroll, heartbeat, actions, indicators);
+ *                   srv_machines.c, srv_indicators.c the analysts' side (Defender's
+ *                   machines, machineactions, indicators); srv_agents_int.h
  *
  * Nothing here is a public API: only vigild and its tests include it.
  */
