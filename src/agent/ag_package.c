@@ -577,6 +577,49 @@ vg_err ag_package_build(ag *a, const char *out_path, vg_diag *d)
     return e;
 }
 
+/* POST /api/v1/agents/actions/{id}/package with the file as the body. */
+static vg_err upload(ag *a, const char *path, const char *action_id, vg_diag *d)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return vg_diag_set(d, VG_EIO, "package: %s: %s", path, strerror(errno));
+    }
+    if ((uint64_t)st.st_size > AG_PACKAGE_MAX_BYTES) {
+        close(fd);
+        return vg_diag_set(d, VG_ELIMIT, "package: %lld bytes over the upload limit",
+                           (long long)st.st_size);
+    }
+    char *body = malloc((size_t)st.st_size + 1);
+    size_t got = 0;
+    while (body && got < (size_t)st.st_size) {
+        ssize_t r = read(fd, body + got, (size_t)st.st_size - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    vg_err e = VG_OK;
+    if (!body || got != (size_t)st.st_size) {
+        e = vg_diag_set(d, VG_EIO, "package: %s: short read", path);
+        goto out;
+    }
+    char route[160];
+    ag_resp_pathf(route, sizeof route, "/api/v1/agents/actions/%s/package", action_id);
+    long status = 0;
+    vg_buf resp;
+    vg_buf_init(&resp, 1u << 16);
+    e = ag_server_request(a, "POST", route, body, got, "application/gzip", &status, &resp, d);
+    if (e == VG_OK && status != 200)
+        e = vg_diag_set(d, VG_EIO, "package upload: HTTP %ld: %.200s", status, vg_buf_cstr(&resp));
+    vg_buf_free(&resp);
+out:
+    free(body);
+    return e;
+}
+
 vg_err ag_act_package(ag *a, const vg_json *params, vg_buf *result, vg_diag *d)
 {
     const char *state = ag_identity(a)->state_dir;
@@ -599,8 +642,17 @@ vg_err ag_act_package(ag *a, const vg_json *params, vg_buf *result, vg_diag *d)
     if (e != VG_OK)
         return e;
     struct stat st;
+    long long bytes = stat(path, &st) == 0 ? (long long)st.st_size : 0LL;
+    bool uploaded = false;
+    if (id_ok) {
+        /* the action's id is known: upload here, before the core acknowledges */
+        if ((e = upload(a, path, name, d)) != VG_OK)
+            return e;
+        uploaded = true;
+        unlink(path);
+    }
     vg_buf_puts(result, "{\"package\":");
     vg_buf_put_json_str(result, vg_str_c(path));
-    vg_buf_printf(result, ",\"bytes\":%lld}", stat(path, &st) == 0 ? (long long)st.st_size : 0LL);
+    vg_buf_printf(result, ",\"bytes\":%lld,\"uploaded\":%s}", bytes, uploaded ? "true" : "false");
     return VG_OK;
 }

@@ -44,6 +44,8 @@ vg_err ag_emit(ag *a, const char *s, vg_str row)
 void ag_row_begin(ag *a, vg_buf *b, const char *t, vg_time ts) { vg_buf_printf(b, "{\"Table\":\"%s\"", t); }
 void ag_proc_initiating(ag *a, pid_t pid, vg_buf *row) {}
 bool ag_proc_get(ag *a, pid_t pid, ag_proc *out) { return false; }
+vg_err ag_server_request(ag *a, const char *m, const char *p, const void *b, size_t n, const char *c,
+                         long *st, vg_buf *r, vg_diag *d) { return vg_diag_set(d, VG_EUNSUPPORTED, "no server"); }
 bool ag_file_hashes(ag *a, const char *p, char s1[41], char s256[65], char m[33]) { return false; }
 int main(int argc, char **argv)
 {

@@ -61,6 +61,18 @@ void ag_proc_initiating(ag *a, pid_t pid, vg_buf *row)
     vg_buf_printf(row, ",\"InitiatingProcessId\":%d", (int)pid);
 }
 bool ag_proc_get(ag *a, pid_t pid, ag_proc *out) { return false; }
+static char g_upload_path[256];
+static size_t g_upload_bytes;
+vg_err ag_server_request(ag *a, const char *method, const char *path, const void *body, size_t n,
+                         const char *ctype, long *status, vg_buf *resp, vg_diag *d)
+{
+    vg_str_copy_c(g_upload_path, sizeof g_upload_path, vg_str_c(path));
+    g_upload_bytes = n;
+    /* a gzip stream: what the server stores */
+    *status = n > 2 && ((const unsigned char *)body)[0] == 0x1f &&
+              ((const unsigned char *)body)[1] == 0x8b ? 200 : 400;
+    return VG_OK;
+}
 bool ag_file_hashes(ag *a, const char *path, char sha1[41], char sha256[65], char md5[33])
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -576,6 +588,18 @@ static void test_package_build(void **state)
     assert_int_equal(ag_act_package(&g_ag, NULL, &r, &d), VG_OK);
     assert_non_null(strstr(vg_buf_cstr(&r), "\"package\":"));
     assert_non_null(strstr(vg_buf_cstr(&r), "\"bytes\":"));
+    assert_non_null(strstr(vg_buf_cstr(&r), "\"uploaded\":false"));
+    /* with the action's id, the package goes up to the server */
+    vg_arena ar;
+    vg_arena_init(&ar, 0, 0);
+    vg_json *p;
+    assert_int_equal(vg_json_parse(&ar, vg_str_c("{\"ActionId\":\"0a1b-2c3d\"}"), &p, &d), VG_OK);
+    vg_buf_clear(&r);
+    assert_int_equal(ag_act_package(&g_ag, p, &r, &d), VG_OK);
+    assert_string_equal(g_upload_path, "/api/v1/agents/actions/0a1b-2c3d/package");
+    assert_true(g_upload_bytes > 100);
+    assert_non_null(strstr(vg_buf_cstr(&r), "\"uploaded\":true"));
+    vg_arena_free(&ar);
     vg_buf_free(&r);
 }
 
