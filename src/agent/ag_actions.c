@@ -45,21 +45,25 @@ bool ag_resp_is_hex(vg_str s, size_t n)
 
 vg_err ag_response_start(ag *a, vg_diag *d)
 {
+    /* both parts start even when the other fails; the first error is returned
+     * (the core then reports the agent Degraded) */
     bool applied = false;
-    vg_err e = ag_iso_restore_state(ag_identity(a)->state_dir, &applied, d);
-    if (e != VG_OK) {
-        vg_diag_prefix(d, "re-applying isolation: ");
-        return e;
-    }
+    vg_diag di = { "" }, db = { "" };
+    vg_err ei = ag_iso_restore_state(ag_identity(a)->state_dir, &applied, &di);
     ag_set_isolation(a, applied);
-    /* hash blocking needs fanotify permission events (CONFIG_FANOTIFY_ACCESS_PERMISSIONS
-     * and CAP_SYS_ADMIN); without them the agent runs and the failure is the caller's to report */
-    e = ag_block_start(a, d);
-    if (e != VG_OK)
-        vg_diag_prefix(d, "hash blocking unavailable: ");
-    return e;
+    /* hash blocking needs fanotify permission events (CONFIG_FANOTIFY_ACCESS_PERMISSIONS)
+     * and CAP_SYS_ADMIN */
+    vg_err eb = ag_block_start(a, &db);
+    if (ei != VG_OK)
+        return vg_diag_set(d, ei, "re-applying isolation: %s%s%s", di.msg,
+                           eb != VG_OK ? "; hash blocking unavailable: " : "",
+                           eb != VG_OK ? db.msg : "");
+    if (eb != VG_OK)
+        return vg_diag_set(d, eb, "hash blocking unavailable: %s", db.msg);
+    return VG_OK;
 }
 
+/* Isolation stays in force when the agent stops: only Unisolate lifts it. */
 void ag_response_stop(ag *a)
 {
     ag_block_stop();

@@ -297,6 +297,34 @@ static void test_iso_state_netns(void **state)
     assert_int_equal(in_netns(netns_state), 0);
 }
 
+static int netns_response_start(void)
+{
+    vg_diag d;
+    vg_buf r;
+    vg_buf_init(&r, 0);
+    if (ag_iso_isolate_with(g_state, "http://10.200.9.1:8080/", &r, &d) != VG_OK)
+        return 1;
+    system("nft delete table inet vigil_isolation");
+    g_isolated = -1;
+    vg_err e = ag_response_start(&g_ag, &d);
+    if (e != VG_OK && e != VG_EUNSUPPORTED)   /* no fanotify permission events: still isolated */
+        return 2;
+    if (!ag_iso_present() || g_isolated != 1)
+        return 3;
+    ag_response_stop(&g_ag);
+    if (!ag_iso_present())                      /* stopping the agent does not release */
+        return 4;
+    vg_buf_free(&r);
+    return 0;
+}
+
+static void test_response_start_netns(void **state)
+{
+    if (!have_netns())
+        skip();
+    assert_int_equal(in_netns(netns_response_start), 0);
+}
+
 /* ---- kill ---- */
 
 static void test_kill_start_guard(void **state)
@@ -768,6 +796,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_iso_ruleset_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_iso_apply_netns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_iso_state_netns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_response_start_netns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_start_guard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_action_params, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_by_sha256, setup, teardown),
