@@ -778,7 +778,9 @@ static void h_indicators_pull(vg_req *rq)
     /* a version from the future (state.db replaced): everything again */
     if (since > ver)
         since = 0;
-    vg_buf_printf(o, "{\"version\":%lld,\"value\":[", (long long)ver);
+    /* "full": value is the whole live set, to replace what the agent holds */
+    vg_buf_printf(o, "{\"version\":%lld,\"full\":%s,\"value\":[", (long long)ver,
+                  since == 0 ? "true" : "false");
     if (sqlite3_prepare_v2(a->db, "SELECT " AG_INDICATOR_COLS " FROM indicators WHERE "
                                   "deleted IS NULL AND version > ?1 ORDER BY id", -1, &st,
                            NULL) != SQLITE_OK)

@@ -231,8 +231,13 @@ r=$(http GET /api/v1/agents/indicators "${DH[@]}")
 V1=$(printf '%s' "${r#* }" | jq -r .version)
 expect_eq "agent pull: three" 3 "$(printf '%s' "${r#* }" | jq '.value | length')"
 expect_eq "agent pull: the sha256 blocks" "Block $SHA" "$(printf '%s' "${r#* }" | jq -r ".value[] | select(.id == \"$I1\") | \"\(.action) \(.indicatorValue)\"")"
+expect_eq "agent pull from 0: full" true "$(printf '%s' "${r#* }" | jq -r .full)"
 r=$(http GET "/api/v1/agents/indicators?since=$V1" "${DH[@]}")
-expect_eq "since the current version: nothing" "0 0" "$(printf '%s' "${r#* }" | jq -r '"\(.value | length) \(.removed | length)"')"
+expect_eq "since the current version: nothing" "0 0 false" "$(printf '%s' "${r#* }" | jq -r '"\(.value | length) \(.removed | length) \(.full)"')"
+r=$(http GET "/api/v1/agents/indicators?since=999999" "${DH[@]}")
+expect_eq "a version from the future: the full set again" "3 true" "$(printf '%s' "${r#* }" | jq -r '"\(.value | length) \(.full)"')"
+r=$(http GET "/api/v1/agents/indicators?since=-1" "${DH[@]}")
+expect_match "since: bad value 400" '^400 .*since' "$r"
 r=$(http POST /api/v1/agents/heartbeat "${DH[@]}" "${J[@]}" -d '{}')
 expect_eq "heartbeat: indicatorsVersion" "$V1" "$(printf '%s' "${r#* }" | jq -r .indicatorsVersion)"
 r=$(http DELETE "/api/indicators/$I2" "${RH[@]}")
@@ -241,13 +246,19 @@ r=$(http DELETE "/api/indicators/$I2" "${RH[@]}")
 expect_match "indicator delete twice: 404" '^404' "$r"
 r=$(http GET "/api/v1/agents/indicators?since=$V1" "${DH[@]}")
 expect_eq "since: the deleted one in removed" "0 $I2" "$(printf '%s' "${r#* }" | jq -r '"\(.value | length) \(.removed | join(","))"')"
-EXP=$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)
+EXP=$(date -u -d '+5 seconds' +%Y-%m-%dT%H:%M:%SZ)
 r=$(ind "{\"indicatorValue\":\"1.2.3.4\",\"indicatorType\":\"IpAddress\",\"action\":\"Alert\",\"title\":\"short\",\"expirationTime\":\"$EXP\"}")
 I4=$(printf '%s' "${r#* }" | jq -r .id)
 r=$(http GET /api/indicators "${VH[@]}")
 expect_eq "analyst list: three live" 3 "$(printf '%s' "${r#* }" | jq '.value | length')"
 V2=$(http GET /api/v1/agents/indicators "${DH[@]}" | cut -d' ' -f2- | jq -r .version)
-sleep 3
+expect_match "expiring indicator created" '^[0-9]+$' "$I4"
+r=$(http GET "/api/v1/agents/indicators?since=$V2" "${DH[@]}")
+expect_eq "not expired yet: nothing removed" "" "$(printf '%s' "${r#* }" | jq -r '.removed | join(",")')"
+for _ in $(seq 1 40); do   # the expiry is at most 5 s away (whole seconds)
+    [ "$(date -u +%s)" -gt "$(date -u -d "$EXP" +%s)" ] && break
+    sleep 0.25
+done
 r=$(http GET "/api/v1/agents/indicators?since=$V2" "${DH[@]}")
 expect_eq "expired: removed" "$I4" "$(printf '%s' "${r#* }" | jq -r '.removed | join(",")')"
 r=$(http GET "/api/indicators?\$filter=indicatorType%20eq%20'FileSha256'" "${VH[@]}")
