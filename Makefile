@@ -42,7 +42,9 @@ LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
 LIB_SRC := $(filter-out $(wildcard src/*/main_*.c), $(wildcard src/*/*.c))
 LIB_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/vg_schema_data.o
-PROGS := $(BUILD)/vigild $(BUILD)/vigil
+PROGS := $(BUILD)/vigild $(BUILD)/vigil $(BUILD)/vigil-agent
+# the agent alone links nftables (isolation) and YARA (scans)
+AGENT_LIBS := $(shell pkg-config --libs libnftables yara 2>/dev/null)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
@@ -76,9 +78,12 @@ $(BUILD)/vigild: $(BUILD)/obj/server/main_vigild.o $(BUILD)/libvigil.a
 $(BUILD)/vigil: $(BUILD)/obj/cli/main_vigil.o $(BUILD)/libvigil.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
+$(BUILD)/vigil-agent: $(BUILD)/obj/agent/main_agent.o $(BUILD)/libvigil.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(AGENT_LIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libvigil.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libvigil.a $(LIBS) -lcmocka $(LDFLAGS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libvigil.a $(LIBS) $(AGENT_LIBS) -lcmocka $(LDFLAGS_ALL)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libvigil.a
 	@mkdir -p $(@D)
