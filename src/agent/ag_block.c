@@ -97,7 +97,8 @@ void ag_indicators_changed(ag *a, const ag_indicator *v, size_t n)
         e->hash[len] = '\0';
         vg_str_copy_c(e->id, sizeof e->id, vg_str_c(v[i].id));
     }
-    qsort(s->v, s->n, sizeof *s->v, entry_cmp);
+    if (s->n)
+        qsort(s->v, s->n, sizeof *s->v, entry_cmp);
     pthread_rwlock_wrlock(&g.lock);
     block_set *old = g.set;
     g.set = s;
