@@ -41,8 +41,6 @@ typedef struct ag_ident {
     char state_dir[4096];      /* credential, spool, quarantine, sequence */
 } ag_ident;
 const ag_ident *ag_identity(const ag *a);
-/* The --server URL as given (response: isolation pins its resolved address). */
-const char *ag_server_url(const ag *a);
 /* Whether the agent is stopping (sensor loops check it; they also get EINTR/poll wakeups). */
 bool ag_stopping(const ag *a);
 

@@ -36,6 +36,9 @@
 #define STATS_MAX 16
 #define ACTIONS_MAX 64
 #define MAIN_TICK_MS 1000
+#define BATCHER_TICK_MS 200
+#define SENDER_TICK_MS 200
+#define AG_BATCH_HARD_BYTES (4 * AG_BATCH_MAX_BYTES)   /* the batcher is behind: emit flushes */
 
 typedef struct ag_settings {
     const char *server;
@@ -102,7 +105,8 @@ struct ag {
 
     pthread_mutex_t mu;              /* the open batch and the counters */
     pthread_mutex_t flush_mu;        /* one flush at a time: seq order = row order */
-    pthread_cond_t cv;               /* wakes the sender */
+    pthread_cond_t cv;               /* wakes the batcher (a batch is full, or stop) */
+    pthread_cond_t send_cv;          /* wakes the sender (a batch is in the spool) */
     vg_buf batch;
     uint64_t batch_first_ns;
     uint64_t batch_rows[AG_NSENSORS];
@@ -231,7 +235,9 @@ static void flush(ag *a, bool force)
         pthread_mutex_unlock(&a->mu);
         vg_log(VG_LOG_WARN, "batch dropped", VG_LS("error", d.msg), VG_LI("rows", total));
     } else {
-        pthread_cond_signal(&a->cv);
+        pthread_mutex_lock(&a->mu);
+        pthread_cond_signal(&a->send_cv);
+        pthread_mutex_unlock(&a->mu);
     }
     vg_buf_free(&z);
     vg_buf_free(&rows);
@@ -256,13 +262,43 @@ vg_err ag_emit(ag *a, const char *sensor, vg_str row)
     vg_buf_putc(&a->batch, '\n');
     a->batch_rows[si]++;
     bool full = a->batch.n >= AG_BATCH_MAX_BYTES;
+    bool hard = a->batch.n >= AG_BATCH_HARD_BYTES;
     bool failed = a->batch.failed;
+    if (full)
+        pthread_cond_signal(&a->cv);   /* the batcher closes it: no disk I/O in sensors */
     pthread_mutex_unlock(&a->mu);
     if (failed)
         return VG_ENOMEM;
-    if (full)
-        flush(a, false);
+    if (hard)
+        flush(a, false);                /* the batcher is behind: the sensor waits (bounded memory) */
     return VG_OK;
+}
+
+static void deadline_in(struct timespec *ts, long ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_nsec += ms * 1000000L;
+    while (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* The batcher: closes batches when full or a second old (compression and
+ * the spool's fsyncs happen here, not in the sensors' threads). */
+static void *batcher_thread(void *arg)
+{
+    ag *a = arg;
+    while (!ag_stopping(a)) {
+        struct timespec ts;
+        deadline_in(&ts, BATCHER_TICK_MS);
+        pthread_mutex_lock(&a->mu);
+        if (!ag_stopping(a) && a->batch.n < AG_BATCH_MAX_BYTES)
+            pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+        pthread_mutex_unlock(&a->mu);
+        flush(a, false);
+    }
+    return NULL;
 }
 
 /* ---- the sender ---- */
@@ -284,7 +320,6 @@ static void *sender_thread(void *arg)
     uint64_t next_try = 0;
     uint32_t rnd = (uint32_t)getpid() ^ (uint32_t)vg_mono_ns();
     while (!ag_stopping(a)) {
-        flush(a, false);
         uint64_t now = vg_mono_ns();
         uint64_t seq;
         vg_err e = now < next_try ? VG_EBUSY : ag_spool_oldest(a->spool, &seq, &data, &d);
@@ -295,15 +330,10 @@ static void *sender_thread(void *arg)
         if (e != VG_OK) {
             /* nothing to send (or backing off): wait for a batch or the next tick */
             struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 200 * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            deadline_in(&ts, SENDER_TICK_MS);
             pthread_mutex_lock(&a->mu);
             if (!ag_stopping(a))
-                pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+                pthread_cond_timedwait(&a->send_cv, &a->mu, &ts);
             pthread_mutex_unlock(&a->mu);
             continue;
         }
@@ -630,8 +660,8 @@ int ag_main(int argc, char **argv, const ag_parts *parts)
     void *sstate[SENSORS_MAX] = { 0 };
     const ag_sensor *started[SENSORS_MAX] = { 0 };
     size_t nstarted = 0;
-    pthread_t sender;
-    bool sender_on = false, response_on = false;
+    pthread_t sender, batcher;
+    bool sender_on = false, batcher_on = false, response_on = false;
     vg_buf_init(&L.body, 0);
     vg_buf_init(&L.resp, AG_HTTP_RESP_MAX);
     if (!a)
@@ -640,6 +670,7 @@ int ag_main(int argc, char **argv, const ag_parts *parts)
     pthread_mutex_init(&a->flush_mu, NULL);
     pthread_mutex_init(&a->req_mu, NULL);
     pthread_cond_init(&a->cv, NULL);
+    pthread_cond_init(&a->send_cv, NULL);
     vg_buf_init(&a->batch, 0);
     a->parts = parts;
 
@@ -695,6 +726,11 @@ int ag_main(int argc, char **argv, const ag_parts *parts)
                VG_LS("device", a->id.device_id), VG_LS("server", a->cred.server),
                VG_LI("spooled_batches", st.batches), VG_LI("last_seq", st.last_seq));
     }
+    if (pthread_create(&batcher, NULL, batcher_thread, a) != 0) {
+        vg_diag_set(&d, VG_EIO, "batcher thread");
+        goto fail;
+    }
+    batcher_on = true;
     if (parts->response_start) {
         if (parts->response_start(a, &d) != VG_OK) {
             vg_log(VG_LOG_ERROR, "response start", VG_LS("error", d.msg));
@@ -761,12 +797,14 @@ stop:
         started[i]->stop(a, sstate[i]);
     if (response_on && parts->response_stop)
         parts->response_stop(a);
-    if (sender_on) {
-        pthread_mutex_lock(&a->mu);
-        pthread_cond_broadcast(&a->cv);
-        pthread_mutex_unlock(&a->mu);
+    pthread_mutex_lock(&a->mu);
+    pthread_cond_broadcast(&a->cv);
+    pthread_cond_broadcast(&a->send_cv);
+    pthread_mutex_unlock(&a->mu);
+    if (sender_on)
         pthread_join(sender, NULL);
-    }
+    if (batcher_on)
+        pthread_join(batcher, NULL);
     if (a->spool)
         flush(a, true);   /* the open batch goes to the spool: sent on the next start */
 out:

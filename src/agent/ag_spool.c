@@ -31,7 +31,8 @@
 #define SPOOL_FILES_MAX (1u << 20)  /* batches on disk (at 1 s each: 12 days) */
 
 struct ag_spool {
-    pthread_mutex_t mu;
+    pthread_mutex_t put_mu;         /* one writer at a time: seqs on disk in order */
+    pthread_mutex_t mu;             /* the in-memory list; never held across I/O */
     char dir[4096];
     uint64_t max_bytes;
     uint64_t *seqs;                 /* sorted ascending: the batches on disk */
@@ -210,6 +211,7 @@ vg_err ag_spool_open(const char *dir, uint64_t max_bytes, ag_spool **out, vg_dia
     if (!s)
         return vg_diag_set(d, VG_ENOMEM, "spool");
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->put_mu, NULL);
     snprintf(s->dir, sizeof s->dir, "%s", dir);
     s->max_bytes = max_bytes;
     vg_err e = scan(s, d);
@@ -228,6 +230,7 @@ void ag_spool_close(ag_spool *s)
     if (!s)
         return;
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->put_mu);
     free(s->seqs);
     free(s->sizes);
     free(s);
@@ -244,18 +247,23 @@ bool ag_spool_has_room(ag_spool *s, uint64_t n)
 vg_err ag_spool_put(ag_spool *s, const void *p, size_t n, uint64_t *seq, vg_diag *d)
 {
     vg_err e = VG_OK;
+    pthread_mutex_lock(&s->put_mu);
     pthread_mutex_lock(&s->mu);
-    if (n > AG_SPOOL_FILE_MAX || s->bytes + n + SPOOL_HDR > s->max_bytes) {
+    bool fits = n <= AG_SPOOL_FILE_MAX && s->bytes + n + SPOOL_HDR <= s->max_bytes;
+    if (!fits)
         s->dropped++;
+    uint64_t used = s->bytes, next = s->last_seq + 1;
+    pthread_mutex_unlock(&s->mu);
+    if (!fits) {
         e = vg_diag_set(d, VG_ELIMIT, "spool full (%" PRIu64 " of %" PRIu64 " bytes used)",
-                        s->bytes, s->max_bytes);
+                        used, s->max_bytes);
         goto out;
     }
-    uint64_t next = s->last_seq + 1;
-    e = save_seq(s, next, d);                 /* the seq is taken before the batch exists */
+    /* the seq is taken (durably) before the batch exists; the fsyncs run
+     * without s->mu so that ag_spool_has_room never waits on the disk */
+    e = save_seq(s, next, d);
     if (e != VG_OK)
         goto out;
-    s->last_seq = next;
     unsigned char h[SPOOL_HDR];
     memcpy(h, SPOOL_MAGIC, 8);
     uint64_t fields[3] = { next, (uint64_t)n, XXH64(p, n, 0) };
@@ -268,15 +276,15 @@ vg_err ag_spool_put(ag_spool *s, const void *p, size_t n, uint64_t *seq, vg_diag
     e = write_durable(tmp, path, h, sizeof h, p, n, d);
     if (e == VG_OK)
         e = fsync_dir(s->dir, d);
-    if (e != VG_OK)
-        goto out;
-    if (!push_file(s, next, n + SPOOL_HDR)) {
+    pthread_mutex_lock(&s->mu);
+    s->last_seq = next;
+    if (e == VG_OK && !push_file(s, next, n + SPOOL_HDR))
         e = vg_diag_set(d, VG_ELIMIT, "spool: more than %u batches", SPOOL_FILES_MAX);
-        goto out;
-    }
-    *seq = next;
-out:
     pthread_mutex_unlock(&s->mu);
+    if (e == VG_OK)
+        *seq = next;
+out:
+    pthread_mutex_unlock(&s->put_mu);
     return e;
 }
 
