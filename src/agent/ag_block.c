@@ -10,7 +10,10 @@
  * execs are never blocked. Any internal error answers FAN_ALLOW (fail open)
  * and is counted. A deny is counted and reported as a DeviceEvents row with
  * ActionType "AppControlExecutionBlocked" (Defender's App Control name for a
- * blocked execution). Filesystems mounted after start are not marked.
+ * blocked execution). The filesystems are marked only while at least one
+ * Block indicator exists (and marked again at each change from none to some),
+ * so an agent with nothing to block never stands in the way of an exec;
+ * filesystems mounted while marked are covered from the next such change.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,9 +59,16 @@ static struct {
     int fan_fd, stop_fd;
     bool running;
     pthread_t thread;
+    pthread_mutex_t mark_mu;          /* marking and unmarking */
+    bool marked;
+    uint64_t mark_errors;
     cache_entry *cache;
     _Atomic uint64_t checked, denied, failed_open;
-} g = { .lock = PTHREAD_RWLOCK_INITIALIZER, .fan_fd = -1, .stop_fd = -1 };
+} g = { .lock = PTHREAD_RWLOCK_INITIALIZER, .mark_mu = PTHREAD_MUTEX_INITIALIZER, .fan_fd = -1,
+        .stop_fd = -1 };
+
+static vg_err mark_all(vg_diag *d);
+static void unmark_all(void);
 
 static int entry_cmp(const void *x, const void *y)
 {
@@ -99,6 +109,16 @@ void ag_indicators_changed(ag *a, const ag_indicator *v, size_t n)
     }
     if (s->n)
         qsort(s->v, s->n, sizeof *s->v, entry_cmp);
+    /* marks first, then the set: an exec between the two is answered with the old set */
+    pthread_mutex_lock(&g.mark_mu);
+    if (g.running && s->n && !g.marked) {
+        vg_diag d;
+        if (mark_all(&d) == VG_OK)
+            g.marked = true;
+        else
+            g.mark_errors++;
+    }
+    pthread_mutex_unlock(&g.mark_mu);
     pthread_rwlock_wrlock(&g.lock);
     block_set *old = g.set;
     g.set = s;
@@ -107,6 +127,20 @@ void ag_indicators_changed(ag *a, const ag_indicator *v, size_t n)
         free(old->v);
         free(old);
     }
+    pthread_mutex_lock(&g.mark_mu);
+    if (g.running && s->n == 0 && g.marked) {
+        unmark_all();
+        g.marked = false;
+    }
+    pthread_mutex_unlock(&g.mark_mu);
+}
+
+bool ag_block_marked(void)
+{
+    pthread_mutex_lock(&g.mark_mu);
+    bool m = g.marked;
+    pthread_mutex_unlock(&g.mark_mu);
+    return m;
 }
 
 static bool lookup_locked(const char *hash, char id_out[64])
@@ -328,15 +362,25 @@ static vg_err mark_all(vg_diag *d)
     return e;
 }
 
+static void unmark_all(void)
+{
+    fanotify_mark(g.fan_fd, FAN_MARK_FLUSH | FAN_MARK_FILESYSTEM, 0, AT_FDCWD, "/");
+    fanotify_mark(g.fan_fd, FAN_MARK_FLUSH | FAN_MARK_MOUNT, 0, AT_FDCWD, "/");
+}
+
 vg_err ag_block_start(ag *a, vg_diag *d)
 {
-    if (g.running)
-        return VG_OK;
-    g.agent = a;
+    /* held throughout: an indicator change waits until the group is complete */
+    pthread_mutex_lock(&g.mark_mu);
     vg_err e = VG_OK;
+    if (g.running)
+        goto out;
+    g.agent = a;
     g.cache = calloc(AG_BLOCK_CACHE, sizeof *g.cache);
-    if (!g.cache)
-        return vg_diag_set(d, VG_ENOMEM, "hash blocking: cache");
+    if (!g.cache) {
+        e = vg_diag_set(d, VG_ENOMEM, "hash blocking: cache");
+        goto out;
+    }
     g.fan_fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
                              O_RDONLY | O_LARGEFILE | O_CLOEXEC);
     if (g.fan_fd < 0) {
@@ -344,8 +388,15 @@ vg_err ag_block_start(ag *a, vg_diag *d)
                         errno == EPERM ? " (needs CAP_SYS_ADMIN)" : "");
         goto out;
     }
+    /* marking once proves the kernel can; the marks stay only while something is blocked */
     if ((e = mark_all(d)) != VG_OK)
         goto out;
+    pthread_rwlock_rdlock(&g.lock);
+    bool blocking = g.set && g.set->n > 0;
+    pthread_rwlock_unlock(&g.lock);
+    if (!blocking)
+        unmark_all();
+    g.marked = blocking;
     g.stop_fd = eventfd(0, EFD_CLOEXEC);
     if (g.stop_fd < 0) {
         e = vg_diag_set(d, VG_EIO, "eventfd: %s", strerror(errno));
@@ -363,9 +414,11 @@ out:
         if (g.stop_fd >= 0)
             close(g.stop_fd);
         g.fan_fd = g.stop_fd = -1;
+        g.marked = false;
         free(g.cache);
         g.cache = NULL;
     }
+    pthread_mutex_unlock(&g.mark_mu);
     return e;
 }
 
@@ -378,6 +431,9 @@ void ag_block_stop(void)
         /* the thread still ends when the group is closed below */
     }
     pthread_join(g.thread, NULL);
+    pthread_mutex_lock(&g.mark_mu);
+    g.marked = false;
+    pthread_mutex_unlock(&g.mark_mu);
     close(g.fan_fd);   /* pending permission events are allowed by the kernel */
     close(g.stop_fd);
     g.fan_fd = g.stop_fd = -1;

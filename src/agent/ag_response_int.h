@@ -93,6 +93,8 @@ vg_err ag_block_start(ag *a, vg_diag *d);
 void ag_block_stop(void);
 /* Counters since start: execs answered, denied, allowed on an internal error. */
 void ag_block_counts(uint64_t *checked, uint64_t *denied, uint64_t *failed_open);
+/* Whether the filesystems are marked now (only while something is blocked). */
+bool ag_block_marked(void);
 /* Whether the hash (40 or 64 hex, any case) is in the block set; its indicator id out. */
 bool ag_block_lookup(const char *hash, char id_out[64]);
 

@@ -770,10 +770,12 @@ static void test_block_exec(void **state)
         skip();
     }
     assert_int_equal(e, VG_OK);
+    assert_false(ag_block_marked());           /* nothing to block: no marks */
     ag_indicator v = { .id = "blk-1", .type = "FileSha256", .action = "Block" };
     vg_str_copy_c(v.value, sizeof v.value, vg_str_c(sha256));
     vg_buf_clear(&g_rows);
     ag_indicators_changed(&g_ag, &v, 1);
+    assert_true(ag_block_marked());
     assert_int_equal(run_exec(blocked), 126);
     assert_int_equal(run_exec(allowed), 0);
     assert_int_equal(run_exec("/bin/true"), 0);
@@ -785,7 +787,17 @@ static void test_block_exec(void **state)
     assert_non_null(strstr(vg_buf_cstr(&g_rows), sha256));
     /* the block lifted: the same file runs */
     ag_indicators_changed(&g_ag, NULL, 0);
+    assert_false(ag_block_marked());
+    ag_block_counts(&checked, &denied, &failed);
+    uint64_t before = checked;
     assert_int_equal(run_exec(blocked), 0);
+    ag_block_counts(&checked, &denied, &failed);
+    assert_int_equal(checked, before);         /* unmarked: the exec never asked us */
+    /* blocking again marks again */
+    ag_indicators_changed(&g_ag, &v, 1);
+    assert_true(ag_block_marked());
+    assert_int_equal(run_exec(blocked), 126);
+    ag_indicators_changed(&g_ag, NULL, 0);
     ag_block_stop();
 }
 
