@@ -14,7 +14,9 @@
  * colon-separated; default /etc /usr/bin /usr/sbin /usr/local/bin /tmp
  * /var/tmp /home /root) or an executable folder; and, anywhere on a marked
  * filesystem, regular files with an exec bit that are created, written or
- * renamed. Writes are coalesced: FAN_CREATE and FAN_MODIFY mark a file
+ * renamed, and files created there and made executable within
+ * AG_FAN_RECENT_SEC (FAN_ATTRIB; the dropper's `curl -o x; chmod +x x`).
+ * Writes are coalesced: FAN_CREATE and FAN_MODIFY mark a file
  * pending and its FAN_CLOSE_WRITE emits one FileCreated or FileModified with
  * the file's size and hashes; a file kept open is reported at most every
  * AG_FAN_PENDING_SEC. Renames come whole from FAN_RENAME (5.17+) or are paired
@@ -51,6 +53,8 @@
 #define AG_FAN_PENDING_SEC 5
 #define AG_FAN_READ_BUF (64u << 10)
 #define AG_FILE_HASH_MAX (64ll << 20)   /* larger files are reported without hashes */
+#define AG_FAN_RECENT_MAX 1024          /* files created outside the watched paths, remembered ... */
+#define AG_FAN_RECENT_SEC 60            /* ... this long, in case they are made executable */
 
 static const char *const default_paths[] = { "/etc", "/usr/bin", "/usr/sbin", "/usr/local/bin",
                                              "/tmp", "/var/tmp", "/home", "/root" };
@@ -85,6 +89,8 @@ typedef struct fsens {
     pid_t rp_pid;
     pend pend[AG_FAN_PENDING_MAX];
     size_t npend;
+    struct { uint64_t h, ns; } recent[AG_FAN_RECENT_MAX];   /* a ring */
+    size_t recent_next;
     vg_buf row;
     _Alignas(struct fanotify_event_metadata) unsigned char buf[AG_FAN_READ_BUF];
 } fsens;
@@ -251,6 +257,43 @@ static void pend_expire(fsens *s)
     }
 }
 
+/* ---- files created outside, then made executable (curl -o x; chmod +x x) ---- */
+
+static uint64_t path_hash(const char *path)
+{
+    uint64_t h = vg_hash(path, strlen(path));
+    return h ? h : 1;
+}
+
+static void recent_add(fsens *s, const char *path)
+{
+    s->recent[s->recent_next].h = path_hash(path);
+    s->recent[s->recent_next].ns = vg_mono_ns();
+    s->recent_next = (s->recent_next + 1) % AG_FAN_RECENT_MAX;
+}
+
+/* true (and forgotten) when path was created in the last AG_FAN_RECENT_SEC */
+static bool recent_take(fsens *s, const char *path)
+{
+    uint64_t h = path_hash(path), now = vg_mono_ns();
+    for (size_t i = 0; i < AG_FAN_RECENT_MAX; i++) {
+        if (s->recent[i].h == h && now - s->recent[i].ns < (uint64_t)AG_FAN_RECENT_SEC * 1000000000ull) {
+            s->recent[i].h = 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A file's mode changed: one created recently outside the watched paths that
+ * is now executable is reported as created (at its close, or at once). */
+static void attrib(fsens *s, const char *path, pid_t pid)
+{
+    if (watched(s, path) || !is_exec_file(path, NULL) || !recent_take(s, path))
+        return;
+    pend_touch(s, path, true, pid);
+}
+
 /* ---- events ---- */
 
 static void renamed(fsens *s, const char *from, const char *to, pid_t pid)
@@ -318,10 +361,14 @@ static void on_event(void *ctx, const ag_fan_rec *r)
     bool move = (m & (FAN_MOVED_FROM | FAN_MOVED_TO)) != 0;
     if (!s->have_rename)
         move_half(s, move, (m & FAN_MOVED_FROM) != 0, r->pid, path);
+    if ((m & FAN_CREATE) && !watched(s, path))
+        recent_add(s, path);
     if (m & FAN_CREATE)
         pend_touch(s, path, true, r->pid);
     if (m & FAN_MODIFY)
         pend_touch(s, path, false, r->pid);
+    if (m & FAN_ATTRIB)
+        attrib(s, path, r->pid);
     if (m & FAN_CLOSE_WRITE)
         pend_close(s, path);
     if ((m & FAN_RENAME) && r->old_dir) {
@@ -464,7 +511,7 @@ static vg_err file_start(ag *a, void **state, vg_diag *d)
                         err == EINVAL ? " (needs Linux 5.9 or later)" : err == EPERM ? " (needs CAP_SYS_ADMIN)" : "");
         goto fail;
     }
-    uint64_t base = FAN_CREATE | FAN_DELETE | FAN_MODIFY | FAN_CLOSE_WRITE;
+    uint64_t base = FAN_CREATE | FAN_DELETE | FAN_MODIFY | FAN_CLOSE_WRITE | FAN_ATTRIB;
     s->have_rename = true;
     const char *first = "/";
     e = mark(s, first, base | FAN_RENAME, d);
