@@ -80,11 +80,15 @@ static vg_err read_file(const char *path, vg_buf *out, vg_diag *d)
         return vg_diag_set(d, VG_EIO, "%s: %s", path, strerror(errno));
     vg_err e = VG_OK;
     for (;;) {
-        if (!vg_buf_reserve(out, 65536)) {
-            e = vg_diag_set(d, VG_ELIMIT, "%s: larger than %u bytes", path, AG_INV_FILE_MAX);
+        /* up to 64 KiB a read, less near the buffer's limit; none left: too large */
+        size_t chunk = 65536;
+        if (out->limit && out->limit - out->n < chunk)
+            chunk = out->limit - out->n;
+        if (chunk == 0 || !vg_buf_reserve(out, chunk)) {
+            e = vg_diag_set(d, VG_ELIMIT, "%s: larger than %zu bytes", path, out->limit);
             goto out;
         }
-        ssize_t r = read(fd, out->p + out->n, 65536);
+        ssize_t r = read(fd, out->p + out->n, chunk);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
@@ -122,11 +126,14 @@ static vg_err run_rpm(vg_buf *out, vg_diag *d)
         return vg_diag_set(d, VG_EIO, "rpm: cannot run %s: %s", RPM_BIN, strerror(rc));
     }
     for (;;) {
-        if (!vg_buf_reserve(out, 65536)) {
-            e = vg_diag_set(d, VG_ELIMIT, "rpm -qa: output larger than %u bytes", AG_INV_FILE_MAX);
+        size_t chunk = 65536;
+        if (out->limit && out->limit - out->n < chunk)
+            chunk = out->limit - out->n;
+        if (chunk == 0 || !vg_buf_reserve(out, chunk)) {
+            e = vg_diag_set(d, VG_ELIMIT, "rpm -qa: output larger than %zu bytes", out->limit);
             break;
         }
-        ssize_t r = read(p[0], out->p + out->n, 65536);
+        ssize_t r = read(p[0], out->p + out->n, chunk);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)

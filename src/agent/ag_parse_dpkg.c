@@ -128,14 +128,5 @@ void ag_pkg_members(const ag_pkg *p, const char *os_version, const char *os_arch
     member(row, "SoftwareName", p->name);
     member(row, "SoftwareVersion", p->version);
     member(row, "EndOfSupportStatus", VG_STR_LIT(""));
-    /* the package's own architecture (amd64, all, noarch) is not a column of the table */
-    if (p->arch.n) {
-        vg_buf add;
-        vg_buf_init(&add, 0);
-        vg_buf_puts(&add, "{\"PackageArchitecture\":");
-        vg_buf_put_json_str(&add, p->arch);
-        vg_buf_putc(&add, '}');
-        if (!add.failed) member(row, "AdditionalFields", vg_str_make(add.p, add.n));
-        vg_buf_free(&add);
-    }
+    /* the package's own architecture (amd64, all, noarch) is no column of the table: not sent */
 }

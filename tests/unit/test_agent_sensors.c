@@ -357,7 +357,7 @@ static void test_pkg_members(void **st)
     assert_member(&r, "SoftwareName", "libc6");
     assert_member(&r, "SoftwareVersion", "2.36");
     assert_member(&r, "EndOfSupportStatus", "");
-    assert_member(&r, "AdditionalFields", "{\"PackageArchitecture\":\"amd64\"}");
+    assert_member(&r, "AdditionalFields", NULL);   /* no column of this table */
     row_free(&r);
     vg_buf_free(&b);
 }
