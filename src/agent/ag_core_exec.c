@@ -216,6 +216,12 @@ static vg_err exec_start(ag *a, void **state, vg_diag *d)
     long hz = sysconf(_SC_CLK_TCK);
     s->ns_per_tick = 1000000000ull / (uint64_t)(hz > 0 ? hz : 100);
     vg_err e = VG_OK;
+    /* the cache first, then the subscription: filling takes a while on a busy
+     * machine, and events queued meanwhile would be read late, their
+     * processes gone. A process born in between is read from /proc when
+     * first asked for (ag_proc_get). */
+    size_t n = 0;
+    ag_pcache_fill(ag_pcache_of(a), &n);
     s->fd = socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
     if (s->fd < 0) {
         e = vg_diag_set(d, VG_EIO, "proc connector socket: %s", strerror(errno));
@@ -232,8 +238,6 @@ static vg_err exec_start(ag *a, void **state, vg_diag *d)
     e = subscribe(s->fd, true, d);
     if (e != VG_OK)
         goto out;
-    size_t n = 0;
-    ag_pcache_fill(ag_pcache_of(a), &n);   /* after subscribing: no process falls between */
     if (pthread_create(&s->th, NULL, exec_thread, s) != 0) {
         e = vg_diag_set(d, VG_EIO, "proc sensor thread");
         goto out;

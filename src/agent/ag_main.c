@@ -36,8 +36,8 @@
 #define STATS_MAX 16
 #define ACTIONS_MAX 64
 #define MAIN_TICK_MS 1000
-#define BATCHER_TICK_MS 200
-#define SENDER_TICK_MS 200
+#define BATCHER_IDLE_MS 5000                            /* no rows: nothing to wake for */
+#define SENDER_TICK_MS 1000                             /* a new batch signals the sender */
 #define AG_BATCH_HARD_BYTES (4 * AG_BATCH_MAX_BYTES)   /* the batcher is behind: emit flushes */
 
 typedef struct ag_settings {
@@ -256,8 +256,10 @@ vg_err ag_emit(ag *a, const char *sensor, vg_str row)
         return VG_ELIMIT;
     }
     pthread_mutex_lock(&a->mu);
-    if (a->batch.n == 0)
+    if (a->batch.n == 0) {
         a->batch_first_ns = vg_mono_ns();
+        pthread_cond_signal(&a->cv);   /* the batcher now has a deadline */
+    }
     vg_buf_putstr(&a->batch, row);
     vg_buf_putc(&a->batch, '\n');
     a->batch_rows[si]++;
@@ -290,11 +292,20 @@ static void *batcher_thread(void *arg)
 {
     ag *a = arg;
     while (!ag_stopping(a)) {
-        struct timespec ts;
-        deadline_in(&ts, BATCHER_TICK_MS);
+        /* sleep until the open batch is due (or a first row or a full batch wakes us) */
         pthread_mutex_lock(&a->mu);
-        if (!ag_stopping(a) && a->batch.n < AG_BATCH_MAX_BYTES)
-            pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+        if (!ag_stopping(a) && a->batch.n < AG_BATCH_MAX_BYTES) {
+            uint64_t now = vg_mono_ns(), wait_ms = BATCHER_IDLE_MS;
+            if (a->batch.n > 0)
+                wait_ms = now - a->batch_first_ns >= AG_BATCH_MAX_AGE_NS
+                              ? 0
+                              : (a->batch_first_ns + AG_BATCH_MAX_AGE_NS - now) / 1000000 + 1;
+            if (wait_ms > 0) {
+                struct timespec ts;
+                deadline_in(&ts, (long)wait_ms);
+                pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+            }
+        }
         pthread_mutex_unlock(&a->mu);
         flush(a, false);
     }
