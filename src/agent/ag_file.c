@@ -53,6 +53,7 @@
 #define AG_FAN_PENDING_SEC 5
 #define AG_FAN_READ_BUF (64u << 10)
 #define AG_FILE_HASH_MAX (64ll << 20)   /* larger files are reported without hashes */
+#define AG_FAN_DIRCACHE 512             /* directory handle -> path, direct-mapped */
 #define AG_FAN_RECENT_MAX 1024          /* files created outside the watched paths, remembered ... */
 #define AG_FAN_RECENT_SEC 60            /* ... this long, in case they are made executable */
 
@@ -90,6 +91,7 @@ typedef struct fsens {
     pend pend[AG_FAN_PENDING_MAX];
     size_t npend;
     struct { uint64_t h, ns; } recent[AG_FAN_RECENT_MAX];   /* a ring */
+    struct { uint64_t key; char *path; } dirs[AG_FAN_DIRCACHE];   /* cleared on any directory move */
     size_t recent_next;
     vg_buf row;
     _Alignas(struct fanotify_event_metadata) unsigned char buf[AG_FAN_READ_BUF];
@@ -105,36 +107,69 @@ static int mount_fd(const fsens *s, uint64_t fsid)
     return -1;
 }
 
-/* The path of directory handle h (+ "/" name) into out; false when it cannot be opened. */
-static bool resolve(const fsens *s, uint64_t fsid, const void *h, vg_str name, char *out, size_t cap)
+static void dirs_clear(fsens *s)
+{
+    for (size_t i = 0; i < AG_FAN_DIRCACHE; i++) {
+        free(s->dirs[i].path);
+        s->dirs[i].path = NULL;
+        s->dirs[i].key = 0;
+    }
+}
+
+/* The path of a directory handle, from the cache or open_by_handle_at + readlink. */
+static const char *dir_path(fsens *s, uint64_t fsid, const void *h)
 {
     int mfd = mount_fd(s, fsid);
     if (mfd < 0)
-        return false;
+        return NULL;
     union {
         struct file_handle fh;
         unsigned char raw[sizeof(struct file_handle) + MAX_HANDLE_SZ];
     } u;
     memcpy(&u.fh, h, sizeof(struct file_handle));
     if (u.fh.handle_bytes > MAX_HANDLE_SZ)
-        return false;
-    memcpy(u.raw, h, sizeof(struct file_handle) + u.fh.handle_bytes);
+        return NULL;
+    size_t hlen = sizeof(struct file_handle) + u.fh.handle_bytes;
+    memcpy(u.raw, h, hlen);
+    uint64_t key = (vg_hash(u.raw, hlen) ^ (fsid * 0x9e3779b97f4a7c15ULL)) | 1;
+    size_t slot = key % AG_FAN_DIRCACHE;
+    if (s->dirs[slot].key == key && s->dirs[slot].path)
+        return s->dirs[slot].path;
     int fd = open_by_handle_at(mfd, &u.fh, O_PATH | O_CLOEXEC);
     if (fd < 0)
-        return false;
-    char lp[64];
+        return NULL;
+    char lp[64], out[PATH_MAX];
     snprintf(lp, sizeof lp, "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(lp, out, cap - 1);
+    ssize_t n = readlink(lp, out, sizeof out - 1);
     close(fd);
     if (n <= 0)
-        return false;
+        return NULL;
     out[n] = '\0';
     static const char deleted[] = " (deleted)";
     size_t dl = sizeof deleted - 1;
-    if ((size_t)n > dl && strcmp(out + n - dl, deleted) == 0)
-        out[n -= (ssize_t)dl] = '\0';
+    bool gone = (size_t)n > dl && strcmp(out + n - dl, deleted) == 0;
+    if (gone)
+        out[n - (ssize_t)dl] = '\0';
+    char *copy = strdup(out);
+    if (!copy)
+        return NULL;
+    free(s->dirs[slot].path);
+    s->dirs[slot].path = copy;
+    s->dirs[slot].key = gone ? 0 : key;   /* a removed directory is not kept */
+    return copy;
+}
+
+/* The path of directory handle h + "/" name into out; false when it cannot be opened. */
+static bool resolve(fsens *s, uint64_t fsid, const void *h, vg_str name, char *out, size_t cap)
+{
+    const char *dir = dir_path(s, fsid, h);
+    if (!dir)
+        return false;
+    size_t len = strlen(dir);
+    if (len + 1 > cap)
+        return false;
+    memcpy(out, dir, len + 1);
     if (name.n && !(name.n == 1 && name.p[0] == '.')) {
-        size_t len = (size_t)n;
         bool slash = len > 0 && out[len - 1] == '/';
         if (len + !slash + name.n + 1 > cap)
             return false;
@@ -348,7 +383,13 @@ static void on_event(void *ctx, const ag_fan_rec *r)
         vg_log(VG_LOG_WARN, "file sensor: the kernel's event queue overflowed; events were lost");
         return;
     }
-    if (r->pid == s->self || !r->dir || (r->mask & FAN_ONDIR))
+    if (r->mask & FAN_ONDIR) {
+        /* directories are not reported; one moved or removed makes cached paths stale */
+        if (r->mask & (FAN_RENAME | FAN_MOVED_FROM | FAN_MOVED_TO | FAN_DELETE))
+            dirs_clear(s);
+        return;
+    }
+    if (r->pid == s->self || !r->dir)
         return;
     char path[PATH_MAX];
     if (!resolve(s, r->fsid, r->dir, r->name, path, sizeof path)) {
@@ -413,6 +454,7 @@ static void *file_thread(void *arg)
 
 static void fsens_free(fsens *s)
 {
+    dirs_clear(s);
     for (size_t i = 0; i < s->npend; i++)
         free(s->pend[i].path);
     for (size_t i = 0; i < s->npaths; i++)
@@ -511,7 +553,7 @@ static vg_err file_start(ag *a, void **state, vg_diag *d)
                         err == EINVAL ? " (needs Linux 5.9 or later)" : err == EPERM ? " (needs CAP_SYS_ADMIN)" : "");
         goto fail;
     }
-    uint64_t base = FAN_CREATE | FAN_DELETE | FAN_MODIFY | FAN_CLOSE_WRITE | FAN_ATTRIB;
+    uint64_t base = FAN_CREATE | FAN_DELETE | FAN_MODIFY | FAN_CLOSE_WRITE | FAN_ATTRIB | FAN_ONDIR;
     s->have_rename = true;
     const char *first = "/";
     e = mark(s, first, base | FAN_RENAME, d);
