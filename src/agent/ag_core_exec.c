@@ -196,7 +196,11 @@ static void *exec_thread(void *arg)
             struct cn_msg *cn = NLMSG_DATA(h);
             if (cn->id.idx != CN_IDX_PROC || cn->len < sizeof(struct proc_event) - sizeof(((struct proc_event *)0)->event_data))
                 continue;
-            handle(s, (const struct proc_event *)cn->data);
+            /* the event sits 4 bytes off 8-byte alignment after the headers: copy it */
+            struct proc_event ev;
+            memset(&ev, 0, sizeof ev);
+            memcpy(&ev, cn->data, cn->len < sizeof ev ? cn->len : sizeof ev);
+            handle(s, &ev);
         }
     }
     free(buf);
