@@ -113,6 +113,8 @@ vg_err ag_rpm_parse(vg_str text, ag_pkg_fn fn, void *ctx, vg_diag *d)
 
 static void member(vg_buf *b, const char *name, vg_str v)
 {
+    if (!v.p)
+        v = VG_STR_LIT("");   /* an absent field is an empty string */
     vg_buf_putc(b, ',');
     vg_buf_put_json_str(b, vg_str_c(name));
     vg_buf_putc(b, ':');

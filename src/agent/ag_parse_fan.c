@@ -126,6 +126,8 @@ const char *ag_file_action_name(ag_file_action act)
 
 static void member_str(vg_buf *b, const char *name, vg_str v)
 {
+    if (!v.p)
+        v = VG_STR_LIT("");   /* an absent field is an empty string */
     vg_buf_putc(b, ',');
     vg_buf_put_json_str(b, vg_str_c(name));
     vg_buf_putc(b, ':');
