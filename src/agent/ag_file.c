@@ -258,7 +258,7 @@ static void pend_touch(fsens *s, const char *path, bool created, pid_t pid)
         if (s->npend >= AG_FAN_PENDING_MAX || !copy) {
             free(copy);
             /* no room to wait for the close: report it now */
-            ag_count_stat(s->a, "file_pending_full", 1);
+            ag_count_stat(s->a, "filePendingFull", 1);
             emit(s, created ? AG_FILE_CREATED : AG_FILE_MODIFIED, path, NULL, pid);
             return;
         }

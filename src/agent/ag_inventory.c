@@ -197,7 +197,7 @@ static void snapshot(inv *s, bool dpkg, bool rpm)
     }
     if (sn.rows >= AG_INV_MAX_PACKAGES)
         vg_log(VG_LOG_WARN, "inventory: snapshot cut", VG_LI("packages", AG_INV_MAX_PACKAGES));
-    ag_count_stat(s->a, "inventory_rows", sn.rows);
+    ag_count_stat(s->a, "inventoryRows", sn.rows);
     vg_log(VG_LOG_INFO, "inventory snapshot", VG_LI("packages", (int64_t)sn.rows),
            VG_LI("dropped", (int64_t)sn.dropped));
     vg_buf_free(&text);

@@ -246,7 +246,7 @@ static void poll_auth(logon *s)
                 len = (size_t)(nl - p) + 1;
             } else if (left >= AG_LOG_LINE_MAX) {
                 len = AG_LOG_LINE_MAX;   /* an overlong line: read as cut */
-                ag_count_stat(s->a, "logon_lines_cut", 1);
+                ag_count_stat(s->a, "logonLinesCut", 1);
             } else {
                 break;   /* a partial line: wait for its end */
             }
