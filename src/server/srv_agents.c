@@ -824,12 +824,21 @@ done:
 
 /* ---- ingest de-duplication (srv_ingest.c) ---- */
 
+/* The device a batch's seq counts for: device= or the token's; NULL if none. */
+static const char *seq_device(vg_req *rq, const char *device, char own[AG_DEVICE_ID_LEN + 1])
+{
+    if (device && *device)
+        return device;
+    return ag_token_device(rq->srv, rq->who.id, own) ? own : NULL;
+}
+
 bool vg_srv_agents_seq_check(vg_req *rq, const char *device, const char *seq, int64_t *seqv,
-                             bool *dup)
+                             bool *dup, bool *held)
 {
     struct vg_srv_agents *a = rq->srv->agents;
     *seqv = 0;
     *dup = false;
+    *held = false;
     char own[AG_DEVICE_ID_LEN + 1];
     bool is_device = ag_token_device(rq->srv, rq->who.id, own);
     bool has_dev = device && *device, has_seq = seq && *seq;
@@ -853,7 +862,7 @@ bool vg_srv_agents_seq_check(vg_req *rq, const char *device, const char *seq, in
         return false;
     }
     const char *dev = has_dev ? device : own;
-    bool ok = false, found = false;
+    bool ok = false, found = false, busy = false, full = false;
     sqlite3_stmt *st = NULL;
     pthread_mutex_lock(&a->mu);
     if (sqlite3_prepare_v2(a->db, "SELECT last_seq FROM devices WHERE device_id = ?1", -1, &st,
@@ -867,11 +876,40 @@ bool vg_srv_agents_seq_check(vg_req *rq, const char *device, const char *seq, in
         }
     }
     sqlite3_finalize(st);
+    if (ok && found && !*dup) {
+        int free_slot = -1;
+        for (int i = 0; i < AG_MAX_INFLIGHT && !busy; i++) {
+            if (!a->inflight[i].seq) {
+                if (free_slot < 0)
+                    free_slot = i;
+            } else if (a->inflight[i].seq == *seqv && strcmp(a->inflight[i].device, dev) == 0) {
+                busy = true;
+            }
+        }
+        if (!busy && free_slot >= 0) {
+            a->inflight[free_slot].seq = *seqv;
+            vg_str_copy_c(a->inflight[free_slot].device, sizeof a->inflight[free_slot].device,
+                          vg_str_c(dev));
+            *held = true;
+        }
+        full = !busy && free_slot < 0;
+    }
     if (!ok)
         ag_db_error(rq, a->db, "seq");
     pthread_mutex_unlock(&a->mu);
     if (ok && !found) {
         vg_req_json_error(rq, 400, "device: no enrolled device '%.64s'", dev);
+        return false;
+    }
+    if (busy || full) {
+        snprintf(rq->retry_after_buf, sizeof rq->retry_after_buf, "1");
+        rq->retry_after = rq->retry_after_buf;
+        if (busy)
+            vg_req_json_error(rq, 503, "batch %lld of device %s is being stored now; retry",
+                              (long long)*seqv, dev);
+        else
+            vg_req_json_error(rq, 503, "more than %d agent batches in flight; retry",
+                              AG_MAX_INFLIGHT);
         return false;
     }
     return ok;
@@ -881,9 +919,7 @@ void vg_srv_agents_seq_commit(vg_req *rq, const char *device, int64_t seq)
 {
     struct vg_srv_agents *a = rq->srv->agents;
     char own[AG_DEVICE_ID_LEN + 1];
-    const char *dev = device && *device ? device : NULL;
-    if (!dev && ag_token_device(rq->srv, rq->who.id, own))
-        dev = own;
+    const char *dev = seq_device(rq, device, own);
     if (!dev || seq <= 0)
         return;
     sqlite3_stmt *st = NULL;
@@ -899,6 +935,22 @@ void vg_srv_agents_seq_commit(vg_req *rq, const char *device, int64_t seq)
     if (!ok)
         vg_log(VG_LOG_ERROR, "ingest: batch seq not recorded; a resend will be stored twice",
                VG_LS("device", dev), VG_LI("seq", seq), VG_LS("error", sqlite3_errmsg(a->db)));
+    pthread_mutex_unlock(&a->mu);
+}
+
+void vg_srv_agents_seq_release(vg_req *rq, const char *device, int64_t seq)
+{
+    struct vg_srv_agents *a = rq->srv->agents;
+    char own[AG_DEVICE_ID_LEN + 1];
+    const char *dev = seq_device(rq, device, own);
+    if (!dev || seq <= 0)
+        return;
+    pthread_mutex_lock(&a->mu);
+    for (int i = 0; i < AG_MAX_INFLIGHT; i++)
+        if (a->inflight[i].seq == seq && strcmp(a->inflight[i].device, dev) == 0) {
+            a->inflight[i].seq = 0;
+            break;
+        }
     pthread_mutex_unlock(&a->mu);
 }
 

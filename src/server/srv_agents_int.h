@@ -38,6 +38,7 @@
 #define AG_DEFAULT_TOP 1000
 #define AG_ACTIVE_MS (5 * 60 * 1000)  /* last seen this recently: healthStatus Active */
 #define AG_REPORT_MS (60 * 60 * 1000) /* DeviceInfo at least this often while heartbeats come */
+#define AG_MAX_INFLIGHT 1024          /* ingest batches with a seq being stored at once */
 #define AG_MAX_FILTER_TERMS 8         /* "x eq 'v'" terms of one $filter, joined by and */
 #define AG_MAX_FILTER 1024            /* bytes of a $filter */
 
@@ -49,6 +50,13 @@ struct vg_srv_agents {
         int64_t token_id;             /* 0: empty */
         char device[AG_DEVICE_ID_LEN + 1];
     } cache[AG_CACHE_SLOTS];
+    /* ingest batches (device, seq) between their check and their answer: a
+     * resend of one of them (the agent timed out while the store was still
+     * busy) is told to retry rather than stored a second time */
+    struct {
+        int64_t seq;                  /* 0: free */
+        char device[AG_DEVICE_ID_LEN + 1];
+    } inflight[AG_MAX_INFLIGHT];
 };
 
 /* ---- srv_agents.c ---- */

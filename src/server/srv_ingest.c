@@ -21,7 +21,9 @@
  *      recorded only after the store append succeeded, so a crash in
  *      between makes the agent's resend count as new: stored twice rather
  *      than lost (at-least-once; the agent resends only unacknowledged
- *      batches, so that window is one batch).
+ *      batches, so that window is one batch). While a batch is being stored,
+ *      the same (device, seq) arriving again (a resend after a client
+ *      timeout) is a 503 with Retry-After, not a second copy.
  *   5. the request's alerts (now durable) go to the incident engine, so the
  *      200 also means "incidents updated"; if that fails the alerts are still
  *      stored, and the reconcile pass at the next start correlates them.
@@ -204,6 +206,7 @@ void vg_h_ingest(vg_req *rq)
     const char *darg = vg_req_arg(rq, "device");
     const char *sarg = vg_req_arg(rq, "seq");
     int64_t seq = 0;   /* > 0: record it once the rows are durable */
+    bool seq_held = false;   /* (device, seq) held in flight: release at the end */
     collect c = { 0 };
     vg_batchset set;
     bool set_ok = false;
@@ -236,7 +239,7 @@ void vg_h_ingest(vg_req *rq)
     }
     if ((darg && *darg) || (sarg && *sarg)) {
         bool dup = false;
-        if (!vg_srv_agents_seq_check(rq, darg, sarg, &seq, &dup))
+        if (!vg_srv_agents_seq_check(rq, darg, sarg, &seq, &dup, &seq_held))
             goto out;
         if (dup) {
             rq->status = 200;
@@ -325,6 +328,8 @@ void vg_h_ingest(vg_req *rq)
         vg_metrics_ingest_rejected(o.table, rej.v[i].kind, 1);
     answer(rq, accepted, &rej);
 out:
+    if (seq_held)
+        vg_srv_agents_seq_release(rq, darg, seq);
     vg_log(VG_LOG_INFO, "audit", VG_LS("action", "ingest"), VG_LI("req", rq->id),
            VG_LI("token_id", rq->who.id), VG_LS("token", rq->who.name),
            VG_LS("role", vg_role_name(rq->who.role)), VG_LS("table", o.table ? o.table->name : ""),

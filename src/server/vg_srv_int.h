@@ -347,12 +347,17 @@ void vg_srv_agents_stop(vg_srv *s);
  * is a positive integer and needs a device (named, or the token's). *dup is
  * true when seq is at or below the last seq acknowledged for the device:
  * the caller answers 200 {"accepted":0,"duplicate":true} and stores nothing.
- * False when it answered (400, 503).
+ * Otherwise the (device, seq) is held as in flight (*held) until
+ * vg_srv_agents_seq_release, and the same batch arriving meanwhile is a 503
+ * with Retry-After. False when it answered (400, 503).
  */
 bool vg_srv_agents_seq_check(vg_req *rq, const char *device, const char *seq, int64_t *seqv,
-                             bool *dup);
+                             bool *dup, bool *held);
 /* Records seq as acknowledged for the device; call only after the batch's
  * rows are durable in the store. */
 void vg_srv_agents_seq_commit(vg_req *rq, const char *device, int64_t seq);
+/* Ends the in-flight hold of a batch that seq_check held (after commit, or
+ * when the request failed). */
+void vg_srv_agents_seq_release(vg_req *rq, const char *device, int64_t seq);
 
 #endif

@@ -122,6 +122,28 @@ expect_match "seq 2 after a restart: still a duplicate" '^200 .*"duplicate":true
 r=$(ingest "$TOK" "?format=ndjson&seq=3" "$T/b2.json")
 expect_match "seq 3 (the token's device)" '^200 .*"accepted":1' "$r"
 expect_eq "rows stored: one per new seq" 3 "$(procs)"
+# the same batch sent four times at once (resends while the first is being
+# stored): stored once; the others are duplicates or told to retry (503)
+for i in $(seq 1 20000); do
+    printf '{"Table":"DeviceProcessEvents","Timestamp":"2026-11-30T01:00:00Z","DeviceId":"%s","DeviceName":"web01","FileName":"burst","ProcessId":%d}\n' "$DEV" "$i"
+done >"$T/big.json"
+for k in 1 2 3 4; do
+    curl -s -o "$T/par.$k" -w '%{http_code}' -H "Authorization: Bearer $TOK" \
+        --data-binary "@$T/big.json" "$VG_URL/api/v1/ingest?format=ndjson&device=$DEV&seq=4" >"$T/par.$k.code" &
+    pids="${pids:-} $!"
+done
+wait $pids   # not vigild, a child of this shell too
+stored=0
+for k in 1 2 3 4; do
+    c=$(cat "$T/par.$k.code")
+    case "$c" in
+    200) grep -q '"accepted":20000' "$T/par.$k" && stored=$((stored + 1)) ;;
+    503) expect_match "a concurrent resend is told to retry" 'being stored now' "$(cat "$T/par.$k")" ;;
+    *) fail "concurrent resend: HTTP $c $(cat "$T/par.$k")" ;;
+    esac
+done
+expect_eq "four concurrent sends of one batch: accepted once" 1 "$stored"
+expect_eq "four concurrent sends of one batch: stored once" 20000 "$(hunt "DeviceProcessEvents | where FileName == 'burst' | count" | jq -r '.Results[0].Count')"
 
 # ---- machine actions ----
 r=$(http POST "/api/machines/$DEV/isolate" "${VH[@]}" "${J[@]}" -d '{"Comment":"x","IsolationType":"Full"}')
