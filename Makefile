@@ -53,7 +53,7 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 SCHEMA_TSV := schema/advanced-hunting-columns.tsv schema/vigil-extra-columns.tsv
 
-.PHONY: print-libs all rules sigma-regression check check-unit check-san check-golden check-integration check-fuzz bench bench-hunt bench-detect bench-incidents fuzz demo deps clean lint
+.PHONY: print-libs all rules sigma-regression check check-unit check-san check-golden check-integration check-fuzz bench bench-hunt bench-detect bench-incidents bench-agent fuzz demo deps clean lint
 all: $(PROGS) $(TOOLS)
 
 $(BUILD)/gen/vg_schema_data.c: src/schema/gen_schema.awk $(SCHEMA_TSV)
@@ -138,6 +138,7 @@ bench: $(PROGS) $(TOOLS) $(BENCH_BINS)
 	@bench/hunt.sh $(BUILD)
 	@bench/detect.sh $(BUILD)
 	@bench/incidents.sh $(BUILD)
+	@bench/agent.sh $(BUILD)
 
 # the hunting (KQL) benchmark alone; BENCH_HUNT_ROWS=200000 for a quick run
 bench-hunt: $(PROGS)
@@ -151,6 +152,11 @@ bench-detect: $(BUILD)/bench/detect
 # time from an event's ingestion to its incident (BENCH_INC_OPEN=10000 quick)
 bench-incidents: $(PROGS) $(BUILD)/bench/incidents
 	@bench/incidents.sh $(BUILD)
+
+# the agent benchmark alone (root): CPU and RSS idle and under an exec storm
+# (BENCH_AGENT_IDLE=10 BENCH_AGENT_STORM=5 for a quick run)
+bench-agent: $(PROGS) $(BUILD)/bench/exec_storm
+	@bench/agent.sh $(BUILD)
 
 demo: deps
 	@$(MAKE) --no-print-directory all rules
