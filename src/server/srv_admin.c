@@ -163,6 +163,9 @@ static const struct {
     { "incidents", "incident" },         { "alerts_v2", "alert" },
     { "suppressionRules", "suppression" }, { "detectionRules", "detectionRule" },
     { "tokens", "token" },
+    /* endpoint agents (srv_agents.c, srv_machines.c, srv_indicators.c) */
+    { "machines", "device" },            { "machineactions", "machineAction" },
+    { "actions", "machineAction" },      { "indicators", "indicator" },
 };
 
 /* The object type a route acts on ("/api/v1/security/incidents/{id}/comments"

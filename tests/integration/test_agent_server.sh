@@ -292,5 +292,11 @@ for a in device.enroll device.reenroll machineAction.create machineAction.dispat
     expect_match "audit: $a" "\"$a\"" "$r"
 done
 
+# a refused write has the same object type as the made ones
+r=$(http GET "/api/v1/audit?objectType=machineAction&objectId=$ISO&\$top=50" "${AH[@]}")
+expect_match "audit: the refused second ack of an action under machineAction" '"status":409' "$r"
+r=$(http GET "/api/v1/audit?objectType=device&objectId=$DEV&\$top=50" "${AH[@]}")
+expect_match "audit: a refused isolate under the device" 'POST /api/machines/\{id\}/isolate' "$r"
+
 check "vigild stops cleanly" vg_stop
 finish
