@@ -371,7 +371,8 @@ void vg_buf_put_json_str(vg_buf *b, vg_str s)
         }
         }
     }
-    vg_buf_put(b, s.p + run, s.n - run);
+    if (s.n > run)   /* s.p may be NULL when s is empty: no pointer arithmetic on it */
+        vg_buf_put(b, s.p + run, s.n - run);
     vg_buf_putc(b, '"');
 }
 
