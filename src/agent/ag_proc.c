@@ -356,6 +356,7 @@ struct ag_pcache {
     int32_t *buckets;
     size_t nbuckets;           /* a power of two */
     int32_t free_head;
+    size_t used_hw;            /* entries ever handed out: v[used_hw..max) never touched */
     uint64_t clock;
     size_t sample_pos;
     dead_rec *dead;            /* ring of exits, oldest first */
@@ -385,9 +386,7 @@ vg_err ag_pcache_new(const char *proc_root, size_t max, ag_pcache **out)
     }
     for (size_t i = 0; i < c->nbuckets; i++)
         c->buckets[i] = -1;
-    for (size_t i = 0; i < max; i++)
-        c->v[i].next = i + 1 < max ? (int32_t)(i + 1) : -1;
-    c->free_head = 0;
+    c->free_head = -1;   /* entries past `used_hw` are untouched (not resident) until needed */
     pthread_mutex_init(&c->mu, NULL);
     c->hz = sysconf(_SC_CLK_TCK);
     if (c->hz <= 0)
@@ -414,7 +413,7 @@ void ag_pcache_free(ag_pcache *c)
     if (!c)
         return;
     if (c->v) {
-        for (size_t i = 0; i < c->max; i++) {
+        for (size_t i = 0; i < c->used_hw; i++) {
             free(c->v[i].exe);
             free(c->v[i].cmdline);
         }
@@ -474,7 +473,7 @@ static void make_room(ag_pcache *c)
     uint64_t now = vg_mono_ns();
     while (c->dead_n > 0) {
         dead_rec *r = &c->dead[c->dead_head];
-        if (now - r->ns < PCACHE_DEAD_KEEP_NS && c->free_head >= 0)
+        if (now - r->ns < PCACHE_DEAD_KEEP_NS && (c->free_head >= 0 || c->used_hw < c->max))
             break;
         int32_t i = find(c, r->pid);
         if (i >= 0 && c->v[i].dead && c->v[i].start_ticks == r->start_ticks)
@@ -482,11 +481,11 @@ static void make_room(ag_pcache *c)
         c->dead_head = (c->dead_head + 1) % c->max;
         c->dead_n--;
     }
-    if (c->free_head >= 0)
+    if (c->free_head >= 0 || c->used_hw < c->max)
         return;
     int32_t victim = -1;
     for (int k = 0; k < PCACHE_SAMPLE; k++) {
-        int32_t i = (int32_t)(c->sample_pos++ % c->max);
+        int32_t i = (int32_t)(c->sample_pos++ % c->used_hw);
         if (!c->v[i].live)
             continue;
         if (victim < 0 || (c->v[i].dead && !c->v[victim].dead) ||
@@ -504,10 +503,14 @@ static int32_t slot_for(ag_pcache *c, pid_t pid)
     if (i >= 0)
         return i;
     make_room(c);
-    if (c->free_head < 0)
+    if (c->free_head >= 0) {
+        i = c->free_head;
+        c->free_head = c->v[i].next;
+    } else if (c->used_hw < c->max) {
+        i = (int32_t)c->used_hw++;
+    } else {
         return -1;
-    i = c->free_head;
-    c->free_head = c->v[i].next;
+    }
     memset(&c->v[i], 0, sizeof c->v[i]);
     c->v[i].pid = pid;
     c->v[i].live = true;
