@@ -816,8 +816,12 @@ stop:
         pthread_join(sender, NULL);
     if (batcher_on)
         pthread_join(batcher, NULL);
-    if (a->spool)
+    if (a->spool) {
         flush(a, true);   /* the open batch goes to the spool: sent on the next start */
+        vg_buf_clear(&L.body);
+        heartbeat_body(a, 0, &L.body);
+        vg_log(VG_LOG_INFO, "stopped", VG_LS("counters", vg_buf_cstr(&L.body)));
+    }
 out:
     if (a) {
         ag_http_free(L.h);

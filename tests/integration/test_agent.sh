@@ -6,7 +6,9 @@
 # columns, heartbeats reach the server, and the outage case: vigild stopped,
 # commands run, the agent restarted (its spool replays), more commands, vigild
 # back on the same port: every command's row arrives exactly once (counted by
-# a unique marker in each command line). Without root: a SKIP line.
+# a unique marker in each command line). Last, the exec budget: with
+# --max-exec-rate 2, execs over it are counted as proc drops (logged at stop).
+# Without root: a SKIP line.
 . "$(dirname "$0")/lib.sh"
 if [ "$(id -u)" != 0 ]; then
     echo "$TEST_NAME: SKIP (needs root for the netlink proc connector)"
@@ -135,4 +137,12 @@ expect_eq "rows of the outage commands" 30 "$total"
 check "spool drained" test "$(find "$T/agent/spool" -name '*.batch' | wc -l)" -eq 0
 check "delivery failures were logged" grep -q 'delivery failed, retrying' "$T/agent.1.log" "$T/agent.2.log"
 ag_stop
+expect_match "final counters logged at stop" 'Counters[^}]*procExec' "$(grep 'msg=stopped' "$T/agent.$AG_RUN.log")"
+
+# ---- the exec budget: over it, rows are dropped and counted, never silently ----
+ag_start --max-exec-rate 2 || finish
+for i in $(seq 1 40); do /bin/true; done
+ag_stop
+drops=$(grep 'msg=stopped' "$T/agent.$AG_RUN.log" | sed -n 's/.*Drops[^0-9]*proc[^0-9]*\([0-9]*\).*/\1/p')
+check "execs over --max-exec-rate counted as proc drops ($drops)" test "${drops:-0}" -ge 20
 finish
