@@ -566,6 +566,11 @@ static void poll_indicators(ag *a, loop_state *L)
     if (vg_str_to_i64(vg_json_text(vg_json_get(root, "version")), &version) != VG_OK ||
         version == a->ind_version)
         goto out;
+    if (vg_str_eqc(vg_json_text(vg_json_get(root, "full")), "true")) {
+        /* the whole live set: whatever is not listed is gone (expired, deleted) */
+        changed = a->nind > 0;
+        a->nind = 0;
+    }
     const vg_json *rm = vg_json_get(root, "removed");
     for (uint32_t i = 0; rm && rm->kind == VG_JSON_ARRAY && i < rm->n; i++) {
         ind_remove(a, vg_json_text(rm->kids[i]));
