@@ -484,14 +484,38 @@ static void run_action(ag *a, loop_state *L, const vg_json *act)
     vg_buf_init(&result, AG_HTTP_RESP_MAX);
     vg_diag d = { "" };
     const ag_action *x = find_action(a, type);
+    char idc[130];
+    snprintf(idc, sizeof idc, "%.*s", (int)id.n, id.p);
+    /* the action sees its own id as params.ActionId (an investigation
+     * package is uploaded under it; quarantine metadata records it) */
+    vg_buf pj;
+    vg_buf_init(&pj, AG_HTTP_RESP_MAX);
+    vg_buf_puts(&pj, "{\"ActionId\":");
+    vg_buf_put_json_str(&pj, id);
+    const vg_json *params = vg_json_get(act, "params");
+    for (uint32_t i = 0; params && params->kind == VG_JSON_OBJECT && i < params->n; i++) {
+        if (vg_str_eqc(params->kids[i]->key, "ActionId"))
+            continue;
+        vg_buf_putc(&pj, ',');
+        vg_buf_put_json_str(&pj, params->kids[i]->key);
+        vg_buf_putc(&pj, ':');
+        vg_json_write(&pj, params->kids[i]);
+    }
+    vg_buf_putc(&pj, '}');
+    vg_arena pa;
+    vg_arena_init(&pa, 0, 0);
+    vg_json *withid = NULL;
     vg_err e;
     if (!x)
         e = vg_diag_set(&d, VG_EUNSUPPORTED, "action type '%.*s' is not supported by this agent",
                         (int)type.n, type.p);
+    else if (pj.failed || vg_json_parse(&pa, vg_str_make(pj.p, pj.n), &withid, &d) != VG_OK)
+        e = vg_diag_set(&d, VG_EINVAL, "action %s: its params could not be read", idc);
     else
-        e = x->fn(a, vg_json_get(act, "params"), &result, &d);
-    vg_log(e == VG_OK ? VG_LOG_INFO : VG_LOG_WARN, "response action",
-           VG_LS("id", vg_json_text(vg_json_get(act, "id")).p),
+        e = x->fn(a, withid, &result, &d);
+    vg_arena_free(&pa);
+    vg_buf_free(&pj);
+    vg_log(e == VG_OK ? VG_LOG_INFO : VG_LOG_WARN, "response action", VG_LS("id", idc),
            VG_LS("status", e == VG_OK ? "Succeeded" : "Failed"),
            VG_LS("error", e == VG_OK ? "" : d.msg));
     vg_buf_clear(&L->body);
