@@ -454,6 +454,8 @@ static void h_actions_pull(vg_req *rq)
     if (sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         goto done;
     tx = true;
+    if (ag_actions_expire(a, now) != VG_OK)
+        goto done;
     if (sqlite3_prepare_v2(a->db, "SELECT id, type, params, requestor, comment, created FROM "
                                   "machine_actions WHERE device_id = ?1 AND status = 'Pending' "
                                   "ORDER BY created, id LIMIT ?2", -1, &st, NULL) != SQLITE_OK)

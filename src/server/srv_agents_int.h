@@ -37,6 +37,9 @@
 #define AG_MAX_TOP 10000              /* rows of one list page */
 #define AG_DEFAULT_TOP 1000
 #define AG_ACTIVE_MS (5 * 60 * 1000)  /* last seen this recently: healthStatus Active */
+/* an action handed out (InProgress) and not reported on within this is Failed */
+#define AG_ACTION_TIMEOUT_MS (60ll * 60 * 1000)
+#define AG_ACTION_TIMEOUT_ERROR "timed out: the agent did not report a result within 1h"
 #define AG_REPORT_MS (60 * 60 * 1000) /* DeviceInfo at least this often while heartbeats come */
 #define AG_MAX_INFLIGHT 1024          /* ingest batches with a seq being stored at once */
 #define AG_MAX_FILTER_TERMS 8         /* "x eq 'v'" terms of one $filter, joined by and */
@@ -72,6 +75,9 @@ vg_err ag_report_device(vg_srv *s, const char *device, bool network, vg_diag *d)
 /* Marks indicators whose expiration passed as deleted, bumping the version;
  * the caller holds the lock. */
 vg_err ag_indicators_expire(struct vg_srv_agents *a, int64_t now_ms);
+/* Fails the InProgress actions handed out AG_ACTION_TIMEOUT_MS or more
+ * before now_ms (AG_ACTION_TIMEOUT_ERROR); the caller holds the lock. */
+vg_err ag_actions_expire(struct vg_srv_agents *a, int64_t now_ms);
 /* meta.indicators_version; the caller holds the lock. */
 int64_t ag_indicators_version(struct vg_srv_agents *a);
 /* An indicator row (AG_INDICATOR_COLS) as JSON; full adds the analyst fields. */

@@ -16,6 +16,11 @@
  * the agent receives. The agent's side (pulling, acknowledging) is
  * srv_agents.c; all share one state.db connection (srv_agents_int.h).
  *
+ * An action handed to an agent (InProgress) that the agent never reports on
+ * does not stay InProgress: after AG_ACTION_TIMEOUT_MS it becomes Failed
+ * ("timed out: ...") the next time actions are listed or read or the agent
+ * pulls (ag_actions_expire; lazy, no thread).
+ *
  * healthStatus: Active when the device was seen in the last 5 minutes and
  * its agent reports itself Active, ImpairedCommunication when seen but
  * Degraded, Inactive otherwise.
@@ -185,6 +190,24 @@ static void h_machine(vg_req *rq)
 }
 
 /* ---- machine actions ---- */
+
+vg_err ag_actions_expire(struct vg_srv_agents *a, int64_t now_ms)
+{
+    sqlite3_stmt *st = NULL;
+    vg_err e = VG_EIO;
+    if (sqlite3_prepare_v2(a->db, "UPDATE machine_actions SET status = 'Failed', updated = ?1, "
+                                  "error = ?2 WHERE status = 'InProgress' AND updated <= ?3",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_int64(st, 1, now_ms);
+    sqlite3_bind_text(st, 2, AG_ACTION_TIMEOUT_ERROR, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, now_ms - AG_ACTION_TIMEOUT_MS);
+    if (sqlite3_step(st) == SQLITE_DONE)
+        e = VG_OK;
+out:
+    sqlite3_finalize(st);
+    return e;
+}
 
 static const ag_filter_field action_fields[] = {
     { "id", "a.id" },
@@ -373,6 +396,22 @@ static bool params_kill(vg_req *rq, const vg_json *body, vg_buf *p)
     return true;
 }
 
+static bool params_restore(vg_req *rq, const vg_json *body, vg_buf *p)
+{
+    vg_str sha256;
+    if (!hex_field(rq, body, "Sha256", 64, &sha256))
+        return false;
+    if (!sha256.p) {
+        vg_req_json_error(rq, 400, "Sha256: required (the SHA256 of the quarantined file)");
+        return false;
+    }
+    bool first = true;
+    vg_buf_putc(p, '{');
+    put_kv(p, &first, "Sha256", sha256);
+    vg_buf_putc(p, '}');
+    return true;
+}
+
 static bool params_yara(vg_req *rq, const vg_json *body, vg_buf *p)
 {
     vg_str path, rules;
@@ -394,11 +433,12 @@ typedef struct action_kind {
 } action_kind;
 
 /* The action kinds, one row each; the routes below name their row. */
-enum { AK_ISOLATE, AK_UNISOLATE, AK_QUARANTINE, AK_PACKAGE, AK_KILL, AK_YARA };
+enum { AK_ISOLATE, AK_UNISOLATE, AK_QUARANTINE, AK_RESTORE, AK_PACKAGE, AK_KILL, AK_YARA };
 static const action_kind action_kinds[] = {
     [AK_ISOLATE] = { "Isolate", params_isolate, true },
     [AK_UNISOLATE] = { "Unisolate", params_none, true },
     [AK_QUARANTINE] = { "StopAndQuarantineFile", params_quarantine, false },
+    [AK_RESTORE] = { "RestoreQuarantinedFile", params_restore, false },
     [AK_PACKAGE] = { "CollectInvestigationPackage", params_none, false },
     [AK_KILL] = { "KillProcess", params_kill, false },
     [AK_YARA] = { "RunYaraScan", params_yara, false },
@@ -519,6 +559,7 @@ out:
 static void h_isolate(vg_req *rq) { create_action(rq, &action_kinds[AK_ISOLATE]); }
 static void h_unisolate(vg_req *rq) { create_action(rq, &action_kinds[AK_UNISOLATE]); }
 static void h_quarantine(vg_req *rq) { create_action(rq, &action_kinds[AK_QUARANTINE]); }
+static void h_restore(vg_req *rq) { create_action(rq, &action_kinds[AK_RESTORE]); }
 static void h_collect(vg_req *rq) { create_action(rq, &action_kinds[AK_PACKAGE]); }
 static void h_kill(vg_req *rq) { create_action(rq, &action_kinds[AK_KILL]); }
 static void h_yara(vg_req *rq) { create_action(rq, &action_kinds[AK_YARA]); }
@@ -537,7 +578,8 @@ static void h_actions(vg_req *rq)
     vg_buf_printf(&sql, "SELECT " ACTION_COLS ACTION_FROM " WHERE 1%s ORDER BY a.created DESC, "
                   "a.id LIMIT %lld", f.where.n ? vg_buf_cstr(&f.where) : "", (long long)top);
     pthread_mutex_lock(&a->mu);
-    bool ok = sqlite3_prepare_v2(a->db, vg_buf_cstr(&sql), -1, &st, NULL) == SQLITE_OK;
+    bool ok = ag_actions_expire(a, vg_state_now_ms()) == VG_OK &&
+              sqlite3_prepare_v2(a->db, vg_buf_cstr(&sql), -1, &st, NULL) == SQLITE_OK;
     vg_buf *o = &rq->out;
     if (ok) {
         for (int i = 0; i < f.n; i++)
@@ -571,9 +613,10 @@ static void h_action(vg_req *rq)
     char id[AG_ACTION_ID_LEN + 1];
     if (!ag_action_param(rq, id))
         return;
-    bool dberr;
+    bool dberr = true, found = false;
     pthread_mutex_lock(&a->mu);
-    bool found = action_json(a, id, &rq->out, &dberr);
+    if (ag_actions_expire(a, vg_state_now_ms()) == VG_OK)
+        found = action_json(a, id, &rq->out, &dberr);
     if (dberr)
         ag_db_error(rq, a->db, "machine action");
     pthread_mutex_unlock(&a->mu);
@@ -738,6 +781,9 @@ const vg_route vg_routes_machines[] = {
     { "POST", "/api/machines/{id}/StopAndQuarantineFile", h_quarantine, AG_ROLES_RESPONDERS,
       "stop and quarantine a file: {\"Comment\",\"Sha1\"|\"Sha256\"|\"Path\"} -> 201 "
       "machineAction; responder or admin" },
+    { "POST", "/api/machines/{id}/restoreQuarantinedFile", h_restore, AG_ROLES_RESPONDERS,
+      "restore a file the agent quarantined: {\"Comment\",\"Sha256\"} -> 201 machineAction; "
+      "responder or admin" },
     { "POST", "/api/machines/{id}/collectInvestigationPackage", h_collect, AG_ROLES_RESPONDERS,
       "collect an investigation package: {\"Comment\"} -> 201 machineAction; responder or admin" },
     { "POST", "/api/machines/{id}/killProcess", h_kill, AG_ROLES_RESPONDERS,
