@@ -10,9 +10,9 @@
  * in the event is the writer, whose InitiatingProcess* columns the process
  * cache fills.
  *
- * What is reported: events at or under a watched path (VIGIL_AGENT_FILE_PATHS,
- * colon-separated; default /etc /usr/bin /usr/sbin /usr/local/bin /tmp
- * /var/tmp /home /root) or an executable folder; and, anywhere on a marked
+ * What is reported: events at or under a watched path (the setting
+ * file-paths, ag_settings_of; default /etc /usr/bin /usr/sbin /usr/local/bin
+ * /tmp /var/tmp /home /root) or an executable folder; and, anywhere on a marked
  * filesystem, regular files with an exec bit that are created, written or
  * renamed, and files created there and made executable within
  * AG_FAN_RECENT_SEC (FAN_ATTRIB; the dropper's `curl -o x; chmod +x x`).
@@ -57,8 +57,6 @@
 #define AG_FAN_RECENT_MAX 1024          /* files created outside the watched paths, remembered ... */
 #define AG_FAN_RECENT_SEC 60            /* ... this long, in case they are made executable */
 
-static const char *const default_paths[] = { "/etc", "/usr/bin", "/usr/sbin", "/usr/local/bin",
-                                             "/tmp", "/var/tmp", "/home", "/root" };
 static const char *const exec_paths[] = { "/usr/bin", "/usr/sbin", "/usr/local/bin",
                                           "/usr/local/sbin", "/bin", "/sbin" };
 
@@ -530,19 +528,16 @@ static vg_err file_start(ag *a, void **state, vg_diag *d)
     vg_buf_init(&s->row, 0);
     snprintf(s->state_dir, sizeof s->state_dir, "%s", ag_identity(a)->state_dir);
     vg_err e = VG_OK;
-    const char *env = getenv("VIGIL_AGENT_FILE_PATHS");
-    if (env && *env) {
-        for (const char *p = env; *p;) {
+    /* --file-paths: each value may hold several paths, ':'-separated */
+    const vg_cfg_list *paths = &ag_settings_of(a)->file_paths;
+    for (uint32_t i = 0; i < paths->n; i++) {
+        for (const char *p = paths->v[i]; *p;) {
             const char *c = strchr(p, ':');
             size_t n = c ? (size_t)(c - p) : strlen(p);
             if ((e = add_path(s, p, n, d)))
                 goto fail;
             p += n + (c != NULL);
         }
-    } else {
-        for (size_t i = 0; i < sizeof default_paths / sizeof default_paths[0]; i++)
-            if ((e = add_path(s, default_paths[i], strlen(default_paths[i]), d)))
-                goto fail;
     }
     s->fan = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_DFID_NAME | FAN_CLOEXEC | FAN_NONBLOCK,
                            O_RDONLY | O_LARGEFILE);

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../core/vg_config.h"
 #include "../core/vg_err.h"
 #include "../core/vg_json.h"
 #include "../core/vg_str.h"
@@ -41,6 +42,32 @@ typedef struct ag_ident {
     char state_dir[4096];      /* credential, spool, quarantine, sequence */
 } ag_ident;
 const ag_ident *ag_identity(const ag *a);
+/* The agent's settings (ag_main.c's declarative table ag_defs: --help,
+ * --config FILE and flags fill it; docs/agent.md lists them). Read-only once
+ * the sensors start; strings live as long as the agent. */
+typedef struct ag_settings {
+    const char *server;
+    const char *enroll_token;
+    const char *state;
+    const char *cacert;
+    bool insecure_skip_verify;
+    int64_t spool_max;
+    int64_t max_exec_rate;
+    int64_t heartbeat_interval;
+    int64_t poll_interval;
+    const char *sensors;
+    bool drop_caps;
+    const char *log_level;
+    const char *log_format;
+    /* the sensors' configuration */
+    vg_cfg_list file_paths;    /* file: watched paths; a value may hold several, ':'-separated */
+    const char *auth_log;      /* logon: "" = /var/log/auth.log, else /var/log/secure */
+    const char *wtmp;          /* logon */
+    const char *btmp;          /* logon */
+    const char *dpkg_status;   /* inventory */
+    int64_t inventory_interval;   /* inventory: seconds between checks for a change */
+} ag_settings;
+const ag_settings *ag_settings_of(const ag *a);
 /* Whether the agent is stopping (sensor loops check it; they also get EINTR/poll wakeups). */
 bool ag_stopping(const ag *a);
 

@@ -5,13 +5,13 @@
  *
  * Defender's table is a snapshot, not a change log: at start, and whenever
  * the package database changed (its size, mtime or inode, checked every
- * AG_INV_CHECK_SEC), the sensor sends the whole inventory again, every row of
+ * inventory-interval seconds, default 60), the sensor sends the whole inventory again, every row of
  * one snapshot with the same Timestamp. A package removed is one that is
  * absent from the latest snapshot. Rows the spool refuses are counted by
  * ag_emit under "inventory".
  *
- * Environment (tests, unusual layouts): VIGIL_AGENT_DPKG_STATUS (default
- * /var/lib/dpkg/status), VIGIL_AGENT_INVENTORY_SEC (the check interval).
+ * Settings (ag_settings_of; tests, unusual layouts): dpkg-status (default
+ * /var/lib/dpkg/status), inventory-interval (the check interval).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +30,6 @@
 #include "ag_int.h"
 #include "ag_sensors_int.h"
 
-#define AG_INV_CHECK_SEC 60
 #define AG_INV_FILE_MAX (64u << 20)     /* a dpkg status file or rpm output read whole */
 #define RPM_BIN "/usr/bin/rpm"
 #define RPM_DB "/var/lib/rpm"
@@ -264,13 +263,9 @@ static vg_err inv_start(ag *a, void **state, vg_diag *d)
     if (!s)
         return vg_diag_set(d, VG_ENOMEM, "inventory sensor: out of memory");
     s->a = a;
-    const char *p = getenv("VIGIL_AGENT_DPKG_STATUS");
-    snprintf(s->dpkg, sizeof s->dpkg, "%s", p && *p ? p : "/var/lib/dpkg/status");
-    s->interval_sec = AG_INV_CHECK_SEC;
-    const char *iv = getenv("VIGIL_AGENT_INVENTORY_SEC");
-    int64_t n;
-    if (iv && vg_str_to_i64(vg_str_c(iv), &n) == VG_OK && n >= 1 && n <= 86400)
-        s->interval_sec = (int)n;
+    const ag_settings *cfg = ag_settings_of(a);
+    snprintf(s->dpkg, sizeof s->dpkg, "%s", cfg->dpkg_status);
+    s->interval_sec = (int)cfg->inventory_interval;   /* bounded by ag_defs: 1 s .. 1 day */
     os_version(s->os_version, sizeof s->os_version);
     os_arch(s->os_arch, sizeof s->os_arch);
     s->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -6,12 +6,12 @@
  * Sources, followed by offset every AG_LOGON_POLL_MS and surviving rotation
  * (a new inode at the path: the old file is read to its end, then the new one
  * from its start) and truncation:
- *   - the auth log: VIGIL_AGENT_AUTH_LOG, else /var/log/auth.log, else
+ *   - the auth log: the setting auth-log, else /var/log/auth.log, else
  *     /var/log/secure. Lines with a syslog header (RFC3164 or RFC3339) are
  *     parsed by program; a line without one is tried as an sshd message
  *     (sshd -E writes such lines) stamped with the time it was read.
- *   - wtmp (VIGIL_AGENT_WTMP, default /var/log/wtmp): successful logins;
- *     btmp (VIGIL_AGENT_BTMP, default /var/log/btmp): failed ones.
+ *   - wtmp (setting wtmp, default /var/log/wtmp): successful logins;
+ *     btmp (setting btmp, default /var/log/btmp): failed ones.
  * sshd writes both an auth log line and a wtmp/btmp record for one login;
  * while an auth log is followed, the remote (ssh) utmp records are skipped so
  * each logon is reported once. The systemd journal is not read (libsystemd is
@@ -307,28 +307,21 @@ static void *logon_thread(void *arg)
     return NULL;
 }
 
-static const char *env_or(const char *name, const char *dflt)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : dflt;
-}
-
 static vg_err logon_start(ag *a, void **state, vg_diag *d)
 {
     logon *s = calloc(1, sizeof *s);
     if (!s)
         return vg_diag_set(d, VG_ENOMEM, "logon sensor: out of memory");
     s->a = a;
-    const char *auth = getenv("VIGIL_AGENT_AUTH_LOG");
+    const ag_settings *cfg = ag_settings_of(a);
+    const char *auth = cfg->auth_log;
     if (!auth || !*auth)
         auth = access("/var/log/auth.log", F_OK) == 0 || access("/var/log/secure", F_OK) != 0
                    ? "/var/log/auth.log"
                    : "/var/log/secure";
     snprintf(s->src[SRC_AUTH].path, sizeof s->src[SRC_AUTH].path, "%s", auth);
-    snprintf(s->src[SRC_WTMP].path, sizeof s->src[SRC_WTMP].path, "%s",
-             env_or("VIGIL_AGENT_WTMP", "/var/log/wtmp"));
-    snprintf(s->src[SRC_BTMP].path, sizeof s->src[SRC_BTMP].path, "%s",
-             env_or("VIGIL_AGENT_BTMP", "/var/log/btmp"));
+    snprintf(s->src[SRC_WTMP].path, sizeof s->src[SRC_WTMP].path, "%s", cfg->wtmp);
+    snprintf(s->src[SRC_BTMP].path, sizeof s->src[SRC_BTMP].path, "%s", cfg->btmp);
     for (int i = 0; i < SRC_N; i++)
         s->src[i].fd = -1;
     snprintf(s->offsets_path, sizeof s->offsets_path, "%s/logon-offsets", ag_identity(a)->state_dir);

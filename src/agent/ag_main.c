@@ -33,28 +33,13 @@
 #include "ag_int.h"
 
 #define AG_VERSION "0.1.0"
+#define AG_FILE_PATHS_DEFAULT "/etc:/usr/bin:/usr/sbin:/usr/local/bin:/tmp:/var/tmp:/home:/root"
 #define STATS_MAX 16
 #define ACTIONS_MAX 64
 #define MAIN_TICK_MS 1000
 #define BATCHER_IDLE_MS 5000                            /* no rows: nothing to wake for */
 #define SENDER_TICK_MS 1000                             /* a new batch signals the sender */
 #define AG_BATCH_HARD_BYTES (4 * AG_BATCH_MAX_BYTES)   /* the batcher is behind: emit flushes */
-
-typedef struct ag_settings {
-    const char *server;
-    const char *enroll_token;
-    const char *state;
-    const char *cacert;
-    bool insecure_skip_verify;
-    int64_t spool_max;
-    int64_t max_exec_rate;
-    int64_t heartbeat_interval;
-    int64_t poll_interval;
-    const char *sensors;
-    bool drop_caps;
-    const char *log_level;
-    const char *log_format;
-} ag_settings;
 
 #define OFF(f) offsetof(ag_settings, f)
 static const vg_cfg_def ag_defs[] = {
@@ -83,6 +68,20 @@ static const vg_cfg_def ag_defs[] = {
     { "log-level", VG_CFG_STRING, "info", 0, 0, false, OFF(log_level),
       "debug, info, warn or error" },
     { "log-format", VG_CFG_STRING, "logfmt", 0, 0, false, OFF(log_format), "logfmt or json" },
+    { "file-paths", VG_CFG_LIST, AG_FILE_PATHS_DEFAULT, 0, 0, false, OFF(file_paths),
+      "file sensor: watched paths, absolute; repeat the flag, or separate them with ':' "
+      "(giving it replaces the default)" },
+    { "auth-log", VG_CFG_STRING, NULL, 0, 0, false, OFF(auth_log),
+      "logon sensor: the auth log (default /var/log/auth.log, or /var/log/secure where only "
+      "that exists)" },
+    { "wtmp", VG_CFG_STRING, "/var/log/wtmp", 0, 0, false, OFF(wtmp),
+      "logon sensor: successful logins" },
+    { "btmp", VG_CFG_STRING, "/var/log/btmp", 0, 0, false, OFF(btmp),
+      "logon sensor: failed logins" },
+    { "dpkg-status", VG_CFG_STRING, "/var/lib/dpkg/status", 0, 0, false, OFF(dpkg_status),
+      "inventory sensor: dpkg's status file" },
+    { "inventory-interval", VG_CFG_DURATION, "60", 1, 86400, false, OFF(inventory_interval),
+      "inventory sensor: seconds between checks for a change of the package list" },
 };
 #undef OFF
 
@@ -136,6 +135,7 @@ static int sensor_index(const char *name)
 }
 
 const ag_ident *ag_identity(const ag *a) { return &a->id; }
+const ag_settings *ag_settings_of(const ag *a) { return &a->s; }
 bool ag_stopping(const ag *a) { return atomic_load(&a->stop); }
 ag_pcache *ag_pcache_of(ag *a) { return a->pcache; }
 ag_hash_cache *ag_hash_cache_of(ag *a) { return a->hcache; }

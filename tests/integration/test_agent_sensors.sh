@@ -83,9 +83,14 @@ mkdir -p "$T/watched" "$T/elsewhere"
 : >"$T/wtmp"
 : >"$T/btmp"
 cp "$(dirname "$0")/../unit/data/agent/dpkg_status" "$T/dpkg_status"
-VIGIL_AGENT_FILE_PATHS=$T/watched VIGIL_AGENT_AUTH_LOG=$T/auth.log VIGIL_AGENT_WTMP=$T/wtmp \
-VIGIL_AGENT_BTMP=$T/btmp VIGIL_AGENT_DPKG_STATUS=$T/dpkg_status VIGIL_AGENT_INVENTORY_SEC=1 \
-    "$AGENT" --server "$VG_URL" --enroll-token "$ENROLL" --state "$T/agent" \
+# the sensors' configuration is in the settings table: --help lists it
+help=$("$AGENT" --help)
+for f in file-paths auth-log wtmp btmp dpkg-status inventory-interval; do
+    printf '%s\n' "$help" | grep -q -- "--$f " || { echo "FAIL: --help does not list --$f"; exit 1; }
+done
+"$AGENT" --file-paths "$T/watched" --auth-log "$T/auth.log" --wtmp "$T/wtmp" \
+    --btmp "$T/btmp" --dpkg-status "$T/dpkg_status" --inventory-interval 1 \
+    --server "$VG_URL" --enroll-token "$ENROLL" --state "$T/agent" \
     --sensors file,net,logon,inventory --heartbeat-interval 2 --log-level debug \
     >"$T/agent.out" 2>"$T/agent.log" &
 AG_PID=$!
