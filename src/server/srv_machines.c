@@ -195,13 +195,30 @@ vg_err ag_actions_expire(struct vg_srv_agents *a, int64_t now_ms)
 {
     sqlite3_stmt *st = NULL;
     vg_err e = VG_EIO;
+    int64_t cutoff = now_ms - AG_ACTION_TIMEOUT_MS;
+    /* named in the log first (the caller holds the lock: nothing changes between) */
+    if (sqlite3_prepare_v2(a->db, "SELECT id, device_id, type FROM machine_actions WHERE "
+                                  "status = 'InProgress' AND updated <= ?1", -1, &st,
+                           NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_int64(st, 1, cutoff);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        vg_log(VG_LOG_WARN, "machine action timed out",
+               VG_LS("id", (const char *)sqlite3_column_text(st, 0)),
+               VG_LS("device", (const char *)sqlite3_column_text(st, 1)),
+               VG_LS("type", (const char *)sqlite3_column_text(st, 2)));
+    if (rc != SQLITE_DONE)
+        goto out;
+    sqlite3_finalize(st);
+    st = NULL;
     if (sqlite3_prepare_v2(a->db, "UPDATE machine_actions SET status = 'Failed', updated = ?1, "
                                   "error = ?2 WHERE status = 'InProgress' AND updated <= ?3",
                            -1, &st, NULL) != SQLITE_OK)
         goto out;
     sqlite3_bind_int64(st, 1, now_ms);
     sqlite3_bind_text(st, 2, AG_ACTION_TIMEOUT_ERROR, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, now_ms - AG_ACTION_TIMEOUT_MS);
+    sqlite3_bind_int64(st, 3, cutoff);
     if (sqlite3_step(st) == SQLITE_DONE)
         e = VG_OK;
 out:

@@ -223,6 +223,22 @@ check "restore: gone from the store" test ! -e "$T/agent/quarantine/$QS"
 act restoreQuarantinedFile "{\"Comment\":\"again\",\"Sha256\":\"$QS\"}"
 final "$ACT"
 expect_match "restore twice: Failed, not in quarantine" '"status":"Failed".*is not in quarantine' "$FINAL"
+# by Path, and a restore that would overwrite a newer file at the path is refused
+act StopAndQuarantineFile "{\"Comment\":\"by path\",\"Path\":\"$Q\"}"
+final "$ACT"
+expect_match "quarantine by Path: Succeeded" '"status":"Succeeded"' "$FINAL"
+check "quarantine by Path: the file is gone" test ! -e "$Q"
+printf 'a newer file\n' >"$Q"
+act restoreQuarantinedFile "{\"Comment\":\"onto a file\",\"Sha256\":\"$QS\"}"
+final "$ACT"
+expect_match "restore onto a file: Failed, not overwritten" '"status":"Failed".*exists; not overwritten' "$FINAL"
+expect_eq "restore onto a file: the newer file intact" "a newer file" "$(cat "$Q")"
+check "restore onto a file: still in quarantine" test -f "$T/agent/quarantine/$QS"
+rm -f "$Q"
+act restoreQuarantinedFile "{\"Comment\":\"now\",\"Sha256\":\"$QS\"}"
+final "$ACT"
+expect_match "restore after the path is free: Succeeded" '"status":"Succeeded"' "$FINAL"
+expect_eq "restored again: its content" "$QS" "$(sha256sum "$Q" 2>/dev/null | cut -d' ' -f1)"
 
 # ---- collectInvestigationPackage ----
 r=$(http POST "/api/machines/$DEV/collectInvestigationPackage" -H "Authorization: Bearer $RESP" -d '{"Comment":"package"}')
@@ -306,6 +322,7 @@ expect_match "an hour InProgress: the timeout error" \
 r=$(http GET "/api/machineactions?\$filter=status%20eq%20'InProgress'" -H "Authorization: Bearer $ADM")
 expect_match "the recent one stays InProgress" "^200 .*\"id\":\"$NEW\"" "$r"
 expect_nomatch "the old one is not listed InProgress" "\"id\":\"$OLD\"" "$r"
+check "vigild logged the timeout" grep -q "machine action timed out.*$OLD" "$VG_LOG"
 r=$(http POST "/api/v1/agents/actions/$OLD" -H "Authorization: Bearer $TOK" -d '{"status":"Succeeded"}')
 expect_match "a late report of a timed-out action: 409" '^409 .*already Failed' "$r"
 # the agent's pull expires them too (nothing else reads in between: the
