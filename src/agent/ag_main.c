@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,9 +37,12 @@
 #define AG_FILE_PATHS_DEFAULT "/etc:/usr/bin:/usr/sbin:/usr/local/bin:/tmp:/var/tmp:/home:/root"
 #define STATS_MAX 16
 #define ACTIONS_MAX 64
-#define MAIN_TICK_MS 1000
-#define BATCHER_IDLE_MS 5000                            /* no rows: nothing to wake for */
-#define SENDER_TICK_MS 1000                             /* a new batch signals the sender */
+#define BATCHER_IDLE_MS 60000                           /* no rows: nothing to wake for */
+#define SENDER_IDLE_MS 60000                            /* a new batch signals the sender */
+#define SENDER_RETRY_MS 1000
+#define AG_THREAD_STACK (256u << 10)                    /* every thread the agent starts */
+#define AG_MALLOC_ARENAS 2                              /* not one heap per thread */
+#define AG_MMAP_THRESHOLD (256 << 10)                   /* larger blocks go back on free */
 #define AG_BATCH_HARD_BYTES (4 * AG_BATCH_MAX_BYTES)   /* the batcher is behind: emit flushes */
 
 #define OFF(f) offsetof(ag_settings, f)
@@ -106,6 +110,7 @@ struct ag {
     pthread_mutex_t flush_mu;        /* one flush at a time: seq order = row order */
     pthread_cond_t cv;               /* wakes the batcher (a batch is full, or stop) */
     pthread_cond_t send_cv;          /* wakes the sender (a batch is in the spool) */
+    uint64_t spooled;                /* batches put in the spool so far (under mu) */
     vg_buf batch;
     uint64_t batch_first_ns;
     uint64_t batch_rows[AG_NSENSORS];
@@ -236,6 +241,7 @@ static void flush(ag *a, bool force)
         vg_log(VG_LOG_WARN, "batch dropped", VG_LS("error", d.msg), VG_LI("rows", total));
     } else {
         pthread_mutex_lock(&a->mu);
+        a->spooled++;
         pthread_cond_signal(&a->send_cv);
         pthread_mutex_unlock(&a->mu);
     }
@@ -333,18 +339,28 @@ static void *sender_thread(void *arg)
     while (!ag_stopping(a)) {
         uint64_t now = vg_mono_ns();
         uint64_t seq;
+        pthread_mutex_lock(&a->mu);
+        uint64_t seen = a->spooled;   /* a batch spooled after this is not waited past */
+        pthread_mutex_unlock(&a->mu);
         vg_err e = now < next_try ? VG_EBUSY : ag_spool_oldest(a->spool, &seq, &data, &d);
         if (e == VG_ECORRUPT) {
             vg_log(VG_LOG_ERROR, "spool", VG_LS("error", d.msg));
             continue;
         }
         if (e != VG_OK) {
-            /* nothing to send (or backing off): wait for a batch or the next tick */
+            /* backing off: sleep until the next try; nothing to send:
+             * until a batch is spooled (no periodic wake-ups when idle) */
+            long wait_ms = SENDER_IDLE_MS;
+            if (now < next_try)
+                wait_ms = (long)((next_try - now) / 1000000) + 1;
+            else if (e != VG_ENOTFOUND)
+                wait_ms = SENDER_RETRY_MS;   /* the spool could not be read: try again soon */
             struct timespec ts;
-            deadline_in(&ts, SENDER_TICK_MS);
+            deadline_in(&ts, wait_ms);
             pthread_mutex_lock(&a->mu);
-            if (!ag_stopping(a))
-                pthread_cond_timedwait(&a->send_cv, &a->mu, &ts);
+            while (!ag_stopping(a) && (now < next_try || a->spooled == seen))
+                if (pthread_cond_timedwait(&a->send_cv, &a->mu, &ts) == ETIMEDOUT)
+                    break;
             pthread_mutex_unlock(&a->mu);
             continue;
         }
@@ -747,6 +763,18 @@ int ag_main(int argc, char **argv, const ag_parts *parts)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* idle footprint: small thread stacks (the agent's threads keep their
+     * big buffers on the heap), few malloc arenas, and large blocks handed
+     * back to the system when freed (a fixed mmap threshold) */
+    pthread_attr_t tattr;
+    if (pthread_attr_init(&tattr) == 0) {
+        if (pthread_attr_setstacksize(&tattr, AG_THREAD_STACK) == 0)
+            pthread_setattr_default_np(&tattr);
+        pthread_attr_destroy(&tattr);
+    }
+    mallopt(M_ARENA_MAX, AG_MALLOC_ARENAS);
+    mallopt(M_MMAP_THRESHOLD, AG_MMAP_THRESHOLD);
+
     char spool_dir[4200];
     if (prepare_state(a, &d) != VG_OK || identity(a, &d) != VG_OK)
         goto fail;
@@ -810,6 +838,7 @@ int ag_main(int argc, char **argv, const ag_parts *parts)
         uint64_t now = vg_mono_ns();
         if (now >= next_hb) {
             heartbeat(a, &L);
+            malloc_trim(0);   /* what bursts (a storm, a snapshot) left free goes back */
             next_hb = now + (uint64_t)a->s.heartbeat_interval * 1000000000ull;
         }
         if (now >= next_poll || L.pending > 0 || L.server_ind_version != a->ind_version) {
@@ -818,7 +847,10 @@ int ag_main(int argc, char **argv, const ag_parts *parts)
             L.server_ind_version = a->ind_version;
             next_poll = vg_mono_ns() + (uint64_t)a->s.poll_interval * 1000000000ull;
         }
-        struct timespec ts = { MAIN_TICK_MS / 1000, (MAIN_TICK_MS % 1000) * 1000000L };
+        /* asleep until the next heartbeat or poll (or a signal) */
+        uint64_t next = next_hb < next_poll ? next_hb : next_poll, t = vg_mono_ns();
+        uint64_t wait_ns = next > t ? next - t : 0;
+        struct timespec ts = { (time_t)(wait_ns / 1000000000ull), (long)(wait_ns % 1000000000ull) };
         int sig = sigtimedwait(&sigs, NULL, &ts);
         if (sig == SIGTERM || sig == SIGINT) {
             vg_log(VG_LOG_INFO, "stopping", VG_LS("signal", sig == SIGTERM ? "TERM" : "INT"));
