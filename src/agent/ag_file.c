@@ -51,6 +51,7 @@
 #endif
 
 #define AG_FAN_PENDING_SEC 5
+#define AG_FAN_TICK_MS 1000            /* pending writes and half moves are checked this often */
 #define AG_FAN_READ_BUF (64u << 10)
 #define AG_FILE_HASH_MAX (64ll << 20)   /* larger files are reported without hashes */
 #define AG_FAN_DIRCACHE 512             /* directory handle -> path, direct-mapped */
@@ -426,7 +427,9 @@ static void *file_thread(void *arg)
     fsens *s = arg;
     while (!ag_stopping(s->a)) {
         struct pollfd p[2] = { { s->fan, POLLIN, 0 }, { s->wake, POLLIN, 0 } };
-        int n = poll(p, 2, 1000);
+        /* a timeout only while something waits for it (a pending write, half
+         * a move): an idle sensor sleeps until an event or the stop */
+        int n = poll(p, 2, s->npend > 0 || s->rp.held ? AG_FAN_TICK_MS : -1);
         if (n < 0 && errno != EINTR)
             break;
         if (p[1].revents)
@@ -589,7 +592,7 @@ static void file_stop(ag *a, void *state)
         return;
     uint64_t one = 1;
     if (write(s->wake, &one, sizeof one) < 0) {
-        /* the loop also checks ag_stopping every second */
+        /* cannot happen: the eventfd is ours and its counter far from full */
     }
     pthread_join(s->th, NULL);
     /* what is still waiting for its close is reported, not lost */
