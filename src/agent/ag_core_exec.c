@@ -42,20 +42,23 @@ typedef struct exec_state {
 
 static vg_err subscribe(int fd, bool on, vg_diag *d)
 {
-    struct {
-        struct nlmsghdr nl;
-        struct cn_msg cn;
-        enum proc_cn_mcast_op op;
-    } __attribute__((packed)) m;
-    memset(&m, 0, sizeof m);
-    m.nl.nlmsg_len = sizeof m;
-    m.nl.nlmsg_type = NLMSG_DONE;
-    m.nl.nlmsg_pid = 0;
-    m.cn.id.idx = CN_IDX_PROC;
-    m.cn.id.val = CN_VAL_PROC;
-    m.cn.len = sizeof m.op;
-    m.op = on ? PROC_CN_MCAST_LISTEN : PROC_CN_MCAST_IGNORE;
-    if (send(fd, &m, sizeof m, 0) != (ssize_t)sizeof m)
+    /* nlmsghdr, then cn_msg, then the operation in cn_msg's data: laid out
+     * in a byte buffer (cn_msg ends in a flexible array, so it cannot sit
+     * inside a struct with a member after it in ISO C) */
+    enum { LEN = NLMSG_LENGTH(sizeof(struct cn_msg) + sizeof(enum proc_cn_mcast_op)) };
+    _Alignas(struct nlmsghdr) unsigned char buf[NLMSG_SPACE(LEN)];
+    memset(buf, 0, sizeof buf);
+    struct nlmsghdr *nl = (struct nlmsghdr *)(void *)buf;
+    nl->nlmsg_len = LEN;
+    nl->nlmsg_type = NLMSG_DONE;
+    nl->nlmsg_pid = 0;
+    struct cn_msg *cn = (struct cn_msg *)NLMSG_DATA(nl);
+    cn->id.idx = CN_IDX_PROC;
+    cn->id.val = CN_VAL_PROC;
+    cn->len = sizeof(enum proc_cn_mcast_op);
+    enum proc_cn_mcast_op op = on ? PROC_CN_MCAST_LISTEN : PROC_CN_MCAST_IGNORE;
+    memcpy(cn->data, &op, sizeof op);
+    if (send(fd, buf, LEN, 0) != (ssize_t)LEN)
         return vg_diag_set(d, VG_EIO, "proc connector subscribe: %s", strerror(errno));
     return VG_OK;
 }

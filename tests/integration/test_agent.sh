@@ -91,21 +91,26 @@ DEV=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["deviceId"
 expect_match "device id: 40 hex" '^[0-9a-f]{40}$' "$DEV"
 
 # ---- real commands ----
+# Each lives a few hundred milliseconds: a process that is gone before the
+# agent reads /proc still gets its row, but without its command line (counted
+# as procGone), and the markers are in the command lines.
 RUN=m$$x$RANDOM
-/bin/true "true_$RUN"
-sh -c "echo x sh_$RUN" >/dev/null
+SH=$(readlink -f /bin/sh)
+cp "$SH" "$T/shell_$RUN"
+"$T/shell_$RUN" -c "sleep 0.4; : true_$RUN"
+sh -c "sleep 0.4; echo x sh_$RUN" >/dev/null
 n=$(wait_rows "DeviceProcessEvents | where ProcessCommandLine has '_$RUN' and InitiatingProcessFileName != ''" 2 20)
-expect_eq "rows of /bin/true and sh -c with InitiatingProcessFileName" 2 "$n"
+expect_eq "rows of both commands with InitiatingProcessFileName" 2 "$n"
 row=$(hunt "DeviceProcessEvents | where ProcessCommandLine has 'true_$RUN'")
-expect_match "true: FileName" '"FileName": "true"' "$row"
-expect_match "true: FolderPath" '"FolderPath": "/(usr/)?bin/true"' "$row"
-expect_match "true: SHA256 of the binary" "\"SHA256\": \"$(sha256sum "$(readlink -f /bin/true)" | cut -d' ' -f1)\"" "$row"
-expect_match "true: account" '"AccountName": "root"' "$row"
-expect_match "true: device" "\"DeviceId\": \"$DEV\"" "$row"
-expect_match "true: initiating process is this shell" "\"InitiatingProcessId\": $$" "$row"
-expect_match "true: initiating command line" '"InitiatingProcessCommandLine": "[^"]+' "$row"
+expect_match "FileName" "\"FileName\": \"shell_$RUN\"" "$row"
+expect_match "FolderPath" "\"FolderPath\": \"$T/shell_$RUN\"" "$row"
+expect_match "SHA256 of the binary" "\"SHA256\": \"$(sha256sum "$SH" | cut -d' ' -f1)\"" "$row"
+expect_match "account" '"AccountName": "root"' "$row"
+expect_match "device" "\"DeviceId\": \"$DEV\"" "$row"
+expect_match "initiating process is this shell" "\"InitiatingProcessId\": $$" "$row"
+expect_match "initiating command line" '"InitiatingProcessCommandLine": "[^"]+' "$row"
 row=$(hunt "DeviceProcessEvents | where ProcessCommandLine has 'sh_$RUN'")
-expect_match "sh -c: command line" "\"ProcessCommandLine\": \"sh -c echo x sh_$RUN\"" "$row"
+expect_match "sh -c: command line" "\"ProcessCommandLine\": \"sh -c sleep 0.4; echo x sh_$RUN\"" "$row"
 
 # heartbeats reach the server (the devices API, when the server has it)
 r=$(http GET "/api/machines/$DEV" -H "Authorization: Bearer $ADM")
@@ -117,13 +122,13 @@ esac
 # ---- outage: every row exactly once ----
 OUT=o$$y$RANDOM
 vg_stop
-for i in $(seq 1 15); do sh -c "sleep 0.02; echo ${OUT}_a$i >/dev/null"; done
+for i in $(seq 1 15); do sh -c "sleep 0.2; echo ${OUT}_a$i >/dev/null"; done
 sleep 1.5                      # into a batch and the spool
 ag_stop
 check "spool holds the batches while the server is away" \
     test "$(find "$T/agent/spool" -name '*.batch' | wc -l)" -gt 0
 ag_start || finish              # no enroll token: the credential is reused
-for i in $(seq 1 15); do sh -c "sleep 0.02; echo ${OUT}_b$i >/dev/null"; done
+for i in $(seq 1 15); do sh -c "sleep 0.2; echo ${OUT}_b$i >/dev/null"; done
 sleep 1.5
 vg_start "$D" --listen "127.0.0.1:$PORT" || finish
 expect_eq "vigild back on the same port" "$PORT" "$VG_PORT"
