@@ -96,14 +96,14 @@ expect_match "device id: 40 hex" '^[0-9a-f]{40}$' "$DEV"
 # as procGone), and the markers are in the command lines.
 RUN=m$$x$RANDOM
 SH=$(readlink -f /bin/sh)
-cp "$SH" "$T/shell_$RUN"
-"$T/shell_$RUN" -c "sleep 0.4; : true_$RUN"
+cp "$SH" "$T/shellcopy"          # (no marker in its name: cp's own row must not match)
+"$T/shellcopy" -c "sleep 0.4; : true_$RUN"
 sh -c "sleep 0.4; echo x sh_$RUN" >/dev/null
 n=$(wait_rows "DeviceProcessEvents | where ProcessCommandLine has '_$RUN' and InitiatingProcessFileName != ''" 2 20)
 expect_eq "rows of both commands with InitiatingProcessFileName" 2 "$n"
 row=$(hunt "DeviceProcessEvents | where ProcessCommandLine has 'true_$RUN'")
-expect_match "FileName" "\"FileName\": \"shell_$RUN\"" "$row"
-expect_match "FolderPath" "\"FolderPath\": \"$T/shell_$RUN\"" "$row"
+expect_match "FileName" '"FileName": "shellcopy"' "$row"
+expect_match "FolderPath" "\"FolderPath\": \"$T/shellcopy\"" "$row"
 expect_match "SHA256 of the binary" "\"SHA256\": \"$(sha256sum "$SH" | cut -d' ' -f1)\"" "$row"
 expect_match "account" '"AccountName": "root"' "$row"
 expect_match "device" "\"DeviceId\": \"$DEV\"" "$row"
