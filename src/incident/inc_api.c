@@ -584,56 +584,50 @@ static bool changed(bool has, vg_str *cur, bool *cur_null, vg_str nw, bool new_n
     return true;
 }
 
+/* One cascade: UPDATE alerts SET <col> = value (?2), updated = now (?3) for
+ * the incident's (?1) alerts that `cond` selects. */
+static vg_err cascade_one(vg_inc *inc, const char *sql, int64_t id, vg_str value, bool isnull,
+                          int64_t now, const char *what, vg_diag *d)
+{
+    sqlite3_stmt *st;
+    vg_err e = inc_prepare(inc, sql, &st, d);
+    if (e)
+        return e;
+    sqlite3_bind_int64(st, 1, id);
+    bind_str(st, 2, value, isnull);
+    sqlite3_bind_int64(st, 3, now);
+    return step_done(inc, st, what, d);
+}
+
 /* The cascades of an incident change onto its alerts. */
 static vg_err cascade(vg_inc *inc, int64_t id, const inc_patch *p, bool resolving,
                       bool assigned, bool classified, bool determined, int64_t now, vg_diag *d)
 {
-    sqlite3_stmt *st;
     vg_err e = VG_OK;
-    if (resolving) {
-        if ((e = inc_prepare(inc, "UPDATE alerts SET status = 'resolved', resolved = ?2, "
-                                  "updated = ?2, version = version + 1 WHERE incident_id = ?1 "
-                                  "AND status != 'resolved'", &st, d)))
-            return e;
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, now);
-        if ((e = step_done(inc, st, "resolving the incident's alerts", d)))
-            return e;
-    }
-    if (assigned) {
-        if ((e = inc_prepare(inc, "UPDATE alerts SET assigned_to = ?2, updated = ?3, "
-                                  "version = version + 1 WHERE incident_id = ?1 AND "
-                                  "assigned_to IS NOT ?2", &st, d)))
-            return e;
-        sqlite3_bind_int64(st, 1, id);
-        bind_str(st, 2, p->v.assigned, p->v.assigned_null);
-        sqlite3_bind_int64(st, 3, now);
-        if ((e = step_done(inc, st, "assigning the incident's alerts", d)))
-            return e;
-    }
-    if (classified) {
-        if ((e = inc_prepare(inc, "UPDATE alerts SET classification = ?2, updated = ?3, "
-                                  "version = version + 1 WHERE incident_id = ?1 AND "
-                                  "classification = 'unknown'", &st, d)))
-            return e;
-        sqlite3_bind_int64(st, 1, id);
-        bind_str(st, 2, p->v.classification, false);
-        sqlite3_bind_int64(st, 3, now);
-        if ((e = step_done(inc, st, "classifying the incident's alerts", d)))
-            return e;
-    }
-    if (determined) {
-        if ((e = inc_prepare(inc, "UPDATE alerts SET determination = ?2, updated = ?3, "
-                                  "version = version + 1 WHERE incident_id = ?1 AND "
-                                  "determination = 'unknown'", &st, d)))
-            return e;
-        sqlite3_bind_int64(st, 1, id);
-        bind_str(st, 2, p->v.determination, false);
-        sqlite3_bind_int64(st, 3, now);
-        if ((e = step_done(inc, st, "classifying the incident's alerts", d)))
-            return e;
-    }
-    return VG_OK;
+    if (resolving)
+        e = cascade_one(inc, "UPDATE alerts SET status = ?2, resolved = ?3, updated = ?3, "
+                             "version = version + 1 WHERE incident_id = ?1 AND status != ?2",
+                        id, VG_STR_LIT("resolved"), false, now, "resolving the incident's alerts",
+                        d);
+    if (!e && assigned)
+        e = cascade_one(inc, "UPDATE alerts SET assigned_to = ?2, updated = ?3, "
+                             "version = version + 1 WHERE incident_id = ?1 AND "
+                             "assigned_to IS NOT ?2",
+                        id, p->v.assigned, p->v.assigned_null, now,
+                        "assigning the incident's alerts", d);
+    if (!e && classified)
+        e = cascade_one(inc, "UPDATE alerts SET classification = ?2, updated = ?3, "
+                             "version = version + 1 WHERE incident_id = ?1 AND "
+                             "classification = 'unknown'",
+                        id, p->v.classification, false, now, "classifying the incident's alerts",
+                        d);
+    if (!e && determined)
+        e = cascade_one(inc, "UPDATE alerts SET determination = ?2, updated = ?3, "
+                             "version = version + 1 WHERE incident_id = ?1 AND "
+                             "determination = 'unknown'",
+                        id, p->v.determination, false, now,
+                        "setting the determination of the incident's alerts", d);
+    return e;
 }
 
 vg_err vg_inc_incident_patch(vg_inc *inc, int64_t id, vg_str body, int64_t if_match,
